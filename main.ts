@@ -1,0 +1,162 @@
+/**
+ * pad — port anomaly detector. The command line: parses flags, sets up logging, runs one
+ * subcommand, and maps what happened to an exit code. The only place that exits.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { runInit } from "./src/commands/init.ts";
+import { runInspect } from "./src/commands/inspect.ts";
+import { runPrune } from "./src/commands/prune.ts";
+import { BusyError, errorMessage, ExitCode, UsageError } from "./src/errors.ts";
+import { LOG_FORMATS, logger, setupLogging } from "./src/log.ts";
+import { stdout } from "./src/output.ts";
+import { parseCount, parseDuration, parseMegabytes, parseTime } from "./src/parse.ts";
+import { defaultDatabasePath } from "./src/store/database.ts";
+import { ROW_FORMATS } from "./src/table_format.ts";
+
+/** pad's version, printed by `pad --version`. */
+export const VERSION = "0.1.0";
+
+/** Turns one of pad's parsers into a commander argument parser (a usage error either way). */
+function flag<T>(parse: (text: string, what: string) => T, what: string) {
+  return (text: string): T => {
+    try {
+      return parse(text, what);
+    } catch (error) {
+      throw new InvalidArgumentError(errorMessage(error));
+    }
+  };
+}
+
+/** Builds the command line; `setStatus` receives a command's exit code when it is not 0. */
+export function buildProgram(setStatus: (code: number) => void) {
+  const program = new Command()
+    .name("pad")
+    .description("Port anomaly detector: which local ports are used, what flows, what is unusual.")
+    .version(VERSION)
+    .option("--db <path>", "database file (default: $PAD_DB, else ~/.local/share/pad/pad.db)")
+    .addOption(
+      new Option("--log-format <format>", "log format on stderr").choices(LOG_FORMATS).default(
+        "text" as const,
+      ),
+    )
+    .option("-q, --quiet", "only warnings and errors (for cron)")
+    .option("--debug", "debug logs, and the stack trace on failure")
+    .configureHelp({ showGlobalOptions: true })
+    .exitOverride()
+    .hook("preAction", (command) => {
+      const opts = command.opts();
+      setupLogging({
+        format: opts.logFormat,
+        quiet: opts.quiet ?? false,
+        debug: opts.debug ?? false,
+      });
+    });
+
+  const db = () => program.opts().db ?? defaultDatabasePath();
+
+  program.command("init")
+    .description("create or upgrade the database; print its path and schema version")
+    .action(() => {
+      runInit({ db: db() }, stdout);
+    });
+
+  program.command("inspect")
+    .description("list the tables, or dump one as a table, JSON lines, CSV or TSV")
+    .argument("[table]", "rounds, ports, rounds_ports, packets, …")
+    .addOption(
+      new Option("--format <format>", "output format (default: table on a terminal, else tsv)")
+        .choices(ROW_FORMATS),
+    )
+    .option("--limit <n>", "rows at most, newest first; 0 for all", flag(parseCount, "--limit"), 20)
+    .option(
+      "--since <time>",
+      "from this time: ISO 8601 or an age like 2h, 7d",
+      flag(parseTime, "--since"),
+    )
+    .option("--until <time>", "before this time: ISO 8601 or an age", flag(parseTime, "--until"))
+    .option(
+      "--round <id>",
+      "rows of this round only",
+      flag((t, w) => parseCount(t, w, 1), "--round"),
+    )
+    .option(
+      "--where <column=value>",
+      "only rows where COLUMN equals VALUE (repeatable)",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .action((table, opts) => {
+      runInspect({ db: db(), table, ...opts }, stdout);
+    });
+
+  program.command("prune")
+    .description("remove old rounds and packets; give the space back")
+    .option(
+      "--keep <duration>",
+      "keep rounds younger than this",
+      flag(parseDuration, "--keep"),
+      7 * 86_400_000,
+    )
+    .option(
+      "--keep-packets <duration>",
+      "keep packet rows younger than this (rounds and their counts stay)",
+      flag(parseDuration, "--keep-packets"),
+      86_400_000,
+    )
+    .option(
+      "--max-size <MB>",
+      "then remove the oldest rounds until the file fits",
+      flag(parseMegabytes, "--max-size"),
+    )
+    .option("--dry-run", "report what would be removed; change nothing", false)
+    .action((opts) => {
+      const result = runPrune({
+        db: db(),
+        keepMs: opts.keep,
+        keepPacketsMs: opts.keepPackets,
+        maxSizeBytes: opts.maxSize,
+        dryRun: opts.dryRun,
+      }, program.opts().quiet ? { write: () => {}, isTerminal: false } : stdout);
+      if (!result.fits) setStatus(ExitCode.Failure);
+    });
+
+  return program;
+}
+
+/** Runs pad with `args` (without the program name) and returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const debug = args.includes("--debug");
+  // Until the flags are parsed, errors are reported as text; the preAction hook reconfigures.
+  setupLogging({ format: "text", quiet: false, debug });
+  let status: number = ExitCode.Ok;
+  const program = buildProgram((code) => status = code);
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return status;
+  } catch (error) {
+    return exitCodeFor(error, debug);
+  }
+}
+
+function exitCodeFor(error: unknown, debug: boolean): number {
+  const log = logger();
+  if (error instanceof CommanderError) {
+    // Commander has printed its one-line message (or the help, or the version) already.
+    return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+  }
+  if (error instanceof UsageError) {
+    log.error(error.message);
+    return ExitCode.Usage;
+  }
+  if (error instanceof BusyError) {
+    log.warn(error.message);
+    return ExitCode.Busy;
+  }
+  log.error(errorMessage(error));
+  if (debug && error instanceof Error && error.stack) log.error(error.stack);
+  return ExitCode.Failure;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,143 @@
+import { UsageError } from "../errors.ts";
+import type { Output } from "../output.ts";
+import { columnsOf, existingTables, TIME_COLUMNS } from "../store/catalog.ts";
+import { type Database, openDatabaseReadOnly, pragma } from "../store/database.ts";
+import { type Cell, plain, type Row, type RowFormat, rowWriter } from "../table_format.ts";
+
+/** Options of `pad inspect [TABLE]`. */
+export interface InspectOptions {
+  db: string;
+  /** Without a table: the overview of tables, size and time span. */
+  table?: string;
+  /** Default: `table` on a terminal, `tsv` otherwise. */
+  format?: RowFormat;
+  /** Rows at most, newest first; 0 for all. */
+  limit: number;
+  /** Milliseconds since the epoch, inclusive. */
+  since?: number;
+  /** Milliseconds since the epoch, exclusive. */
+  until?: number;
+  round?: number;
+  /** `COLUMN=VALUE` filters, all of which must hold. */
+  where: string[];
+}
+
+/** Dumps a table, or without one lists the tables; opens the database read-only. */
+export function runInspect(options: InspectOptions, out: Output): void {
+  using db = openDatabaseReadOnly(options.db);
+  const format = options.format ?? (out.isTerminal ? "table" : "tsv");
+  if (options.table === undefined) overview(db, options.db, format, out);
+  else dumpTable(db, options.table, options, format, out);
+}
+
+function dumpTable(
+  db: Database,
+  tableName: string,
+  options: InspectOptions,
+  format: RowFormat,
+  out: Output,
+): void {
+  const tables = existingTables(db);
+  const table = tables.find((t) => t.name === tableName);
+  if (!table) {
+    throw new UsageError(
+      `Unknown table "${tableName}": use one of ${tables.map((t) => t.name).join(", ")}`,
+    );
+  }
+  const columns = columnsOf(db, table);
+  const clauses: string[] = [];
+  const params: (string | number)[] = [];
+  if (options.since !== undefined) {
+    clauses.push(`${table.timeColumn} >= ?`);
+    params.push(options.since);
+  }
+  if (options.until !== undefined) {
+    clauses.push(`${table.timeColumn} < ?`);
+    params.push(options.until);
+  }
+  if (options.round !== undefined) {
+    if (!table.roundColumn) {
+      throw new UsageError(`--round does not apply to table "${table.name}": it has no round`);
+    }
+    clauses.push(`${table.roundColumn} = ?`);
+    params.push(options.round);
+  }
+  for (const filter of options.where) {
+    const eq = filter.indexOf("=");
+    const column = eq > 0 ? filter.slice(0, eq) : "";
+    if (!columns.includes(column)) {
+      throw new UsageError(
+        `Invalid --where "${filter}": use COLUMN=VALUE with a column of ${table.name}: ${
+          columns.join(", ")
+        }`,
+      );
+    }
+    // Column names were just checked against the schema; values are bound parameters.
+    clauses.push(`"${column}" = ?`);
+    params.push(filter.slice(eq + 1));
+  }
+  const where = clauses.length > 0 ? ` WHERE ${clauses.join(" AND ")}` : "";
+  const limit = options.limit > 0 ? ` LIMIT ${options.limit}` : "";
+  const select = columns.map((c) => `"${c}"`).join(", ");
+  const statement = db.prepare(
+    `SELECT ${select} FROM ${table.name}${where} ORDER BY rowid DESC${limit}`,
+  );
+  const writer = rowWriter(format, columns, (text) => out.write(text), displayCell);
+  for (const row of statement.iterate(...params)) writer.row(row as Row);
+  writer.end();
+}
+
+function overview(db: Database, path: string, format: RowFormat, out: Output): void {
+  const tables = existingTables(db).map((t) => ({
+    table: t.name,
+    rows: Number(db.prepare(`SELECT count(*) AS n FROM ${t.name}`).get()!.n),
+  }));
+  const span = db.prepare("SELECT min(start_time) AS first, max(start_time) AS last FROM rounds")
+    .get()!;
+  const summary = {
+    path,
+    schema_version: pragma(db, "user_version"),
+    size_bytes: fileSize(path),
+    wal_bytes: fileSize(`${path}-wal`),
+    first_round: span.first as number | null,
+    last_round: span.last as number | null,
+    tables,
+  };
+  if (format === "json") {
+    out.write(JSON.stringify(summary) + "\n");
+    return;
+  }
+  const writer = rowWriter(format, ["table", "rows"], (text) => out.write(text));
+  if (format === "table") {
+    const time = (ms: number | null) => ms === null ? "none" : new Date(ms).toISOString();
+    out.write(
+      `database  ${path}\n` +
+        `schema    version ${summary.schema_version}\n` +
+        `size      ${megabytes(summary.size_bytes)} (write-ahead log ${
+          megabytes(summary.wal_bytes)
+        })\n` +
+        `rounds    ${time(summary.first_round)} to ${time(summary.last_round)}\n\n`,
+    );
+  }
+  for (const t of tables) writer.row(t);
+  writer.end();
+}
+
+/** Times become ISO 8601 for people; other cells are shown as stored, long text shortened. */
+function displayCell(column: string, cell: Cell): string {
+  if (TIME_COLUMNS.has(column) && typeof cell === "number") return new Date(cell).toISOString();
+  const text = plain(cell).replace(/[\t\r\n]/g, " ");
+  return text.length > 64 ? text.slice(0, 63) + "…" : text;
+}
+
+function fileSize(path: string): number {
+  try {
+    return Deno.statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1_000_000).toFixed(1)} MB`;
+}

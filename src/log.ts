@@ -1,0 +1,74 @@
+import {
+  configureSync,
+  getJsonLinesFormatter,
+  getLogger,
+  type Logger,
+  type LogLevel,
+  type LogRecord,
+} from "@logtape/logtape";
+
+/** How logs are written: always to stderr, so stdout carries only data. */
+export interface LogOptions {
+  /** `text` reads well on a terminal and in mail from cron; `json` is one object per line. */
+  format: "text" | "json";
+  /** Only warnings and errors. */
+  quiet: boolean;
+  /** Debug messages too (and stacks on failure, which main.ts prints). */
+  debug: boolean;
+}
+
+/** Log formats `--log-format` accepts. */
+export const LOG_FORMATS = ["text", "json"] as const;
+
+const encoder = new TextEncoder();
+
+/** Configures logtape once per process; later calls replace the configuration. */
+export function setupLogging(options: LogOptions): void {
+  const lowestLevel: LogLevel = options.debug ? "debug" : options.quiet ? "warning" : "info";
+  const json = getJsonLinesFormatter();
+  // A person at a terminal knows the time; cron mail and log files need it.
+  const stamped = !Deno.stderr.isTerminal();
+  const format = options.format === "json"
+    ? (record: LogRecord) => json(record).trimEnd() + "\n"
+    : (record: LogRecord) => formatText(record, stamped);
+  // Synchronous writes: a message logged just before Deno.exit() is never lost.
+  const stderrSink = (record: LogRecord) => {
+    Deno.stderr.writeSync(encoder.encode(format(record)));
+  };
+  configureSync({
+    reset: true,
+    sinks: { stderr: stderrSink },
+    loggers: [
+      { category: ["pad"], lowestLevel, sinks: ["stderr"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
+    ],
+  });
+}
+
+/** The logger of one part of pad, e.g. `logger("collect")`; without a name, pad's own. */
+export function logger(name?: string): Logger {
+  return getLogger(name ? ["pad", name] : ["pad"]);
+}
+
+const LEVEL_LABEL: Record<LogLevel, string> = {
+  trace: "trace",
+  debug: "debug",
+  info: "info",
+  warning: "warning",
+  error: "error",
+  fatal: "fatal",
+};
+
+/** `warning: collect: Capture is off: …`, with an ISO time in front when `stamped`. */
+function formatText(record: LogRecord, stamped: boolean): string {
+  const text = record.message
+    .map((part, i) => i % 2 === 0 ? String(part) : renderValue(part))
+    .join("");
+  const where = record.category.slice(1).join(".");
+  const time = stamped ? new Date(record.timestamp).toISOString() + " " : "";
+  return `${time}${LEVEL_LABEL[record.level]}: ${where ? where + ": " : ""}${text}\n`;
+}
+
+function renderValue(value: unknown): string {
+  return typeof value === "string" ? value : Deno.inspect(value, { colors: false, depth: 4 });
+}

@@ -1,0 +1,59 @@
+import type { Database } from "./database.ts";
+
+/** A table `pad inspect` may read; names come from this fixed list, never from input. */
+export interface TableInfo {
+  name: string;
+  /** The column `--since`/`--until` filter on. */
+  timeColumn: string;
+  /** The column `--round` filters on. */
+  roundColumn: string | null;
+}
+
+/** Every table a person may inspect, in the order `pad inspect` lists them. */
+export const TABLES: readonly TableInfo[] = [
+  { name: "rounds", timeColumn: "start_time", roundColumn: "id" },
+  { name: "ports", timeColumn: "first_seen", roundColumn: null },
+  { name: "rounds_ports", timeColumn: "last_seen", roundColumn: "round_id" },
+  { name: "packets", timeColumn: "timestamp", roundColumn: "round_id" },
+];
+
+/** Columns that hold milliseconds since the epoch, shown as ISO 8601 to people. */
+export const TIME_COLUMNS: ReadonlySet<string> = new Set([
+  "start_time",
+  "end_time",
+  "first_seen",
+  "last_seen",
+  "timestamp",
+  "created",
+]);
+
+/** The known tables this database has (an older schema may lack some). */
+export function existingTables(db: Database): TableInfo[] {
+  const names = new Set(
+    db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all().map((r) =>
+      String(r.name)
+    ),
+  );
+  return TABLES.filter((t) => names.has(t.name));
+}
+
+/** Column names of a table from {@linkcode TABLES}, in schema order. */
+export function columnsOf(db: Database, table: TableInfo): string[] {
+  return db.prepare(`SELECT name FROM pragma_table_xinfo(?)`).all(table.name).map((r) =>
+    String(r.name)
+  );
+}
+
+/** Tables whose rows belong to a round (a foreign key to rounds), with that column. */
+export function roundChildTables(db: Database): { table: string; column: string }[] {
+  const tables = db.prepare(
+    "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+  ).all().map((r) => String(r.name));
+  const children: { table: string; column: string }[] = [];
+  for (const table of tables) {
+    for (const fk of db.prepare("SELECT * FROM pragma_foreign_key_list(?)").all(table)) {
+      if (fk.table === "rounds") children.push({ table, column: String(fk.from) });
+    }
+  }
+  return children;
+}

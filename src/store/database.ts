@@ -1,0 +1,182 @@
+import { DatabaseSync } from "node:sqlite";
+import { dirname, join } from "node:path";
+import { errorMessage, PadError } from "../errors.ts";
+import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.ts";
+
+/** An open pad database (node:sqlite's synchronous connection). */
+export type Database = DatabaseSync;
+
+/**
+ * How long a statement waits for another process's write lock before failing. The cron roles
+ * overlap (collect every minute, detect hourly, prune daily) and each holds the lock only for
+ * short transactions, so a generous wait means they never fail because of each other.
+ */
+export const BUSY_TIMEOUT_MS = 60_000;
+
+/** `$PAD_DB`, else `$XDG_DATA_HOME/pad/pad.db`, else `~/.local/share/pad/pad.db`. */
+export function defaultDatabasePath(env: Pick<typeof Deno.env, "get"> = Deno.env): string {
+  const explicit = env.get("PAD_DB");
+  if (explicit) return explicit;
+  const dataHome = env.get("XDG_DATA_HOME");
+  if (dataHome) return join(dataHome, "pad", "pad.db");
+  const home = env.get("HOME");
+  if (!home) {
+    throw new PadError(
+      "Cannot choose a database path: HOME is not set; pass --db PATH or set PAD_DB",
+    );
+  }
+  return join(home, ".local", "share", "pad", "pad.db");
+}
+
+/**
+ * Opens the database for writing, creating it (mode 0600, in a 0700 directory pad creates) if
+ * needed, and migrates it to {@linkcode SCHEMA_VERSION}. A database from a newer pad is refused
+ * before anything is written to it.
+ */
+export function openDatabase(path: string): Database {
+  return openAndMigrate(path).db;
+}
+
+/** What {@linkcode openAndMigrate} found and did. */
+export interface OpenReport {
+  db: Database;
+  created: boolean;
+  /** Schema version before, and after migrating. */
+  from: number;
+  to: number;
+}
+
+/** {@linkcode openDatabase}, telling whether the file was created and what was migrated. */
+export function openAndMigrate(path: string): OpenReport {
+  const created = createPrivateFile(path);
+  const db = open(path, false);
+  try {
+    refuseNewerSchema(db, path);
+    if (pragma(db, "page_count") === 0) {
+      // Must precede the first table; it lets prune give space back without a full VACUUM.
+      db.exec("PRAGMA auto_vacuum = INCREMENTAL");
+    }
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = NORMAL");
+    return { db, created, ...migrate(db) };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/**
+ * Opens an existing database read-only: never creates a file, never migrates. A missing file
+ * or a schema from a newer pad is a {@linkcode PadError}.
+ */
+export function openDatabaseReadOnly(path: string): Database {
+  try {
+    if (!Deno.statSync(path).isFile) throw new PadError(`Not a database file: ${path}`);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new PadError(
+        `No database at ${path}: run "pad init" or "pad collect" first, or pass --db PATH`,
+      );
+    }
+    throw error;
+  }
+  const db = open(path, true);
+  try {
+    refuseNewerSchema(db, path);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** Applies every migration newer than the database's `user_version`, each in one transaction. */
+export function migrate(db: Database): { from: number; to: number } {
+  const from = pragma(db, "user_version");
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= from) continue;
+    // IMMEDIATE takes the write lock up front, so two pads migrating at once take turns, and
+    // the second sees the first's work when it re-reads the version inside its transaction.
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      if (pragma(db, "user_version") < migration.version) {
+        db.exec(migration.sql);
+        db.exec(`PRAGMA user_version = ${migration.version}`);
+      }
+      db.exec("COMMIT");
+    } catch (error) {
+      db.exec("ROLLBACK");
+      throw new PadError(
+        `Migration ${migration.name} failed, the database is unchanged: ${errorMessage(error)}`,
+        { cause: error },
+      );
+    }
+  }
+  return { from, to: pragma(db, "user_version") };
+}
+
+/** Runs `fn` in a write transaction (taken up front, so it waits for other writers instead of failing). */
+export function transaction<T>(db: Database, fn: () => T): T {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const result = fn();
+    db.exec("COMMIT");
+    return result;
+  } catch (error) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+/** Reads an integer pragma such as `user_version` or `page_count`. */
+export function pragma(db: Database, name: string): number {
+  const row = db.prepare(`PRAGMA ${name}`).get();
+  return Number(row ? Object.values(row)[0] : 0);
+}
+
+function open(path: string, readOnly: boolean): Database {
+  let db: Database;
+  try {
+    db = new DatabaseSync(path, { readOnly, enableForeignKeyConstraints: true });
+  } catch (error) {
+    throw new PadError(`Cannot open database ${path}: ${errorMessage(error)}`, { cause: error });
+  }
+  db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  try {
+    pragma(db, "user_version"); // reads the header: fails here, clearly, on a file that is not SQLite
+  } catch (error) {
+    db.close();
+    throw new PadError(`Not a pad database: ${path}: ${errorMessage(error)}`, { cause: error });
+  }
+  return db;
+}
+
+function refuseNewerSchema(db: Database, path: string): void {
+  const version = pragma(db, "user_version");
+  if (version > SCHEMA_VERSION) {
+    throw new PadError(
+      `Database ${path} has schema version ${version}, newer than this pad's ${SCHEMA_VERSION}: ` +
+        "it was written by a newer pad; upgrade pad (the database was not changed)",
+    );
+  }
+}
+
+/** Creates the file with mode 0600 (and missing directories with 0700) unless it exists. */
+function createPrivateFile(path: string): boolean {
+  const dir = dirname(path);
+  try {
+    Deno.statSync(dir);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    Deno.chmodSync(dir, 0o700); // the umask must not widen or narrow what pad asked for
+  }
+  try {
+    Deno.openSync(path, { createNew: true, write: true, mode: 0o600 }).close();
+    Deno.chmodSync(path, 0o600);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return false;
+    throw new PadError(`Cannot create database ${path}: ${errorMessage(error)}`, { cause: error });
+  }
+}

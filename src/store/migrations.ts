@@ -1,0 +1,18 @@
+// Every migration is embedded in the program with a static text import, so a compiled pad
+// carries its schema and never reads files next to itself.
+import initial from "../../sql/0001_initial.sql" with { type: "text" };
+
+/** One forward-only schema step; `version` is what `PRAGMA user_version` holds after it. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** All migrations, in order; the last one's version is the schema this pad writes. */
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: "0001_initial", sql: initial },
+];
+
+/** The schema version this pad creates and understands. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

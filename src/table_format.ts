@@ -1,0 +1,99 @@
+/** Row formats `pad inspect` writes. */
+export const ROW_FORMATS = ["table", "json", "csv", "tsv"] as const;
+export type RowFormat = typeof ROW_FORMATS[number];
+
+/** A cell as SQLite returns it. */
+export type Cell = string | number | bigint | Uint8Array | null;
+export type Row = Record<string, Cell>;
+
+/** Writes rows in one format, one at a time where the format allows it (all but `table`). */
+export interface RowWriter {
+  row(row: Row): void;
+  end(): void;
+}
+
+/**
+ * Makes a writer for `format`. `display` turns a cell into what a person reads in the aligned
+ * table (times as ISO 8601); machine formats keep stored values. Blobs are hex in every format.
+ */
+export function rowWriter(
+  format: RowFormat,
+  columns: readonly string[],
+  write: (text: string) => void,
+  display: (column: string, cell: Cell) => string = (_, cell) => plain(cell),
+): RowWriter {
+  switch (format) {
+    case "json":
+      return {
+        row: (row) => write(JSON.stringify(jsonRow(columns, row)) + "\n"),
+        end: () => {},
+      };
+    case "csv":
+    case "tsv": {
+      const encode = format === "csv" ? csvField : tsvField;
+      const separator = format === "csv" ? "," : "\t";
+      write(columns.map(encode).join(separator) + "\n");
+      return {
+        row: (row) =>
+          write(columns.map((c) => encode(plain(row[c] ?? null))).join(separator) + "\n"),
+        end: () => {},
+      };
+    }
+    case "table": {
+      const rows: string[][] = [];
+      return {
+        row: (row) => rows.push(columns.map((c) => display(c, row[c] ?? null))),
+        end: () => write(alignedTable(columns, rows)),
+      };
+    }
+  }
+}
+
+/** Columns padded to a common width, numbers right-aligned, one line per row. */
+export function alignedTable(columns: readonly string[], rows: readonly string[][]): string {
+  const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
+  const numeric = columns.map((_, i) =>
+    rows.length > 0 && rows.every((r) => r[i] === "" || /^-?\d+(\.\d+)?$/.test(r[i]!))
+  );
+  const line = (cells: readonly string[]) =>
+    cells.map((cell, i) => numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))
+      .join("  ").trimEnd() + "\n";
+  return line(columns) + rows.map(line).join("");
+}
+
+function jsonRow(columns: readonly string[], row: Row): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const column of columns) {
+    const cell = row[column] ?? null;
+    out[column] = cell instanceof Uint8Array
+      ? hex(cell)
+      : typeof cell === "bigint"
+      ? Number(cell)
+      : cell;
+  }
+  return out;
+}
+
+/** A cell as text: empty for NULL, hex for blobs. */
+export function plain(cell: Cell): string {
+  if (cell === null) return "";
+  if (cell instanceof Uint8Array) return hex(cell);
+  return String(cell);
+}
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** RFC 4180: quote fields holding a comma, quote or line break; double inner quotes. */
+function csvField(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** Tabs and line breaks would split fields and rows, so they are escaped as \t, \n, \r, \\. */
+function tsvField(text: string): string {
+  return text.replace(
+    /[\\\t\n\r]/g,
+    (c) => ({ "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" })[c]!,
+  );
+}

@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import config from "../deno.json" with { type: "json" };
+import { padTaskFlags, runPad, tempDir } from "./support/pad.ts";
+
+Deno.test("deno task pad and deno task compile give pad the same permissions and flags", () => {
+  const run = padTaskFlags(config.tasks.pad);
+  const compile = padTaskFlags(config.tasks.compile);
+  assert.deepEqual(compile, run);
+  assert.ok(run.includes("--unstable-net"));
+  assert.ok(config.tasks.compile.includes("--output pad"));
+});
+
+Deno.test("bad flag values exit 2 with one line naming the flag and what is accepted", async () => {
+  using dir = tempDir();
+  const db = `${dir.path}/pad.db`;
+  const cases: [string[], RegExp][] = [
+    [["inspect", "--limit", "-1"], /--limit.*whole number of at least 0/],
+    [["inspect", "--limit", "ten"], /--limit.*whole number/],
+    [["inspect", "--format", "xml"], /--format.*table, json, csv, tsv/],
+    [["inspect", "--since", "yesterday"], /--since.*ISO 8601.*2h or 7d/],
+    [["inspect", "--round", "0"], /--round.*at least 1/],
+    [["prune", "--keep", "7 days"], /--keep.*90m, 36h, 7d/],
+    [["--log-format", "xml", "init"], /--log-format.*text, json/],
+    [["collect-all"], /unknown command/],
+    [["inspect", "--colour"], /unknown option '--colour'/],
+  ];
+  for (const [args, message] of cases) {
+    const run = await runPad(["--db", db, ...args]);
+    assert.equal(run.code, 2, `${args.join(" ")}: ${run.stderr}`);
+    assert.match(run.stderr, message);
+    assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
+    assert.equal(run.stdout, "");
+  }
+});
+
+Deno.test("a runtime failure is one line on stderr and exit 1; --debug adds the stack", async () => {
+  using dir = tempDir();
+  const notDb = `${dir.path}/notes.txt`;
+  Deno.writeTextFileSync(notDb, "plain text, not SQLite\n".repeat(200));
+  const plain = await runPad(["--db", notDb, "init"]);
+  assert.equal(plain.code, 1);
+  assert.match(plain.stderr, /Not a pad database/);
+  assert.equal(plain.stderr.trim().split("\n").length, 1);
+  const debug = await runPad(["--debug", "--db", notDb, "init"]);
+  assert.equal(debug.code, 1);
+  assert.match(debug.stderr, /at .*database\.ts/);
+});
+
+Deno.test("--log-format json writes one JSON object per log line on stderr", async () => {
+  using dir = tempDir();
+  const run = await runPad(["--log-format", "json", "--db", `${dir.path}/none.db`, "inspect"]);
+  assert.equal(run.code, 1);
+  const record = JSON.parse(run.stderr.trim());
+  assert.equal(record.level, "ERROR");
+  assert.match(record.message, /No database at/);
+});
+
+Deno.test("pad init prints the path and schema version, and data goes to stdout only", async () => {
+  using dir = tempDir();
+  const db = `${dir.path}/pad.db`;
+  const first = await runPad(["--db", db, "init"]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(first.stdout, `${db}\tschema version 1 (created)\n`);
+  assert.equal(first.stderr, "");
+  const second = await runPad(["init"], { PAD_DB: db });
+  assert.equal(second.stdout, `${db}\tschema version 1 (up to date)\n`);
+});
+
+Deno.test("pad --version and --help exit 0", async () => {
+  const version = await runPad(["--version"]);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+  const help = await runPad(["inspect", "--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--where <column=value>/);
+  assert.match(help.stdout, /--db <path>/); // global options shown on every command
+});

@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { PadError } from "../src/errors.ts";
+import {
+  defaultDatabasePath,
+  openAndMigrate,
+  openDatabase,
+  pragma,
+} from "../src/store/database.ts";
+import { SCHEMA_VERSION } from "../src/store/migrations.ts";
+import { runPad, tempDir } from "./support/pad.ts";
+
+function schemaOf(path: string): string {
+  using db = new DatabaseSync(path, { readOnly: true });
+  return db.prepare("SELECT type, name, sql FROM sqlite_schema ORDER BY name").all()
+    .map((r) => `${r.type} ${r.name} ${r.sql}`).join("\n");
+}
+
+Deno.test("openAndMigrate() migrates an empty file, and a second run changes nothing", () => {
+  using dir = tempDir();
+  const path = `${dir.path}/pad.db`;
+  Deno.writeFileSync(path, new Uint8Array());
+  const first = openAndMigrate(path);
+  first.db.close();
+  assert.deepEqual([first.from, first.to], [0, SCHEMA_VERSION]);
+  const schema = schemaOf(path);
+  assert.match(schema, /CREATE TABLE rounds_ports/);
+
+  const second = openAndMigrate(path);
+  second.db.close();
+  assert.deepEqual([second.from, second.to, second.created], [
+    SCHEMA_VERSION,
+    SCHEMA_VERSION,
+    false,
+  ]);
+  assert.equal(schemaOf(path), schema);
+});
+
+Deno.test("openDatabase() sets WAL, foreign keys, a busy timeout and incremental vacuum", () => {
+  using dir = tempDir();
+  using db = openDatabase(`${dir.path}/pad.db`);
+  assert.equal(db.prepare("PRAGMA journal_mode").get()!.journal_mode, "wal");
+  assert.equal(pragma(db, "foreign_keys"), 1);
+  assert.ok(pragma(db, "busy_timeout") >= 10_000);
+  assert.equal(pragma(db, "auto_vacuum"), 2); // INCREMENTAL
+});
+
+Deno.test("openDatabase() refuses a database from a newer pad and leaves it untouched", async () => {
+  using dir = tempDir();
+  const path = `${dir.path}/pad.db`;
+  openDatabase(path).close();
+  {
+    using raw = new DatabaseSync(path);
+    raw.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 5}`);
+    raw.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+  const before = Deno.readFileSync(path);
+  assert.throws(() => openDatabase(path), (error: Error) => {
+    assert.ok(error instanceof PadError);
+    assert.match(error.message, new RegExp(`schema version ${SCHEMA_VERSION + 5}, newer than`));
+    assert.match(error.message, /upgrade pad/);
+    return true;
+  });
+  assert.deepEqual(Deno.readFileSync(path), before);
+
+  const run = await runPad(["--db", path, "init"]);
+  assert.equal(run.code, 1);
+  assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
+  assert.deepEqual(Deno.readFileSync(path), before);
+});
+
+Deno.test("a new database file is mode 0600 inside a new 0700 directory", () => {
+  using dir = tempDir();
+  const path = `${dir.path}/deep/er/pad.db`;
+  const umask = Deno.umask(0o000); // the widest umask: pad must still create private files
+  try {
+    openDatabase(path).close();
+  } finally {
+    Deno.umask(umask);
+  }
+  assert.equal(Deno.statSync(path).mode! & 0o777, 0o600);
+  assert.equal(Deno.statSync(`${dir.path}/deep/er`).mode! & 0o777, 0o700);
+  assert.equal(Deno.statSync(`${dir.path}/deep`).mode! & 0o777, 0o700);
+});
+
+Deno.test("openDatabase() rejects a file that is not SQLite with a clear error", () => {
+  using dir = tempDir();
+  const path = `${dir.path}/notes.txt`;
+  Deno.writeTextFileSync(path, "these are not the tables you are looking for\n".repeat(100));
+  assert.throws(() => openDatabase(path), /Not a pad database/);
+  assert.match(Deno.readTextFileSync(path), /^these are not/);
+});
+
+Deno.test("defaultDatabasePath() prefers PAD_DB, then XDG_DATA_HOME, then HOME", () => {
+  const env = (vars: Record<string, string>) => ({ get: (k: string) => vars[k] });
+  assert.equal(defaultDatabasePath(env({ PAD_DB: "/x/p.db", HOME: "/h" })), "/x/p.db");
+  assert.equal(defaultDatabasePath(env({ XDG_DATA_HOME: "/d", HOME: "/h" })), "/d/pad/pad.db");
+  assert.equal(defaultDatabasePath(env({ HOME: "/h" })), "/h/.local/share/pad/pad.db");
+  assert.throws(() => defaultDatabasePath(env({})), /HOME is not set/);
+});
+
+Deno.test("two processes migrating one new database at once both succeed", async () => {
+  using dir = tempDir();
+  const path = `${dir.path}/pad.db`;
+  const runs = await Promise.all([runPad(["--db", path, "init"]), runPad(["--db", path, "init"])]);
+  for (const run of runs) assert.equal(run.code, 0, run.stderr);
+  using db = new DatabaseSync(path, { readOnly: true });
+  assert.equal(pragma(db, "user_version"), SCHEMA_VERSION);
+});
