@@ -1,0 +1,49 @@
+/**
+ * Which local ports are occupied: the listen probe (bind each port) and the procfs probe (read
+ * the kernel's socket tables), behind one {@linkcode Probe} interface.
+ *
+ * @module
+ */
+
+import { ListenProbe } from "./listen.ts";
+import { ProcfsProbe } from "./procfs.ts";
+import { type Probe, PROBE_NAMES, type ProbeName } from "./types.ts";
+
+export { ListenProbe, type ListenProbeOptions } from "./listen.ts";
+export {
+  isListeningState,
+  parseProcNet,
+  ProcfsProbe,
+  type ProcfsProbeOptions,
+  type ProcNetSocket,
+} from "./procfs.ts";
+export {
+  ALL_TARGETS,
+  type Family,
+  type OccupiedPort,
+  PORT_MAX,
+  PORT_MIN,
+  type Probe,
+  PROBE_NAMES,
+  type ProbeName,
+  type Protocol,
+  type SweepError,
+  type SweepOptions,
+  type SweepResult,
+  type Target,
+  type UnknownPorts,
+} from "./types.ts";
+
+/** The probe called `name`, with default options; throws `RangeError` for other names. */
+export function createProbe(name: ProbeName): Probe {
+  switch (name) {
+    case "listen":
+      return new ListenProbe();
+    case "procfs":
+      return new ProcfsProbe();
+    default:
+      throw new RangeError(
+        `Probe must be one of ${PROBE_NAMES.map((n) => `"${n}"`).join(", ")}: got "${name}"`,
+      );
+  }
+}
