@@ -1,0 +1,43 @@
+/**
+ * Messages between `live.ts` (the caller's thread) and `live_worker.ts` (which owns the handle).
+ *
+ * @module
+ */
+
+import type { PcapStats } from "../../ffi/mod.ts";
+import type { DecodeResult } from "./decode.ts";
+import type { CaptureCounts } from "./offline.ts";
+
+/** What the worker needs to open the capture. */
+export interface WorkerCaptureOptions {
+  device: string;
+  filter: string | undefined;
+  snaplen: number;
+  bufferSizeBytes: number;
+  promiscuous: boolean;
+  immediate: boolean;
+  timeoutMs: number;
+  batchSize: number;
+  pollIntervalMs: number;
+}
+
+/** An error as it crosses the thread boundary (class instances do not survive cloning). */
+export interface SerializedError {
+  name: string;
+  message: string;
+  /** libpcap's status code, for a `PcapError`. */
+  code?: number;
+  libpcapMessage?: string;
+}
+
+/** Caller → worker. */
+export type ToWorker =
+  | { type: "start"; options: WorkerCaptureOptions }
+  | { type: "stop" };
+
+/** Worker → caller. */
+export type FromWorker =
+  | { type: "started"; linkType: number }
+  | { type: "batch"; results: DecodeResult[] }
+  | { type: "error"; error: SerializedError }
+  | { type: "stopped"; stats: PcapStats; counts: CaptureCounts };

@@ -1,0 +1,181 @@
+/// <reference no-default-lib="true" />
+/// <reference lib="deno.worker" />
+/**
+ * The live capture worker: owns one nonblocking `Pcap`, drains it until empty, decodes, posts
+ * batches, then sleeps a few milliseconds so a "stop" message can get in.
+ *
+ * @module
+ */
+
+import { Pcap, PcapError } from "../../ffi/mod.ts";
+import { decodeFrame, type DecodeResult } from "./decode.ts";
+import type {
+  FromWorker,
+  SerializedError,
+  ToWorker,
+  WorkerCaptureOptions,
+} from "./live_protocol.ts";
+import type { CaptureCounts } from "./offline.ts";
+
+/** Packets read per turn before yielding to the message loop even if more are waiting. */
+const MAX_PACKETS_PER_TURN = 50_000;
+/** Bound on each final read at stop, so a flooded interface cannot keep the worker from ending. */
+const MAX_PACKETS_AT_STOP = 1_000_000;
+/** Added to the buffer timeout before the last read at stop. */
+const STOP_GRACE_MS = 5;
+
+let pcap: Pcap | null = null;
+let linkType = 0;
+let options: WorkerCaptureOptions | null = null;
+let timer: ReturnType<typeof setTimeout> | undefined;
+let batch: DecodeResult[] = [];
+const counts: CaptureCounts = { frames: 0, ip: 0, nonIp: 0, malformed: 0 };
+
+function post(message: FromWorker, transfer: Transferable[] = []): void {
+  self.postMessage(message, transfer);
+}
+
+function serialize(error: unknown): SerializedError {
+  if (error instanceof PcapError) {
+    return {
+      name: error.name,
+      message: error.message,
+      code: error.code,
+      libpcapMessage: error.libpcapMessage,
+    };
+  }
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  return { name: "Error", message: String(error) };
+}
+
+function start(startOptions: WorkerCaptureOptions): void {
+  options = startOptions;
+  try {
+    pcap = Pcap.openLive({
+      device: startOptions.device,
+      snaplen: startOptions.snaplen,
+      promiscuous: startOptions.promiscuous,
+      bufferSizeBytes: startOptions.bufferSizeBytes,
+      immediate: startOptions.immediate,
+      timeoutMs: startOptions.timeoutMs,
+      nonblocking: true,
+    });
+    if (startOptions.filter !== undefined) pcap.setFilter(startOptions.filter);
+    linkType = pcap.datalink();
+  } catch (error) {
+    pcap?.close();
+    pcap = null;
+    post({ type: "error", error: serialize(error) });
+    return;
+  }
+  post({ type: "started", linkType });
+  timer = setTimeout(pump, 0);
+}
+
+/** Reads up to `limit` packets (fewer if the ring runs dry); returns how many it read. */
+function drain(handle: Pcap, limit: number, batchSize: number): number {
+  let read = 0;
+  while (read < limit) {
+    const packet = handle.next();
+    if (packet === null || packet === "eof") break;
+    read++;
+    const result = decodeFrame(
+      linkType,
+      packet.data,
+      packet.tsSec * 1000 + packet.tsUsec / 1000,
+      packet.len,
+    );
+    counts.frames++;
+    if (result.kind === "ip") counts.ip++;
+    else if (result.kind === "non-ip") counts.nonIp++;
+    else counts.malformed++;
+    batch.push(result);
+    if (batch.length >= batchSize) flush();
+  }
+  return read;
+}
+
+/**
+ * Posts the pending results. Payloads are gathered into one new buffer that is transferred, so
+ * only payload bytes cross threads (not the slabs the frames were copied into), without a copy.
+ */
+function flush(): void {
+  if (batch.length === 0) return;
+  let total = 0;
+  for (const result of batch) if (result.kind === "ip") total += result.packet.payload.length;
+  const payloads = new Uint8Array(total);
+  let at = 0;
+  for (const result of batch) {
+    if (result.kind !== "ip") continue;
+    const payload = result.packet.payload;
+    payloads.set(payload, at);
+    result.packet.payload = payloads.subarray(at, at + payload.length);
+    at += payload.length;
+  }
+  post({ type: "batch", results: batch }, [payloads.buffer]);
+  batch = [];
+}
+
+function pump(): void {
+  timer = undefined;
+  if (pcap === null || options === null) return;
+  let read: number;
+  try {
+    read = drain(pcap, MAX_PACKETS_PER_TURN, options.batchSize);
+    flush();
+  } catch (error) {
+    flush();
+    pcap.close();
+    pcap = null;
+    post({ type: "error", error: serialize(error) });
+    return;
+  }
+  // A full turn means more may be waiting: come straight back after any pending message.
+  timer = setTimeout(pump, read >= MAX_PACKETS_PER_TURN ? 0 : options.pollIntervalMs);
+}
+
+function stop(): void {
+  if (timer !== undefined) clearTimeout(timer);
+  timer = undefined;
+  const handle = pcap;
+  pcap = null;
+  if (handle === null) {
+    post({ type: "stopped", stats: { received: 0, dropped: 0, ifDropped: 0 }, counts });
+    return;
+  }
+  const batchSize = options?.batchSize ?? 1024;
+  try {
+    drain(handle, MAX_PACKETS_AT_STOP, batchSize);
+  } catch (error) {
+    finishStop(handle, error);
+    return;
+  }
+  // With TPACKET_V3 the kernel hands over a partly filled block only when its timeout expires:
+  // wait that long once more so packets captured before "stop" are all delivered.
+  setTimeout(() => {
+    try {
+      drain(handle, MAX_PACKETS_AT_STOP, batchSize);
+      finishStop(handle, null);
+    } catch (error) {
+      finishStop(handle, error);
+    }
+  }, (options?.timeoutMs ?? 0) + STOP_GRACE_MS);
+}
+
+function finishStop(handle: Pcap, failure: unknown): void {
+  try {
+    flush();
+    if (failure !== null) throw failure;
+    post({ type: "stopped", stats: handle.stats(), counts });
+  } catch (error) {
+    post({ type: "error", error: serialize(error) });
+  } finally {
+    handle.close();
+  }
+}
+
+self.onmessage = (event: MessageEvent<ToWorker>) => {
+  const message = event.data;
+  if (message.type === "start") start(message.options);
+  else if (message.type === "stop") stop();
+};
