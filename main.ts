@@ -3,6 +3,9 @@
  * subcommand, and maps what happened to an exit code. The only place that exits.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { runCollect } from "./src/commands/collect.ts";
+import { runDoctor } from "./src/commands/doctor.ts";
+import { runImport } from "./src/commands/import.ts";
 import { runInit } from "./src/commands/init.ts";
 import { runInspect } from "./src/commands/inspect.ts";
 import { runPrune } from "./src/commands/prune.ts";
@@ -11,7 +14,16 @@ import { LOG_FORMATS, logger, setupLogging } from "./src/log.ts";
 import { stdout } from "./src/output.ts";
 import { parseCount, parseDuration, parseMegabytes, parseTime } from "./src/parse.ts";
 import { defaultDatabasePath } from "./src/store/database.ts";
+import { parseNetwork } from "./src/capture/local_net.ts";
+import { PROBE_NAMES } from "./src/probe/types.ts";
 import { ROW_FORMATS } from "./src/table_format.ts";
+
+/**
+ * Pause between sweeps of `pad collect` unless `--interval` says otherwise, chosen from
+ * bench/probe_bench.ts: two listen sweeps per round cost about 6% of a core; procfs sweeps are
+ * so cheap that eleven cost 0.3%.
+ */
+const DEFAULT_INTERVAL_MS = { listen: 25_000, procfs: 5_000 } as const;
 
 /** pad's version, printed by `pad --version`. */
 export const VERSION = "0.1.0";
@@ -53,11 +65,118 @@ export function buildProgram(setStatus: (code: number) => void) {
     });
 
   const db = () => program.opts().db ?? defaultDatabasePath();
+  /** stdout, or nowhere with --quiet (summaries are for people; cron mails any output). */
+  const quietable = () => program.opts().quiet ? { write: () => {}, isTerminal: false } : stdout;
 
   program.command("init")
     .description("create or upgrade the database; print its path and schema version")
     .action(() => {
       runInit({ db: db() }, stdout);
+    });
+
+  program.command("collect")
+    .description("run one round: sweep the ports again and again while capturing packets")
+    .addOption(
+      new Option("--probe <probe>", "how ports are probed").choices(PROBE_NAMES).default(
+        "listen" as const,
+      ),
+    )
+    .option(
+      "--interval <duration>",
+      "pause between sweeps (default: 25s with listen, 5s with procfs)",
+      flag(parseDuration, "--interval"),
+    )
+    .option(
+      "--duration <duration>",
+      "round length (default: until 5 s before the next minute)",
+      flag(parseDuration, "--duration"),
+    )
+    .option("--interface <name>", "capture interface (default: first up, non-loopback)")
+    .option("--filter <expr>", "BPF capture filter, e.g. 'not port 22'")
+    .option("--no-capture", "sweep ports only")
+    .option(
+      "--payload-bytes <n>",
+      "payload bytes kept per stored packet (payloads can hold secrets)",
+      flag(parseCount, "--payload-bytes"),
+      0,
+    )
+    .option(
+      "--max-packets <n>",
+      "packet rows stored per round, DNS first (counts stay exact)",
+      flag(parseCount, "--max-packets"),
+      10_000,
+    )
+    .action(async (opts) => {
+      const interrupt = new AbortController();
+      const signals = ["SIGINT", "SIGTERM"] as const;
+      const stop = signals.map((signal) => {
+        const handler = () => interrupt.abort(signal);
+        Deno.addSignalListener(signal, handler);
+        return () => Deno.removeSignalListener(signal, handler);
+      });
+      try {
+        await runCollect({
+          db: db(),
+          probe: opts.probe,
+          intervalMs: opts.interval ?? DEFAULT_INTERVAL_MS[opts.probe],
+          durationMs: opts.duration,
+          capture: opts.capture,
+          interface: opts.interface,
+          filter: opts.filter,
+          payloadBytes: opts.payloadBytes,
+          maxPackets: opts.maxPackets,
+          signal: interrupt.signal,
+        }, quietable());
+      } finally {
+        for (const remove of stop) remove();
+      }
+    });
+
+  program.command("import")
+    .description("store the packets of a pcap or pcapng file as rounds")
+    .argument("<file>", "capture file")
+    .option(
+      "--round-length <duration>",
+      "slice packets into rounds this long, by their timestamps",
+      flag(parseDuration, "--round-length"),
+      60_000,
+    )
+    .option(
+      "--local <net>",
+      "the monitored host's address or network (repeatable; default: private ranges)",
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .option("--filter <expr>", "BPF filter applied while reading")
+    .option(
+      "--payload-bytes <n>",
+      "payload bytes kept per stored packet",
+      flag(parseCount, "--payload-bytes"),
+      0,
+    )
+    .option(
+      "--max-packets <n>",
+      "packet rows stored per round, DNS first",
+      flag(parseCount, "--max-packets"),
+      10_000,
+    )
+    .action((file, opts) => {
+      runImport({
+        db: db(),
+        file,
+        roundLengthMs: opts.roundLength,
+        local: opts.local?.map((net) => (parseNetwork(net), net)),
+        filter: opts.filter,
+        payloadBytes: opts.payloadBytes,
+        maxPackets: opts.maxPackets,
+      }, quietable());
+    });
+
+  program.command("doctor")
+    .description("check what collect needs (libpcap, capture permission, paths) and what to do")
+    .option("--interface <name>", "the interface to check capture on")
+    .action((opts) => {
+      const findings = runDoctor({ db: db(), interface: opts.interface }, stdout);
+      if (findings.some((f) => f.status === "fail")) setStatus(ExitCode.Failure);
     });
 
   program.command("inspect")
@@ -116,7 +235,7 @@ export function buildProgram(setStatus: (code: number) => void) {
         keepPacketsMs: opts.keepPackets,
         maxSizeBytes: opts.maxSize,
         dryRun: opts.dryRun,
-      }, program.opts().quiet ? { write: () => {}, isTerminal: false } : stdout);
+      }, quietable());
       if (!result.fits) setStatus(ExitCode.Failure);
     });
 

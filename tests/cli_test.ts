@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import config from "../deno.json" with { type: "json" };
+import { SCHEMA_VERSION } from "../src/store/migrations.ts";
 import { padTaskFlags, runPad, tempDir } from "./support/pad.ts";
 
 Deno.test("deno task pad and deno task compile give pad the same permissions and flags", () => {
@@ -60,10 +61,10 @@ Deno.test("pad init prints the path and schema version, and data goes to stdout 
   const db = `${dir.path}/pad.db`;
   const first = await runPad(["--db", db, "init"]);
   assert.equal(first.code, 0, first.stderr);
-  assert.equal(first.stdout, `${db}\tschema version 1 (created)\n`);
+  assert.equal(first.stdout, `${db}\tschema version ${SCHEMA_VERSION} (created)\n`);
   assert.equal(first.stderr, "");
   const second = await runPad(["init"], { PAD_DB: db });
-  assert.equal(second.stdout, `${db}\tschema version 1 (up to date)\n`);
+  assert.equal(second.stdout, `${db}\tschema version ${SCHEMA_VERSION} (up to date)\n`);
 });
 
 Deno.test("pad --version and --help exit 0", async () => {

@@ -116,7 +116,7 @@ Deno.test("inspect without a table lists row counts, size and time span", () => 
     Object.fromEntries(
       summary.tables.map((t: { table: string; rows: number }) => [t.table, t.rows]),
     ),
-    { rounds: 30, ports: 31, rounds_ports: 60, packets: 60 },
+    { rounds: 30, ports: 31, rounds_ports: 60, packets: 60, round_traffic: 30 },
   );
   const table = inspect(path, { format: "table" });
   assert.match(table, /rounds\s+2026-11-20T00:00:00.000Z to 2026-11-20T00:29:00.000Z/);

@@ -26,8 +26,9 @@ function prune(path: string, options: Partial<Parameters<typeof runPrune>[0]> = 
 }
 
 function orphans(db: Database): number {
-  return count(db, "rounds_ports", "round_id NOT IN (SELECT id FROM rounds)") +
-    count(db, "packets", "round_id NOT IN (SELECT id FROM rounds)");
+  return ["rounds_ports", "packets", "round_traffic"]
+    .map((table) => count(db, table, "round_id NOT IN (SELECT id FROM rounds)"))
+    .reduce((a, b) => a + b);
 }
 
 Deno.test("prune removes exactly the rounds older than --keep, with their rows, while another connection writes", async () => {
@@ -60,10 +61,17 @@ Deno.test("prune removes exactly the rounds older than --keep, with their rows, 
   const remaining = new Set(db.prepare("SELECT id FROM rounds").all().map((r) => Number(r.id)));
   assert.deepEqual(remaining, new Set([...expected, ...writtenIds]));
   assert.equal(result.rounds, 3 * 24 * 4);
-  assert.deepEqual(result.rows, { rounds_ports: 3 * 24 * 4 * 2, packets: 3 * 24 * 4 * 30 });
+  assert.deepEqual(result.rows, {
+    rounds_ports: 3 * 24 * 4 * 2,
+    packets: 3 * 24 * 4 * 30,
+    round_traffic: 3 * 24 * 4,
+  });
   assert.equal(orphans(db), 0);
   assert.equal(count(db, "packets"), (expected.size - 1) * 30 + 5 + writtenIds.length * 20);
-  assert.match(text, /^Removed 288 rounds \(with 576 rounds_ports, 8640 packets rows\)/);
+  assert.match(
+    text,
+    /^Removed 288 rounds \(with 576 rounds_ports, 8640 packets, 288 round_traffic rows\)/,
+  );
 });
 
 Deno.test("prune never touches an open round, however old", () => {

@@ -48,11 +48,11 @@ function dumpTable(
   const clauses: string[] = [];
   const params: (string | number)[] = [];
   if (options.since !== undefined) {
-    clauses.push(`${table.timeColumn} >= ?`);
+    clauses.push(`${table.time} >= ?`);
     params.push(options.since);
   }
   if (options.until !== undefined) {
-    clauses.push(`${table.timeColumn} < ?`);
+    clauses.push(`${table.time} < ?`);
     params.push(options.until);
   }
   if (options.round !== undefined) {

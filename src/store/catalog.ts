@@ -3,18 +3,23 @@ import type { Database } from "./database.ts";
 /** A table `pad inspect` may read; names come from this fixed list, never from input. */
 export interface TableInfo {
   name: string;
-  /** The column `--since`/`--until` filter on. */
-  timeColumn: string;
+  /** The SQL `--since`/`--until` filter on: a time column, or the round's start. */
+  time: string;
   /** The column `--round` filters on. */
   roundColumn: string | null;
 }
 
 /** Every table a person may inspect, in the order `pad inspect` lists them. */
 export const TABLES: readonly TableInfo[] = [
-  { name: "rounds", timeColumn: "start_time", roundColumn: "id" },
-  { name: "ports", timeColumn: "first_seen", roundColumn: null },
-  { name: "rounds_ports", timeColumn: "last_seen", roundColumn: "round_id" },
-  { name: "packets", timeColumn: "timestamp", roundColumn: "round_id" },
+  { name: "rounds", time: "start_time", roundColumn: "id" },
+  { name: "ports", time: "first_seen", roundColumn: null },
+  { name: "rounds_ports", time: "last_seen", roundColumn: "round_id" },
+  { name: "packets", time: "timestamp", roundColumn: "round_id" },
+  {
+    name: "round_traffic",
+    time: "(SELECT start_time FROM rounds WHERE rounds.id = round_traffic.round_id)",
+    roundColumn: "round_id",
+  },
 ];
 
 /** Columns that hold milliseconds since the epoch, shown as ISO 8601 to people. */

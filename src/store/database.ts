@@ -115,8 +115,12 @@ export function migrate(db: Database): { from: number; to: number } {
   return { from, to: pragma(db, "user_version") };
 }
 
-/** Runs `fn` in a write transaction (taken up front, so it waits for other writers instead of failing). */
+/**
+ * Runs `fn` in a write transaction (taken up front, so it waits for other writers instead of
+ * failing). Inside another transaction, `fn` simply joins it.
+ */
 export function transaction<T>(db: Database, fn: () => T): T {
+  if (db.isTransaction) return fn();
   db.exec("BEGIN IMMEDIATE");
   try {
     const result = fn();

@@ -1,6 +1,7 @@
 // Every migration is embedded in the program with a static text import, so a compiled pad
 // carries its schema and never reads files next to itself.
 import initial from "../../sql/0001_initial.sql" with { type: "text" };
+import roundTraffic from "../../sql/0002_round_traffic.sql" with { type: "text" };
 
 /** One forward-only schema step; `version` is what `PRAGMA user_version` holds after it. */
 export interface Migration {
@@ -12,6 +13,7 @@ export interface Migration {
 /** All migrations, in order; the last one's version is the schema this pad writes. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "0001_initial", sql: initial },
+  { version: 2, name: "0002_round_traffic", sql: roundTraffic },
 ];
 
 /** The schema version this pad creates and understands. */

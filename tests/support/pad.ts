@@ -3,12 +3,18 @@ import config from "../../deno.json" with { type: "json" };
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
-/** The flags of deno.json's `pad` task (what the compiled binary gets), between `run` and `main.ts`. */
+/** Options only `deno compile` has (they take a value); they do not change how pad runs. */
+const COMPILE_ONLY = new Set(["--output", "--include"]);
+
+/**
+ * The runtime flags of a deno.json task (`pad`: what `deno task pad` and, through `compile`,
+ * the binary get), the words between `run`/`compile` and `main.ts`.
+ */
 export function padTaskFlags(task: string = config.tasks.pad): string[] {
   const words = task.split(/\s+/);
   const start = words.indexOf("run") >= 0 ? words.indexOf("run") + 1 : words.indexOf("compile") + 1;
   return words.slice(start, words.indexOf("main.ts")).filter((w, i, all) =>
-    w !== "--output" && all[i - 1] !== "--output"
+    !COMPILE_ONLY.has(w) && !COMPILE_ONLY.has(all[i - 1]!)
   );
 }
 
@@ -19,10 +25,31 @@ export interface PadRun {
   stderr: string;
 }
 
+/** The command line that runs pad as `deno task pad` does, before pad's own arguments. */
+export function padCommandLine(): string[] {
+  return [Deno.execPath(), "run", ...padTaskFlags(), MAIN];
+}
+
+/**
+ * Starts `PREFIX… pad ARGS` (a prefix such as `setpriv …` runs pad under it) without waiting;
+ * stdout and stderr are piped.
+ */
+export function spawnPad(args: string[], prefix: string[] = []): Deno.ChildProcess {
+  const [program, ...rest] = [...prefix, ...padCommandLine(), ...args];
+  return new Deno.Command(program!, {
+    args: rest,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
 /** Runs `pad ARGS` in a subprocess with the task's flags; `env` adds to the environment. */
 export async function runPad(args: string[], env: Record<string, string> = {}): Promise<PadRun> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...padTaskFlags(), MAIN, ...args],
+  const [program, ...rest] = padCommandLine();
+  const output = await new Deno.Command(program!, {
+    args: [...rest, ...args],
     env: { NO_COLOR: "1", ...env },
     stdin: "null",
   }).output();

@@ -28,6 +28,10 @@ export function seedRounds(db: Database, rounds: SeedRound[]): number[] {
       "family, remote_addr, length, payload) VALUES (?, ?, 'eth:ipv4:tcp', ?, 443, 'out', 4, " +
       "'192.0.2.7', 60, ?)",
   );
+  const insertTraffic = db.prepare(
+    "INSERT INTO round_traffic (round_id, port_id, protocol, direction, packets, bytes, peers, " +
+      "remote_ports) VALUES (?, ?, 'tcp', 'out', ?, ?, 1, 1)",
+  );
   const ids: number[] = [];
   db.exec("BEGIN IMMEDIATE");
   for (const round of rounds) {
@@ -41,6 +45,7 @@ export function seedRounds(db: Database, rounds: SeedRound[]): number[] {
     }
     const local = round.ports?.[0] ?? 40_000;
     insertPort.run(local, round.start);
+    if (round.packets) insertTraffic.run(id, local, round.packets, round.packets * 60);
     for (let i = 0; i < (round.packets ?? 0); i++) {
       insertPacket.run(id, round.start + i, local, new Uint8Array([i & 0xff, 0x2c, 0x22, 0x0a]));
     }

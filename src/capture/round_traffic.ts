@@ -1,0 +1,155 @@
+/**
+ * One round's traffic: exact counts per local port, transport and direction, and the packet
+ * rows worth storing (at most `maxPackets`, DNS first).
+ *
+ * The local side of a packet is decided by {@linkcode LocalNetworks}: a packet from a local
+ * address counts as "out" on its source port, one to a local address as "in" on its destination
+ * port, so a packet between two local sockets (loopback) counts once on each side. A packet with
+ * neither end local (a capture of someone else's traffic) counts as "in" on its destination.
+ *
+ * @module
+ */
+import type { DecodedPacket } from "./decode.ts";
+import type { LocalNetworks } from "./local_net.ts";
+
+/** Which way a stored packet went, seen from this host. */
+export type Direction = "in" | "out" | "local";
+
+/** Traffic of one local port, transport and direction in a round. */
+export interface TrafficCount {
+  /** The local port; null for ICMP and other packets without ports. */
+  port: number | null;
+  protocol: DecodedPacket["transport"];
+  direction: "in" | "out";
+  packets: number;
+  bytes: number;
+  /** Distinct remote addresses (exact up to {@linkcode DISTINCT_LIMIT}). */
+  peers: number;
+  /** Distinct remote ports (exact up to {@linkcode DISTINCT_LIMIT}). */
+  remotePorts: number;
+}
+
+/** One row of the packets table. */
+export interface PacketRow {
+  timestamp: number;
+  protocols: string;
+  qryName: string | null;
+  respName: string | null;
+  port: number | null;
+  remotePort: number | null;
+  direction: Direction;
+  family: 4 | 6;
+  remoteAddr: string;
+  length: number;
+  payload: Uint8Array | null;
+}
+
+/** Distinct peers and remote ports are counted exactly up to this many per count (memory bound). */
+export const DISTINCT_LIMIT = 65_536;
+
+interface Tally {
+  port: number | null;
+  protocol: DecodedPacket["transport"];
+  direction: "in" | "out";
+  packets: number;
+  bytes: number;
+  peers: Set<string>;
+  remotePorts: Set<number>;
+}
+
+/** Accumulates one round's packets. */
+export class RoundTraffic {
+  /** IP packets added. */
+  seen = 0;
+  readonly #local: LocalNetworks;
+  readonly #maxPackets: number;
+  readonly #payloadBytes: number;
+  readonly #tallies = new Map<string, Tally>();
+  readonly #dnsRows: PacketRow[] = [];
+  readonly #otherRows: PacketRow[] = [];
+
+  constructor(options: { local: LocalNetworks; maxPackets: number; payloadBytes: number }) {
+    this.#local = options.local;
+    this.#maxPackets = options.maxPackets;
+    this.#payloadBytes = options.payloadBytes;
+  }
+
+  /** Counts a packet and keeps its row while there is room. */
+  add(packet: DecodedPacket): void {
+    this.seen++;
+    const srcLocal = this.#local.has(packet.src);
+    const dstLocal = this.#local.has(packet.dst);
+    if (srcLocal) this.#count(packet, packet.srcPort, "out", packet.dst, packet.dstPort);
+    if (dstLocal || !srcLocal) {
+      this.#count(packet, packet.dstPort, "in", packet.src, packet.srcPort);
+    }
+
+    const isDns = packet.dnsQueryName !== null || packet.dnsResponseName !== null;
+    const rows = isDns ? this.#dnsRows : this.#otherRows;
+    if (rows.length >= this.#maxPackets) return;
+    const out = srcLocal && !dstLocal;
+    rows.push({
+      timestamp: Math.floor(packet.tsMs),
+      protocols: packet.protocols,
+      qryName: packet.dnsQueryName,
+      respName: packet.dnsResponseName,
+      port: out ? packet.srcPort : packet.dstPort,
+      remotePort: out ? packet.dstPort : packet.srcPort,
+      direction: srcLocal && dstLocal ? "local" : out ? "out" : "in",
+      family: packet.family,
+      remoteAddr: out ? packet.dst : packet.src,
+      length: packet.length,
+      // Copied: the packet's payload is a view into a frame buffer that is reused.
+      payload: this.#payloadBytes > 0 ? packet.payload.slice(0, this.#payloadBytes) : null,
+    });
+  }
+
+  /** The counts so far, one per local port, transport and direction. */
+  counts(): TrafficCount[] {
+    return [...this.#tallies.values()].map((t) => ({
+      port: t.port,
+      protocol: t.protocol,
+      direction: t.direction,
+      packets: t.packets,
+      bytes: t.bytes,
+      peers: t.peers.size,
+      remotePorts: t.remotePorts.size,
+    }));
+  }
+
+  /** The rows to store: DNS packets first, then others, at most `maxPackets`, in time order. */
+  packetRows(): PacketRow[] {
+    const dns = this.#dnsRows.slice(0, this.#maxPackets);
+    const rows = [...dns, ...this.#otherRows.slice(0, this.#maxPackets - dns.length)];
+    return rows.sort((a, b) => a.timestamp - b.timestamp);
+  }
+
+  #count(
+    packet: DecodedPacket,
+    port: number | null,
+    direction: "in" | "out",
+    remote: string,
+    remotePort: number | null,
+  ): void {
+    const key = `${port}/${packet.transport}/${direction}`;
+    let tally = this.#tallies.get(key);
+    if (!tally) {
+      tally = {
+        port,
+        protocol: packet.transport,
+        direction,
+        packets: 0,
+        bytes: 0,
+        peers: new Set(),
+        remotePorts: new Set(),
+      };
+      this.#tallies.set(key, tally);
+    }
+    tally.packets++;
+    tally.bytes += packet.length;
+    if (tally.peers.size < DISTINCT_LIMIT) tally.peers.add(remote);
+    if (remotePort !== null && tally.remotePorts.size < DISTINCT_LIMIT) {
+      tally.remotePorts.add(remotePort);
+    }
+  }
+}

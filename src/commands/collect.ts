@@ -1,0 +1,271 @@
+import { PcapError, PcapStatus } from "../../ffi/mod.ts";
+import { defaultInterface, type LiveCapture, startLiveCapture } from "../capture/live.ts";
+import { LocalNetworks } from "../capture/local_net.ts";
+import { RoundTraffic } from "../capture/round_traffic.ts";
+import { errorMessage, PadError, UsageError } from "../errors.ts";
+import { logger } from "../log.ts";
+import type { Output } from "../output.ts";
+import { createProbe } from "../probe/mod.ts";
+import type { ProbeName, SweepError, SweepResult } from "../probe/types.ts";
+import { openDatabase } from "../store/database.ts";
+import { lockRole } from "../store/lock.ts";
+import { createRound, failAbandonedRounds, finishRound, storeSweep } from "../store/rounds.ts";
+
+/** Options of `pad collect`. */
+export interface CollectOptions {
+  db: string;
+  probe: ProbeName;
+  /** Pause between the end of one sweep and the start of the next, ms. */
+  intervalMs: number;
+  /** Round length in ms; default: until 5 s before the next minute boundary. */
+  durationMs?: number;
+  /** False for `--no-capture`. */
+  capture: boolean;
+  /** Capture interface; default: the first up, non-loopback interface with an address. */
+  interface?: string;
+  /** BPF filter for the capture. */
+  filter?: string;
+  /** Payload bytes kept per stored packet (0: none; payloads can hold secrets). */
+  payloadBytes: number;
+  /** Packet rows stored per round at most (DNS first); counts stay exact. */
+  maxPackets: number;
+  /** Ends the round early; it is then stored as failed, with what it had. */
+  signal?: AbortSignal;
+}
+
+/** What one round stored. */
+export interface CollectResult {
+  roundId: number;
+  status: "complete" | "failed";
+  sweeps: number;
+  /** Ports (per protocol and family) occupied in the last sweep. */
+  occupied: number;
+  /** Why capture was off, when it was. */
+  captureOff?: string;
+  packetsSeen: number;
+  packetsStored: number;
+  dropped?: number;
+}
+
+const log = logger("collect");
+
+/** Time left for the round to finish before the next cron minute starts the next one. */
+const MINUTE_MARGIN_MS = 5_000;
+
+/**
+ * Round length when `--duration` is not given: until 5 s before the next minute boundary, so
+ * back-to-back cron runs never overlap. Started within the last 5 s of a minute (cron ran late),
+ * the round runs to the following boundary and the next cron run finds the lock and skips.
+ */
+export function defaultRoundLength(now: number): number {
+  const boundary = Math.ceil((now + 1) / 60_000) * 60_000;
+  const left = boundary - MINUTE_MARGIN_MS - now;
+  return left > 0 ? left : left + 60_000;
+}
+
+/** Runs one round: sweeps ports again and again while capturing, then stores it all. */
+export async function runCollect(options: CollectOptions, out: Output): Promise<CollectResult> {
+  const startTime = Date.now();
+  const deadline = startTime + (options.durationMs ?? defaultRoundLength(startTime));
+  using db = openDatabase(options.db);
+  using _lock = lockRole(options.db, "collect");
+  const abandoned = failAbandonedRounds(db);
+  if (abandoned > 0) log.warn("Marked {abandoned} unfinished rounds as failed", { abandoned });
+
+  const probe = createProbe(options.probe);
+  const traffic = new RoundTraffic({
+    local: LocalNetworks.ofThisHost(),
+    maxPackets: options.maxPackets,
+    payloadBytes: options.payloadBytes,
+  });
+  const frames = { malformed: 0 };
+  const capture = options.capture
+    ? await startCapture(options, traffic, frames)
+    : { off: "turned off with --no-capture" };
+  const live = "live" in capture ? capture.live : undefined;
+  const roundId = createRound(db, {
+    startTime,
+    source: "live",
+    probe: probe.name,
+    interface: live?.device,
+    captureOff: "off" in capture ? capture.off : undefined,
+  });
+  log.debug("Round {roundId} started, ends at {end}", {
+    roundId,
+    end: new Date(deadline).toISOString(),
+  });
+
+  const errors = new Map<string, SweepError>();
+  let sweeps = 0;
+  let last: SweepResult | undefined;
+  try {
+    while (!options.signal?.aborted) {
+      last = await probe.sweep({ signal: options.signal });
+      storeSweep(db, roundId, last);
+      sweeps++;
+      for (const e of last.errors) {
+        const seen = errors.get(e.kind);
+        errors.set(e.kind, { ...e, count: (seen?.count ?? 0) + e.count });
+      }
+      // Sweep again only if a sweep as long as this one ends in time.
+      const next = Date.now() + options.intervalMs;
+      if (next + last.durationMs > deadline) break;
+      await sleep(next - Date.now(), options.signal);
+    }
+    await sleep(deadline - Date.now(), options.signal);
+  } catch (error) {
+    if (!options.signal?.aborted) {
+      await closeRound(db, roundId, live, traffic, frames, errorMessage(error));
+      throw error;
+    }
+  }
+  for (const e of errors.values()) {
+    log.warn("{count} probes failed unexpectedly ({kind}), e.g. {example}", { ...e });
+  }
+  const interrupted = options.signal?.aborted
+    ? `interrupted (${String(options.signal.reason ?? "aborted")})`
+    : undefined;
+  const figures = await closeRound(db, roundId, live, traffic, frames, interrupted);
+
+  const result: CollectResult = {
+    roundId,
+    status: interrupted ? "failed" : "complete",
+    sweeps,
+    occupied: last?.occupied.length ?? 0,
+    captureOff: "off" in capture ? capture.off : figures.captureOff,
+    packetsSeen: traffic.seen,
+    packetsStored: figures.stored,
+    dropped: figures.dropped,
+  };
+  out.write(describe(result, live?.device) + "\n");
+  if (interrupted) throw new PadError(`Round ${roundId} ${interrupted}: stored as failed`);
+  return result;
+}
+
+type CaptureState = { live: LiveCapture } | { off: string };
+
+/** Starts capture; where it cannot run, says why once and how to fix it, and the round goes on. */
+async function startCapture(
+  options: CollectOptions,
+  traffic: RoundTraffic,
+  frames: { malformed: number },
+): Promise<CaptureState> {
+  const device = options.interface ?? defaultInterfaceOrNull();
+  if (device === null) {
+    return offWith(
+      "no interface is up besides loopback",
+      "pass --interface lo to capture loopback traffic, or --no-capture",
+    );
+  }
+  try {
+    const live = await startLiveCapture({
+      device,
+      filter: options.filter,
+      onBatch: (results) => {
+        for (const r of results) {
+          if (r.kind === "ip") traffic.add(r.packet);
+          else if (r.kind === "malformed") frames.malformed++;
+        }
+      },
+      onError: (error) => log.error("Capture stopped: {message}", { message: error.message }),
+    });
+    return { live };
+  } catch (error) {
+    if (error instanceof PcapError && options.filter && /filter/i.test(error.message)) {
+      throw new UsageError(
+        `Invalid --filter "${options.filter}": ${error.libpcapMessage || error.message}`,
+      );
+    }
+    if (error instanceof PcapError && error.code === PcapStatus.PERM_DENIED) {
+      return offWith(
+        `no permission to capture on ${device}`,
+        "run pad as root, or give the binary the capability: " +
+          "sudo setcap cap_net_raw,cap_net_admin=eip $(command -v pad)",
+      );
+    }
+    if (!(error instanceof PcapError)) {
+      return offWith(
+        errorMessage(error),
+        "install libpcap (apt-get install libpcap0.8), or pass --no-capture",
+      );
+    }
+    return offWith(
+      error.message,
+      "check --interface (pad doctor lists the interfaces), or pass --no-capture",
+    );
+  }
+}
+
+function defaultInterfaceOrNull(): string | null {
+  try {
+    return defaultInterface();
+  } catch {
+    return null; // libpcap missing: startLiveCapture below says so
+  }
+}
+
+function offWith(reason: string, fix: string): { off: string } {
+  log.warn("Capture is off: {reason}; {fix}. Ports are still swept.", { reason, fix });
+  return { off: reason };
+}
+
+/** Stops capture and stores the round's traffic with its final status. */
+async function closeRound(
+  db: ReturnType<typeof openDatabase>,
+  roundId: number,
+  live: LiveCapture | undefined,
+  traffic: RoundTraffic,
+  frames: { malformed: number },
+  error: string | undefined,
+): Promise<{ stored: number; dropped?: number; captureOff?: string }> {
+  let captureOff: string | undefined;
+  let stats;
+  if (live) {
+    try {
+      stats = (await live.stop()).stats;
+    } catch (e) {
+      captureOff = `capture failed during the round: ${errorMessage(e)}`;
+    }
+  }
+  const packets = traffic.packetRows();
+  finishRound(db, roundId, {
+    endTime: Date.now(),
+    status: error ? "failed" : "complete",
+    error,
+    captureOff,
+    capture: {
+      received: stats?.received,
+      dropped: stats?.dropped,
+      ifDropped: stats?.ifDropped,
+      seen: traffic.seen,
+      malformed: frames.malformed,
+    },
+    traffic: traffic.counts(),
+    packets,
+  });
+  return { stored: packets.length, dropped: stats?.dropped, captureOff };
+}
+
+function describe(result: CollectResult, device: string | undefined): string {
+  const capture = result.captureOff
+    ? `capture off (${result.captureOff})`
+    : `${result.packetsSeen} packets on ${device} (${result.packetsStored} stored, ${
+      result.dropped ?? 0
+    } dropped)`;
+  return `Round ${result.roundId} ${result.status}: ${result.sweeps} sweeps, ` +
+    `${result.occupied} ports occupied, ${capture}`;
+}
+
+/** Waits `ms` (nothing if ≤ 0), or until `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

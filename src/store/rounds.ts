@@ -1,0 +1,184 @@
+/** Writing rounds: created open, filled sweep by sweep, closed with their traffic in one step. */
+import type { PacketRow, TrafficCount } from "../capture/round_traffic.ts";
+import type { ProbeName, SweepResult } from "../probe/types.ts";
+import { type Database, transaction } from "./database.ts";
+
+/** How a round starts. */
+export interface NewRound {
+  startTime: number;
+  source: "live" | "import";
+  sourceFile?: string;
+  probe?: ProbeName;
+  interface?: string;
+  captureOff?: string;
+}
+
+/** Capture figures stored on a round when it closes. */
+export interface CaptureFigures {
+  received?: number;
+  dropped?: number;
+  ifDropped?: number;
+  seen: number;
+  malformed: number;
+}
+
+/** How a round ends. */
+export interface RoundEnd {
+  endTime: number;
+  status: "complete" | "failed";
+  error?: string;
+  capture?: CaptureFigures;
+  /** Set when capture stopped being possible mid-round. */
+  captureOff?: string;
+  traffic?: TrafficCount[];
+  packets?: PacketRow[];
+}
+
+/** Why a round was found open by the next collector. */
+export const ABANDONED =
+  "the collector stopped before the round ended (killed, or the host went down)";
+
+/**
+ * Marks live rounds still open as failed. Only a collector holding the collect lock calls it, so
+ * any open live round belongs to a collector that is gone.
+ */
+export function failAbandonedRounds(db: Database): number {
+  return Number(
+    db.prepare(
+      "UPDATE rounds SET status = 'failed', error = ? WHERE status = 'open' AND source = 'live'",
+    ).run(ABANDONED).changes,
+  );
+}
+
+/** Inserts an open round and returns its id. */
+export function createRound(db: Database, round: NewRound): number {
+  return Number(
+    db.prepare(
+      "INSERT INTO rounds (start_time, source, source_file, probe, interface, capture_off) " +
+        "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    ).get(
+      round.startTime,
+      round.source,
+      round.sourceFile ?? null,
+      round.probe ?? null,
+      round.interface ?? null,
+      round.captureOff ?? null,
+    )!.id,
+  );
+}
+
+/** Stores one sweep of a round in one transaction: each occupied port counted once more. */
+export function storeSweep(db: Database, roundId: number, sweep: SweepResult): void {
+  const seenAt = sweep.startedMs + sweep.durationMs;
+  const upsert = db.prepare(
+    "INSERT INTO rounds_ports (round_id, port_id, protocol, family, sweeps_seen, first_seen, " +
+      "last_seen, address, socket_state, pid, command, uid) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?) " +
+      "ON CONFLICT (round_id, port_id, protocol, family) DO UPDATE SET " +
+      "sweeps_seen = sweeps_seen + 1, last_seen = excluded.last_seen, " +
+      "address = coalesce(excluded.address, address), " +
+      "socket_state = coalesce(excluded.socket_state, socket_state), " +
+      "pid = coalesce(excluded.pid, pid), command = coalesce(excluded.command, command), " +
+      "uid = coalesce(excluded.uid, uid)",
+  );
+  transaction(db, () => {
+    addPorts(db, sweep.occupied.map((o) => o.port), seenAt);
+    for (const o of sweep.occupied) {
+      upsert.run(
+        roundId,
+        o.port,
+        o.protocol,
+        o.family,
+        seenAt,
+        seenAt,
+        o.address ?? null,
+        o.socketState ?? null,
+        o.pid ?? null,
+        o.command ?? null,
+        o.uid ?? null,
+      );
+    }
+    const unknown = sweep.unknown.reduce((sum, u) => sum + u.ports, 0);
+    db.prepare("UPDATE rounds SET sweeps = sweeps + 1, ports_unknown = ? WHERE id = ?")
+      .run(unknown, roundId);
+  });
+}
+
+/**
+ * Closes a round: its traffic counts, packet rows, capture figures and status in one
+ * transaction, so a round is complete only when everything it holds is committed.
+ */
+export function finishRound(db: Database, roundId: number, end: RoundEnd): void {
+  transaction(db, () => {
+    const traffic = end.traffic ?? [];
+    const packets = end.packets ?? [];
+    addPorts(
+      db,
+      [...traffic.map((t) => t.port), ...packets.map((p) => p.port)].filter((p) => p !== null),
+      end.endTime,
+    );
+    const insertTraffic = db.prepare(
+      "INSERT INTO round_traffic (round_id, port_id, protocol, direction, packets, bytes, peers, " +
+        "remote_ports) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    for (const t of traffic) {
+      insertTraffic.run(
+        roundId,
+        t.port,
+        t.protocol,
+        t.direction,
+        t.packets,
+        t.bytes,
+        t.peers,
+        t.remotePorts,
+      );
+    }
+    const insertPacket = db.prepare(
+      "INSERT INTO packets (round_id, timestamp, protocols, qry_name, resp_name, port_id, " +
+        "remote_port, direction, family, remote_addr, length, payload) " +
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    for (const p of packets) {
+      insertPacket.run(
+        roundId,
+        p.timestamp,
+        p.protocols,
+        p.qryName,
+        p.respName,
+        p.port,
+        p.remotePort,
+        p.direction,
+        p.family,
+        p.remoteAddr,
+        p.length,
+        p.payload,
+      );
+    }
+    const capture = end.capture;
+    db.prepare(
+      "UPDATE rounds SET end_time = ?, status = ?, error = ?, " +
+        "capture_off = coalesce(?, capture_off), pcap_received = ?, pcap_dropped = ?, " +
+        "pcap_if_dropped = ?, packets_seen = ?, packets_stored = ?, packets_malformed = ? " +
+        "WHERE id = ?",
+    ).run(
+      end.endTime,
+      end.status,
+      end.error ?? null,
+      end.captureOff ?? null,
+      capture?.received ?? null,
+      capture?.dropped ?? null,
+      capture?.ifDropped ?? null,
+      capture?.seen ?? 0,
+      packets.length,
+      capture?.malformed ?? 0,
+      roundId,
+    );
+  });
+}
+
+/** Records port numbers in `ports` the first time pad sees them. */
+function addPorts(db: Database, ports: number[], seenAt: number): void {
+  const insert = db.prepare(
+    "INSERT INTO ports (id, first_seen) VALUES (?, ?) ON CONFLICT DO NOTHING",
+  );
+  for (const port of new Set(ports)) insert.run(port, seenAt);
+}
