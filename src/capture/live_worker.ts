@@ -23,12 +23,24 @@ const MAX_PACKETS_PER_TURN = 50_000;
 const MAX_PACKETS_AT_STOP = 1_000_000;
 /** Added to the buffer timeout before the last read at stop. */
 const STOP_GRACE_MS = 5;
+/**
+ * Light traffic: a turn that reads fewer packets than this doubles the pause before the next
+ * one, up to {@linkcode IDLE_POLL_MS}; the kernel ring (32 MiB) holds far more than arrives
+ * meanwhile. Every poll and every posted batch costs CPU on both threads, so a quiet interface
+ * must not be polled 300 times a second nor send one message per packet.
+ */
+const BUSY_TURN_PACKETS = 64;
+const IDLE_POLL_MS = 50;
+/** Results wait at most this long before they are posted (unless a batch fills first). */
+const FLUSH_EVERY_MS = 100;
 
 let pcap: Pcap | null = null;
 let linkType = 0;
 let options: WorkerCaptureOptions | null = null;
 let timer: ReturnType<typeof setTimeout> | undefined;
 let batch: DecodeResult[] = [];
+let lastFlush = 0;
+let pollDelay = 0;
 const counts: CaptureCounts = { frames: 0, ip: 0, nonIp: 0, malformed: 0 };
 
 function post(message: FromWorker, transfer: Transferable[] = []): void {
@@ -114,6 +126,7 @@ function flush(): void {
   }
   post({ type: "batch", results: batch }, [payloads.buffer]);
   batch = [];
+  lastFlush = performance.now();
 }
 
 function pump(): void {
@@ -122,7 +135,7 @@ function pump(): void {
   let read: number;
   try {
     read = drain(pcap, MAX_PACKETS_PER_TURN, options.batchSize);
-    flush();
+    if (performance.now() - lastFlush >= FLUSH_EVERY_MS) flush();
   } catch (error) {
     flush();
     pcap.close();
@@ -131,7 +144,12 @@ function pump(): void {
     return;
   }
   // A full turn means more may be waiting: come straight back after any pending message.
-  timer = setTimeout(pump, read >= MAX_PACKETS_PER_TURN ? 0 : options.pollIntervalMs);
+  pollDelay = read >= MAX_PACKETS_PER_TURN
+    ? 0
+    : read >= BUSY_TURN_PACKETS
+    ? options.pollIntervalMs
+    : Math.min(Math.max(pollDelay * 2, options.pollIntervalMs), IDLE_POLL_MS);
+  timer = setTimeout(pump, pollDelay);
 }
 
 function stop(): void {
