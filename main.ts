@@ -12,7 +12,7 @@ import { runPrune } from "./src/commands/prune.ts";
 import { BusyError, errorMessage, ExitCode, UsageError } from "./src/errors.ts";
 import { LOG_FORMATS, logger, setupLogging } from "./src/log.ts";
 import { stdout } from "./src/output.ts";
-import { parseCount, parseDuration, parseMegabytes, parseTime } from "./src/parse.ts";
+import { parseCount, parseDuration, parseMegabytes, parsePath, parseTime } from "./src/parse.ts";
 import { defaultDatabasePath } from "./src/store/database.ts";
 import { parseNetwork } from "./src/capture/local_net.ts";
 import { PROBE_NAMES } from "./src/probe/types.ts";
@@ -20,8 +20,8 @@ import { ROW_FORMATS } from "./src/table_format.ts";
 
 /**
  * Pause between sweeps of `pad collect` unless `--interval` says otherwise, chosen from
- * bench/probe_bench.ts: two listen sweeps per round cost about 6% of a core; procfs sweeps are
- * so cheap that eleven cost 0.3%.
+ * bench/collect_bench.ts: two listen sweeps a round cost 7% of one core; procfs sweeps are so
+ * cheap that eleven cost 0.7%.
  */
 const DEFAULT_INTERVAL_MS = { listen: 25_000, procfs: 5_000 } as const;
 
@@ -45,7 +45,11 @@ export function buildProgram(setStatus: (code: number) => void) {
     .name("pad")
     .description("Port anomaly detector: which local ports are used, what flows, what is unusual.")
     .version(VERSION)
-    .option("--db <path>", "database file (default: $PAD_DB, else ~/.local/share/pad/pad.db)")
+    .option(
+      "--db <path>",
+      "database file (default: $PAD_DB, else ~/.local/share/pad/pad.db)",
+      flag(parsePath, "--db"),
+    )
     .addOption(
       new Option("--log-format <format>", "log format on stderr").choices(LOG_FORMATS).default(
         "text" as const,

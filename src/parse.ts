@@ -76,3 +76,9 @@ export function parseChoice<T extends string>(
   if ((choices as readonly string[]).includes(text)) return text as T;
   throw new UsageError(`Invalid ${what} "${text}": use one of ${choices.join(", ")}`);
 }
+
+/** A file path that is not empty (an empty `--db ""` would otherwise mean the current directory). */
+export function parsePath(text: string, what: string): string {
+  if (text.trim() === "") throw new UsageError(`Invalid ${what} "": give a file path`);
+  return text;
+}

@@ -24,6 +24,7 @@ Deno.test("bad flag values exit 2 with one line naming the flag and what is acce
     [["--log-format", "xml", "init"], /--log-format.*text, json/],
     [["collect-all"], /unknown command/],
     [["inspect", "--colour"], /unknown option '--colour'/],
+    [["--db", "", "init"], /--db.*give a file path/],
   ];
   for (const [args, message] of cases) {
     const run = await runPad(["--db", db, ...args]);
