@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { mulberry32 } from "../src/random.ts";
 import { decodeFrame, type DecodeResult } from "../src/capture/decode.ts";
 import {
   concat,
@@ -19,17 +20,8 @@ import {
   udp,
 } from "./support/frames.ts";
 
-/** mulberry32: a small deterministic PRNG, so a failure replays with the same seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A failure replays with the same seed. */
+const prng = mulberry32;
 
 const SEED = 0x9ad5eed;
 const LINK_TYPES = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 147, 105];

@@ -1,0 +1,442 @@
+/**
+ * Feature encoding: one round becomes one fixed-length `Float32Array`: what the network sees.
+ *
+ * ## What the network sees
+ *
+ * **All 65,536 ports**, folded into `bins` bins of contiguous ports (default 128 bins of 512
+ * ports: bin 0 holds ports 0–511, bin 80 holds 40960–41471), with 16 channels per bin:
+ *
+ * | channel | value |
+ * |---|---|
+ * | `tcp_listen`, `udp_listen` | listening ports in the bin (procfs LISTEN, or UNCONN for UDP; a port the listen probe found bound counts here, as that probe cannot tell) |
+ * | `tcp_other`, `udp_other` | other occupied ports: established connections, clients' ephemeral ports |
+ * | `in_ports`, `out_ports` | ports of the bin that received / sent packets |
+ * | `tcp_in_packets`, `tcp_out_packets`, `udp_in_packets`, `udp_out_packets` | packets into / out of the bin's ports, per transport |
+ * | `in_bytes`, `out_bytes` | bytes into / out of the bin's ports |
+ * | `in_peers`, `out_peers` | the most distinct remote addresses on one port of the bin |
+ * | `in_remote_ports`, `out_remote_ports` | the most distinct remote ports on one port of the bin (a scan through one port) |
+ *
+ * Then **22 totals** of the round: occupied TCP ports, occupied UDP ports, listeners, occupied
+ * ports in the ephemeral range 32768–60999; TCP and UDP packets in and out; bytes in and out; the
+ * most remote ports on one local port, in and out; local ports with traffic in and out; portless
+ * (ICMP and the like) packets in and out; DNS queries, the longest and the mean DNS name; the
+ * hour of day (UTC) as sine and cosine; and whether the round was captured. A port counts once
+ * per protocol and state whatever its address families (the probes report a dual-stack listener
+ * differently). With 128 bins a round is 128 × 16 + 22 = 2,070 numbers.
+ *
+ * **Scales are fixed**, nothing is fitted on data: port counts are `log2(1 + n) / log2(1 +
+ * portsPerBin)` (one port in an empty bin is 0.11 with 512-port bins, a full bin 1); packets are
+ * `log(1 + p / 8)` and bytes `log(1 + b / 1000)` over the same of a fixed ceiling (10⁷ packets or
+ * 10¹⁰ bytes per bin and minute, 10⁹ and 10¹² for the totals), the unit keeping the Poisson noise
+ * of a few packets from swamping the scale; DNS queries like packets; peers, remote ports and
+ * port totals `log(1 + x) / log(65,537)`; DNS name lengths `/ 255`. Ordinary values fall in
+ * [0, 1] and a flood stays finite. When capture was off every traffic feature is 0 and
+ * `captured` is 0: that traffic is unknown, not zero, and {@linkcode scoredFeatures} leaves it
+ * out of the score, as it does DNS name lengths of a round without DNS queries.
+ *
+ * The encoding has an id ({@linkcode FeatureLayout.id}, e.g. `pad-features-v1/bins-128`) that a
+ * saved model carries; a model is only loaded with the encoding it was trained on.
+ *
+ * @module
+ */
+
+import type { RoundData } from "./round_data.ts";
+
+/** Bumped whenever the meaning or order of any feature changes. */
+export const ENCODING_VERSION = 1;
+
+/** Ports 0–65535. */
+export const PORT_COUNT = 65_536;
+
+/** Bins the default encoding folds the ports into. */
+export const DEFAULT_BINS = 128;
+
+/** Linux's default ephemeral range (`net.ipv4.ip_local_port_range`). */
+export const EPHEMERAL_FIRST = 32_768;
+export const EPHEMERAL_LAST = 60_999;
+
+/** The channels of one bin, in order. */
+export const CHANNELS = [
+  "tcp_listen",
+  "udp_listen",
+  "tcp_other",
+  "udp_other",
+  "in_ports",
+  "out_ports",
+  "tcp_in_packets",
+  "tcp_out_packets",
+  "udp_in_packets",
+  "udp_out_packets",
+  "in_bytes",
+  "out_bytes",
+  "in_peers",
+  "out_peers",
+  "in_remote_ports",
+  "out_remote_ports",
+] as const;
+
+/** A channel name. */
+export type Channel = typeof CHANNELS[number];
+
+/** The per-round features after the bins, in order. */
+export const GLOBALS = [
+  "tcp_occupied",
+  "udp_occupied",
+  "listeners",
+  "ephemeral_occupied",
+  "tcp_packets_in",
+  "tcp_packets_out",
+  "udp_packets_in",
+  "udp_packets_out",
+  "bytes_in",
+  "bytes_out",
+  "max_remote_ports_in",
+  "max_remote_ports_out",
+  "ports_in",
+  "ports_out",
+  "portless_packets_in",
+  "portless_packets_out",
+  "dns_queries",
+  "dns_name_max",
+  "dns_name_mean",
+  "hour_sin",
+  "hour_cos",
+  "captured",
+] as const;
+
+/** A global feature name. */
+export type Global = typeof GLOBALS[number];
+
+/** Channels that come from captured traffic (unknown when capture was off). */
+const TRAFFIC_CHANNELS: ReadonlySet<Channel> = new Set(CHANNELS.slice(4));
+/** Globals that come from captured traffic. */
+const TRAFFIC_GLOBALS: ReadonlySet<Global> = new Set(GLOBALS.slice(4, 19));
+/** Globals that only mean something when the round had DNS queries. */
+const DNS_NAME_GLOBALS: ReadonlySet<Global> = new Set(["dns_name_max", "dns_name_mean"]);
+/** Globals that describe the round rather than the host: never part of the score. */
+const CONTEXT_GLOBALS: ReadonlySet<Global> = new Set(["hour_sin", "hour_cos", "captured"]);
+
+/** Where everything sits in an encoded round. */
+export interface FeatureLayout {
+  /** Carried by saved models, e.g. `pad-features-v1/bins-256`. */
+  readonly id: string;
+  readonly bins: number;
+  readonly portsPerBin: number;
+  readonly channels: readonly Channel[];
+  readonly globals: readonly Global[];
+  /** `bins × channels`: the bin part comes first, bin-major (bin 0's channels, then bin 1's…). */
+  readonly binFeatures: number;
+  /** Length of an encoded round: `binFeatures + globals.length`. */
+  readonly length: number;
+}
+
+const layouts = new Map<number, FeatureLayout>();
+
+/** The layout for `bins` bins: a power of two from 16 to 4096. */
+export function featureLayout(bins: number = DEFAULT_BINS): FeatureLayout {
+  let layout = layouts.get(bins);
+  if (layout) return layout;
+  if (!Number.isInteger(bins) || bins < 16 || bins > 4096 || (bins & (bins - 1)) !== 0) {
+    throw new RangeError(`Bins must be a power of two from 16 to 4096: got ${bins}`);
+  }
+  const binFeatures = bins * CHANNELS.length;
+  layout = Object.freeze({
+    id: `pad-features-v${ENCODING_VERSION}/bins-${bins}`,
+    bins,
+    portsPerBin: PORT_COUNT / bins,
+    channels: CHANNELS,
+    globals: GLOBALS,
+    binFeatures,
+    length: binFeatures + GLOBALS.length,
+  });
+  layouts.set(bins, layout);
+  return layout;
+}
+
+/** Index of a channel of a bin in an encoded round. */
+export function binFeatureIndex(layout: FeatureLayout, bin: number, channel: Channel): number {
+  if (!Number.isInteger(bin) || bin < 0 || bin >= layout.bins) {
+    throw new RangeError(`Bin must be in [0, ${layout.bins}): got ${bin}`);
+  }
+  return bin * CHANNELS.length + CHANNEL_INDEX[channel];
+}
+
+/** Index of a global feature in an encoded round. */
+export function globalFeatureIndex(layout: FeatureLayout, name: Global): number {
+  return layout.binFeatures + GLOBAL_INDEX[name];
+}
+
+/** The bin a port falls in. */
+export function portBin(layout: FeatureLayout, port: number): number {
+  return Math.floor(port / layout.portsPerBin);
+}
+
+/** What an index of an encoded round is: a channel of a bin, or a global. */
+export type FeatureName =
+  | { kind: "bin"; bin: number; channel: Channel; firstPort: number; lastPort: number }
+  | { kind: "global"; name: Global };
+
+/** Names the feature at `index`, e.g. for attribution or a debug dump. */
+export function describeFeature(layout: FeatureLayout, index: number): FeatureName {
+  if (!Number.isInteger(index) || index < 0 || index >= layout.length) {
+    throw new RangeError(`Feature index must be in [0, ${layout.length}): got ${index}`);
+  }
+  if (index >= layout.binFeatures) {
+    return { kind: "global", name: GLOBALS[index - layout.binFeatures]! };
+  }
+  const bin = Math.floor(index / CHANNELS.length);
+  return {
+    kind: "bin",
+    bin,
+    channel: CHANNELS[index % CHANNELS.length]!,
+    firstPort: bin * layout.portsPerBin,
+    lastPort: (bin + 1) * layout.portsPerBin - 1,
+  };
+}
+
+const CHANNEL_INDEX = Object.fromEntries(CHANNELS.map((c, i) => [c, i])) as Record<
+  Channel,
+  number
+>;
+const GLOBAL_INDEX = Object.fromEntries(GLOBALS.map((g, i) => [g, i])) as Record<Global, number>;
+
+// Fixed ceilings of the log scales: ordinary values land in [0, 1], floods stay finite.
+// Packets count in units of PACKET_UNIT and bytes in units of BYTE_UNIT before the log: below
+// a few packets a minute, Poisson noise would otherwise swamp a log scale (0 → 2 packets is as
+// far as 200 → 600), and a flood of a quiet port would hardly stand out from it.
+const PACKET_UNIT = 8;
+const BYTE_UNIT = 1000;
+const LOG_PACKETS_BIN = Math.log1p(1e7 / PACKET_UNIT);
+const LOG_BYTES_BIN = Math.log1p(1e10 / BYTE_UNIT);
+const LOG_PACKETS_TOTAL = Math.log1p(1e9 / PACKET_UNIT);
+const LOG_BYTES_TOTAL = Math.log1p(1e12 / BYTE_UNIT);
+const LOG_COUNT = Math.log1p(PORT_COUNT);
+const LOG_DNS_QUERIES = Math.log1p(1e6 / PACKET_UNIT);
+const DNS_NAME_MAX = 255;
+const MS_PER_DAY = 86_400_000;
+
+/** Per-bin sums of one direction's traffic. */
+interface DirectionSums {
+  tcpPackets: Float64Array;
+  udpPackets: Float64Array;
+  bytes: Float64Array;
+  peers: Float64Array;
+  remotePorts: Float64Array;
+  ports: Set<number>[];
+}
+
+function directionSums(bins: number): DirectionSums {
+  return {
+    tcpPackets: new Float64Array(bins),
+    udpPackets: new Float64Array(bins),
+    bytes: new Float64Array(bins),
+    peers: new Float64Array(bins),
+    remotePorts: new Float64Array(bins),
+    ports: Array.from({ length: bins }, () => new Set<number>()),
+  };
+}
+
+/** Channel indices of one direction. */
+interface DirectionChannels {
+  ports: number;
+  tcpPackets: number;
+  udpPackets: number;
+  bytes: number;
+  peers: number;
+  remotePorts: number;
+}
+
+const IN_CHANNELS: DirectionChannels = {
+  ports: CHANNEL_INDEX.in_ports,
+  tcpPackets: CHANNEL_INDEX.tcp_in_packets,
+  udpPackets: CHANNEL_INDEX.udp_in_packets,
+  bytes: CHANNEL_INDEX.in_bytes,
+  peers: CHANNEL_INDEX.in_peers,
+  remotePorts: CHANNEL_INDEX.in_remote_ports,
+};
+
+const OUT_CHANNELS: DirectionChannels = {
+  ports: CHANNEL_INDEX.out_ports,
+  tcpPackets: CHANNEL_INDEX.tcp_out_packets,
+  udpPackets: CHANNEL_INDEX.udp_out_packets,
+  bytes: CHANNEL_INDEX.out_bytes,
+  peers: CHANNEL_INDEX.out_peers,
+  remotePorts: CHANNEL_INDEX.out_remote_ports,
+};
+
+/** Encodes one round; see the module documentation for what each feature means. */
+export function encodeRound(
+  round: RoundData,
+  layout: FeatureLayout = featureLayout(),
+): Float32Array {
+  const out = new Float32Array(layout.length);
+  const c = CHANNELS.length;
+  const portScale = Math.log2(1 + layout.portsPerBin);
+  const portCount = (n: number) => Math.log2(1 + n) / portScale;
+
+  // Occupancy: one entry per (port, protocol, state), whatever the families.
+  const seen = new Set<number>();
+  const occupiedPorts = new Set<number>();
+  let tcp = 0, udp = 0, listeners = 0, ephemeral = 0;
+  const counts = new Float64Array(layout.bins * 4);
+  for (const o of round.occupied) {
+    if (!validPort(o.port)) continue;
+    const udpBit = o.protocol === "udp" ? 1 : 0;
+    const listens = o.listening !== false;
+    const key = o.port * 4 + udpBit * 2 + (listens ? 0 : 1);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const protocolKey = o.port * 2 + udpBit;
+    if (!occupiedPorts.has(protocolKey)) {
+      occupiedPorts.add(protocolKey);
+      if (udpBit) udp++;
+      else tcp++;
+      if (o.port >= EPHEMERAL_FIRST && o.port <= EPHEMERAL_LAST) ephemeral++;
+    }
+    if (listens) listeners++;
+    // In CHANNELS order: tcp_listen, udp_listen, tcp_other, udp_other.
+    counts[portBin(layout, o.port) * 4 + (listens ? 0 : 2) + udpBit]!++;
+  }
+  for (let bin = 0; bin < layout.bins; bin++) {
+    for (let k = 0; k < 4; k++) {
+      const n = counts[bin * 4 + k]!;
+      if (n > 0) out[bin * c + k] = portCount(n);
+    }
+  }
+
+  const g = layout.binFeatures;
+  out[g + GLOBAL_INDEX.tcp_occupied] = Math.log1p(tcp) / LOG_COUNT;
+  out[g + GLOBAL_INDEX.udp_occupied] = Math.log1p(udp) / LOG_COUNT;
+  out[g + GLOBAL_INDEX.listeners] = Math.log1p(listeners) / LOG_COUNT;
+  out[g + GLOBAL_INDEX.ephemeral_occupied] = Math.log1p(ephemeral) / LOG_COUNT;
+  const day = ((round.startTime % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY / MS_PER_DAY;
+  out[g + GLOBAL_INDEX.hour_sin] = Math.sin(2 * Math.PI * day);
+  out[g + GLOBAL_INDEX.hour_cos] = Math.cos(2 * Math.PI * day);
+  out[g + GLOBAL_INDEX.captured] = round.captured ? 1 : 0;
+  if (!round.captured) return out;
+
+  const inSums = directionSums(layout.bins);
+  const outSums = directionSums(layout.bins);
+  // Packets per protocol, in then out: [tcp in, tcp out, udp in, udp out].
+  const packets = new Float64Array(4);
+  let bytesIn = 0, bytesOut = 0;
+  let maxRemoteIn = 0, maxRemoteOut = 0, portlessIn = 0, portlessOut = 0;
+  const portsIn = new Set<number>(), portsOut = new Set<number>();
+  for (const t of round.traffic) {
+    const incoming = t.direction === "in";
+    const count = nonNegative(t.packets), bytes = nonNegative(t.bytes);
+    if (incoming) bytesIn += bytes;
+    else bytesOut += bytes;
+    if ((t.protocol !== "tcp" && t.protocol !== "udp") || t.port === null || !validPort(t.port)) {
+      if (incoming) portlessIn += count;
+      else portlessOut += count;
+      continue;
+    }
+    packets[(t.protocol === "udp" ? 2 : 0) + (incoming ? 0 : 1)]! += count;
+    const bin = portBin(layout, t.port);
+    const sums = incoming ? inSums : outSums;
+    const udpBit = t.protocol === "udp" ? 1 : 0;
+    (udpBit ? sums.udpPackets : sums.tcpPackets)[bin]! += count;
+    sums.bytes[bin]! += bytes;
+    sums.peers[bin] = Math.max(sums.peers[bin]!, nonNegative(t.peers));
+    sums.remotePorts[bin] = Math.max(sums.remotePorts[bin]!, nonNegative(t.remotePorts));
+    if (count > 0) {
+      sums.ports[bin]!.add(t.port * 2 + udpBit);
+      (incoming ? portsIn : portsOut).add(t.port * 2 + udpBit);
+    }
+    if (incoming) maxRemoteIn = Math.max(maxRemoteIn, nonNegative(t.remotePorts));
+    else maxRemoteOut = Math.max(maxRemoteOut, nonNegative(t.remotePorts));
+  }
+  for (let bin = 0; bin < layout.bins; bin++) {
+    writeDirection(out, bin * c, IN_CHANNELS, inSums, bin, portCount);
+    writeDirection(out, bin * c, OUT_CHANNELS, outSums, bin, portCount);
+  }
+  out[g + GLOBAL_INDEX.tcp_packets_in] = logPackets(packets[0]!, LOG_PACKETS_TOTAL);
+  out[g + GLOBAL_INDEX.tcp_packets_out] = logPackets(packets[1]!, LOG_PACKETS_TOTAL);
+  out[g + GLOBAL_INDEX.udp_packets_in] = logPackets(packets[2]!, LOG_PACKETS_TOTAL);
+  out[g + GLOBAL_INDEX.udp_packets_out] = logPackets(packets[3]!, LOG_PACKETS_TOTAL);
+  out[g + GLOBAL_INDEX.bytes_in] = logBytes(bytesIn, LOG_BYTES_TOTAL);
+  out[g + GLOBAL_INDEX.bytes_out] = logBytes(bytesOut, LOG_BYTES_TOTAL);
+  out[g + GLOBAL_INDEX.max_remote_ports_in] = Math.log1p(maxRemoteIn) / LOG_COUNT;
+  out[g + GLOBAL_INDEX.max_remote_ports_out] = Math.log1p(maxRemoteOut) / LOG_COUNT;
+  out[g + GLOBAL_INDEX.ports_in] = Math.log1p(portsIn.size) / LOG_COUNT;
+  out[g + GLOBAL_INDEX.ports_out] = Math.log1p(portsOut.size) / LOG_COUNT;
+  out[g + GLOBAL_INDEX.portless_packets_in] = logPackets(portlessIn, LOG_PACKETS_TOTAL);
+  out[g + GLOBAL_INDEX.portless_packets_out] = logPackets(portlessOut, LOG_PACKETS_TOTAL);
+  out[g + GLOBAL_INDEX.dns_queries] = logPackets(nonNegative(round.dns.queries), LOG_DNS_QUERIES);
+  out[g + GLOBAL_INDEX.dns_name_max] = clamp01(round.dns.maxNameLength / DNS_NAME_MAX);
+  out[g + GLOBAL_INDEX.dns_name_mean] = clamp01(round.dns.meanNameLength / DNS_NAME_MAX);
+  return out;
+}
+
+/** Writes one direction's traffic channels of one bin. */
+function writeDirection(
+  out: Float32Array,
+  at: number,
+  channels: DirectionChannels,
+  sums: DirectionSums,
+  bin: number,
+  portCount: (n: number) => number,
+): void {
+  const ports = sums.ports[bin]!.size;
+  const tcp = sums.tcpPackets[bin]!, udp = sums.udpPackets[bin]!;
+  if (ports === 0 && tcp === 0 && udp === 0) return;
+  out[at + channels.ports] = portCount(ports);
+  out[at + channels.tcpPackets] = logPackets(tcp, LOG_PACKETS_BIN);
+  out[at + channels.udpPackets] = logPackets(udp, LOG_PACKETS_BIN);
+  out[at + channels.bytes] = logBytes(sums.bytes[bin]!, LOG_BYTES_BIN);
+  out[at + channels.peers] = Math.log1p(sums.peers[bin]!) / LOG_COUNT;
+  out[at + channels.remotePorts] = Math.log1p(sums.remotePorts[bin]!) / LOG_COUNT;
+}
+
+/** Packets on a log scale of {@linkcode PACKET_UNIT}s, up to `ceiling`. */
+function logPackets(packets: number, ceiling: number): number {
+  return Math.log1p(packets / PACKET_UNIT) / ceiling;
+}
+
+/** Bytes on a log scale of {@linkcode BYTE_UNIT}s, up to `ceiling`. */
+function logBytes(bytes: number, ceiling: number): number {
+  return Math.log1p(bytes / BYTE_UNIT) / ceiling;
+}
+
+function validPort(port: number): boolean {
+  return Number.isInteger(port) && port >= 0 && port < PORT_COUNT;
+}
+
+function nonNegative(x: number): number {
+  return Number.isFinite(x) && x > 0 ? x : 0;
+}
+
+function clamp01(x: number): number {
+  return Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0;
+}
+
+const masks = new Map<string, Float32Array>();
+
+/**
+ * Which features count in the score of an encoded round: 1 or 0 per feature. Hour and
+ * `captured` describe the round, not the host, and never count; traffic counts only when it was
+ * captured; DNS name lengths only when there were DNS queries (without names they are unknown,
+ * not zero). The array is shared: do not modify it.
+ */
+export function scoredFeatures(layout: FeatureLayout, encoded: ArrayLike<number>): Float32Array {
+  const g = layout.binFeatures;
+  const captured = encoded[g + GLOBAL_INDEX.captured]! > 0.5;
+  const named = captured && encoded[g + GLOBAL_INDEX.dns_queries]! > 0;
+  const key = `${layout.id}/${captured}/${named}`;
+  let mask = masks.get(key);
+  if (mask) return mask;
+  mask = new Float32Array(layout.length);
+  for (let bin = 0; bin < layout.bins; bin++) {
+    CHANNELS.forEach((channel, k) => {
+      mask![bin * CHANNELS.length + k] = captured || !TRAFFIC_CHANNELS.has(channel) ? 1 : 0;
+    });
+  }
+  GLOBALS.forEach((name, k) => {
+    const counted = !CONTEXT_GLOBALS.has(name) && (captured || !TRAFFIC_GLOBALS.has(name)) &&
+      (named || !DNS_NAME_GLOBALS.has(name));
+    mask![g + k] = counted ? 1 : 0;
+  });
+  masks.set(key, mask);
+  return mask;
+}
