@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { runCollect } from "./src/commands/collect.ts";
+import { runDetect } from "./src/commands/detect.ts";
 import { runDoctor } from "./src/commands/doctor.ts";
 import { runImport } from "./src/commands/import.ts";
 import { runInit } from "./src/commands/init.ts";
@@ -173,6 +174,45 @@ export function buildProgram(setStatus: (code: number) => void) {
         payloadBytes: opts.payloadBytes,
         maxPackets: opts.maxPackets,
       }, quietable());
+    });
+
+  program.command("detect")
+    .description("score new rounds with the model, store anomalies, learn from normal rounds")
+    .option(
+      "--warmup <rounds>",
+      "rounds of history learned from before anything is flagged",
+      flag(parseCount, "--warmup"),
+      60,
+    )
+    .option(
+      "--seed <n>",
+      "seed of a new model: same seed, same scores",
+      flag(parseCount, "--seed"),
+      1,
+    )
+    .option("--rescore", "score every complete round again with the current model")
+    .option(
+      "--max-epochs <n>",
+      "most epochs per refit (early stopping usually ends sooner)",
+      flag((t, w) => parseCount(t, w, 1), "--max-epochs"),
+      20,
+    )
+    .addOption(
+      new Option("--format <format>", "report format").choices(["text", "json"] as const).default(
+        "text" as const,
+      ),
+    )
+    .option("--exit-code", `exit ${ExitCode.Anomalies} when anomalies were stored`)
+    .action(async (opts) => {
+      const result = await runDetect({
+        db: db(),
+        warmup: opts.warmup,
+        seed: opts.seed,
+        rescore: opts.rescore ?? false,
+        maxEpochs: opts.maxEpochs,
+        format: opts.format,
+      }, opts.format === "json" ? stdout : quietable());
+      if (opts.exitCode && result.anomalies.length > 0) setStatus(ExitCode.Anomalies);
     });
 
   program.command("doctor")

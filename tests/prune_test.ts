@@ -61,11 +61,14 @@ Deno.test("prune removes exactly the rounds older than --keep, with their rows, 
   const remaining = new Set(db.prepare("SELECT id FROM rounds").all().map((r) => Number(r.id)));
   assert.deepEqual(remaining, new Set([...expected, ...writtenIds]));
   assert.equal(result.rounds, 3 * 24 * 4);
-  assert.deepEqual(result.rows, {
+  const removed = {
     rounds_ports: 3 * 24 * 4 * 2,
     packets: 3 * 24 * 4 * 30,
     round_traffic: 3 * 24 * 4,
-  });
+  };
+  for (const [table, rows] of Object.entries(result.rows)) {
+    assert.equal(rows, removed[table as keyof typeof removed] ?? 0, table); // nothing seeded there
+  }
   assert.equal(orphans(db), 0);
   assert.equal(count(db, "packets"), (expected.size - 1) * 30 + 5 + writtenIds.length * 20);
   assert.match(

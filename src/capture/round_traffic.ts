@@ -61,6 +61,9 @@ interface Tally {
 export class RoundTraffic {
   /** IP packets added. */
   seen = 0;
+  #dnsPackets = 0;
+  #dnsNameMax = 0;
+  #dnsNameTotal = 0;
   readonly #local: LocalNetworks;
   readonly #maxPackets: number;
   readonly #payloadBytes: number;
@@ -85,6 +88,12 @@ export class RoundTraffic {
     }
 
     const isDns = packet.dnsQueryName !== null || packet.dnsResponseName !== null;
+    if (packet.dnsQueryName !== null) {
+      // Long, many names are what DNS tunnels look like; the model reads these per round.
+      this.#dnsPackets++;
+      this.#dnsNameTotal += packet.dnsQueryName.length;
+      this.#dnsNameMax = Math.max(this.#dnsNameMax, packet.dnsQueryName.length);
+    }
     const rows = isDns ? this.#dnsRows : this.#otherRows;
     if (rows.length >= this.#maxPackets) return;
     const out = srcLocal && !dstLocal;
@@ -102,6 +111,19 @@ export class RoundTraffic {
       // Copied: the packet's payload is a view into a frame buffer that is reused.
       payload: this.#payloadBytes > 0 ? packet.payload.slice(0, this.#payloadBytes) : null,
     });
+  }
+
+  /**
+   * DNS packets with a query name (queries and responses, stored or not), and the longest and
+   * mean name length in characters.
+   */
+  dns(): { packets: number; nameMax: number; nameMean: number } {
+    const packets = this.#dnsPackets;
+    return {
+      packets,
+      nameMax: this.#dnsNameMax,
+      nameMean: packets ? this.#dnsNameTotal / packets : 0,
+    };
   }
 
   /** The counts so far, one per local port, transport and direction. */

@@ -239,6 +239,7 @@ async function closeRound(
       ifDropped: stats?.ifDropped,
       seen: traffic.seen,
       malformed: frames.malformed,
+      dns: traffic.dns(),
     },
     traffic: traffic.counts(),
     packets,

@@ -131,7 +131,7 @@ function storeRound(
     finishRound(db, roundId, {
       endTime: slot + options.roundLengthMs,
       status: "complete",
-      capture: { seen: traffic.seen, malformed },
+      capture: { seen: traffic.seen, malformed, dns: traffic.dns() },
       traffic: traffic.counts(),
       packets: traffic.packetRows(),
     });

@@ -1,6 +1,6 @@
 import { UsageError } from "../errors.ts";
 import type { Output } from "../output.ts";
-import { columnsOf, existingTables, TIME_COLUMNS } from "../store/catalog.ts";
+import { columnsOf, existingTables, selectColumn, TIME_COLUMNS } from "../store/catalog.ts";
 import { type Database, openDatabaseReadOnly, pragma } from "../store/database.ts";
 import { type Cell, plain, type Row, type RowFormat, rowWriter } from "../table_format.ts";
 
@@ -78,11 +78,17 @@ function dumpTable(
   }
   const where = clauses.length > 0 ? ` WHERE ${clauses.join(" AND ")}` : "";
   const limit = options.limit > 0 ? ` LIMIT ${options.limit}` : "";
-  const select = columns.map((c) => `"${c}"`).join(", ");
+  const selected = columns.map((c) => selectColumn(table, c));
   const statement = db.prepare(
-    `SELECT ${select} FROM ${table.name}${where} ORDER BY rowid DESC${limit}`,
+    `SELECT ${selected.map((c) => c.sql).join(", ")} FROM ${table.name}${where} ` +
+      `ORDER BY rowid DESC${limit}`,
   );
-  const writer = rowWriter(format, columns, (text) => out.write(text), displayCell);
+  const writer = rowWriter(
+    format,
+    selected.map((c) => c.name),
+    (text) => out.write(text),
+    displayCell,
+  );
   for (const row of statement.iterate(...params)) writer.row(row as Row);
   writer.end();
 }

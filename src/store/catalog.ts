@@ -7,6 +7,8 @@ export interface TableInfo {
   time: string;
   /** The column `--round` filters on. */
   roundColumn: string | null;
+  /** Bulky blob columns shown as their size (`COLUMN_bytes`) instead of their content. */
+  sizeOnly?: string[];
 }
 
 /** Every table a person may inspect, in the order `pad inspect` lists them. */
@@ -20,6 +22,14 @@ export const TABLES: readonly TableInfo[] = [
     time: "(SELECT start_time FROM rounds WHERE rounds.id = round_traffic.round_id)",
     roundColumn: "round_id",
   },
+  { name: "round_scores", time: "scored_at", roundColumn: "round_id" },
+  { name: "anomalies", time: "detected_at", roundColumn: "round_id" },
+  {
+    name: "anomaly_ports",
+    time: "(SELECT detected_at FROM anomalies WHERE anomalies.id = anomaly_ports.anomaly_id)",
+    roundColumn: null,
+  },
+  { name: "models", time: "created", roundColumn: null, sizeOnly: ["weights"] },
 ];
 
 /** Columns that hold milliseconds since the epoch, shown as ISO 8601 to people. */
@@ -30,6 +40,8 @@ export const TIME_COLUMNS: ReadonlySet<string> = new Set([
   "last_seen",
   "timestamp",
   "created",
+  "scored_at",
+  "detected_at",
 ]);
 
 /** The known tables this database has (an older schema may lack some). */
@@ -47,6 +59,13 @@ export function columnsOf(db: Database, table: TableInfo): string[] {
   return db.prepare(`SELECT name FROM pragma_table_xinfo(?)`).all(table.name).map((r) =>
     String(r.name)
   );
+}
+
+/** What inspect selects for a column: itself, or for a size-only blob `length(c) AS c_bytes`. */
+export function selectColumn(table: TableInfo, column: string): { sql: string; name: string } {
+  return table.sizeOnly?.includes(column)
+    ? { sql: `length("${column}") AS "${column}_bytes"`, name: `${column}_bytes` }
+    : { sql: `"${column}"`, name: column };
 }
 
 /** Tables whose rows belong to a round (a foreign key to rounds), with that column. */

@@ -2,6 +2,7 @@
 // carries its schema and never reads files next to itself.
 import initial from "../../sql/0001_initial.sql" with { type: "text" };
 import roundTraffic from "../../sql/0002_round_traffic.sql" with { type: "text" };
+import detect from "../../sql/0003_detect.sql" with { type: "text" };
 
 /** One forward-only schema step; `version` is what `PRAGMA user_version` holds after it. */
 export interface Migration {
@@ -14,6 +15,7 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "0001_initial", sql: initial },
   { version: 2, name: "0002_round_traffic", sql: roundTraffic },
+  { version: 3, name: "0003_detect", sql: detect },
 ];
 
 /** The schema version this pad creates and understands. */

@@ -20,6 +20,8 @@ export interface CaptureFigures {
   ifDropped?: number;
   seen: number;
   malformed: number;
+  /** DNS packets with a query name, and those names' longest and mean length. */
+  dns?: { packets: number; nameMax: number; nameMean: number };
 }
 
 /** How a round ends. */
@@ -157,8 +159,8 @@ export function finishRound(db: Database, roundId: number, end: RoundEnd): void 
     db.prepare(
       "UPDATE rounds SET end_time = ?, status = ?, error = ?, " +
         "capture_off = coalesce(?, capture_off), pcap_received = ?, pcap_dropped = ?, " +
-        "pcap_if_dropped = ?, packets_seen = ?, packets_stored = ?, packets_malformed = ? " +
-        "WHERE id = ?",
+        "pcap_if_dropped = ?, packets_seen = ?, packets_stored = ?, packets_malformed = ?, " +
+        "dns_packets = ?, dns_name_max = ?, dns_name_mean = ? WHERE id = ?",
     ).run(
       end.endTime,
       end.status,
@@ -170,6 +172,9 @@ export function finishRound(db: Database, roundId: number, end: RoundEnd): void 
       capture?.seen ?? 0,
       packets.length,
       capture?.malformed ?? 0,
+      capture?.dns?.packets ?? 0,
+      capture?.dns?.nameMax ?? 0,
+      capture?.dns?.nameMean ?? 0,
       roundId,
     );
   });

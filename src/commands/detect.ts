@@ -1,0 +1,196 @@
+import { logger } from "../log.ts";
+import type { Output } from "../output.ts";
+import { openDatabase } from "../store/database.ts";
+import {
+  latestModel,
+  type RoundScore,
+  saveModel,
+  type StoredModel,
+  storeScores,
+} from "../store/detections.ts";
+import {
+  loadRounds,
+  normalRounds,
+  precedingRounds,
+  type RoundRef,
+  roundsBefore,
+  roundsToScore,
+} from "../store/history.ts";
+import { lockRole } from "../store/lock.ts";
+import type { ModelState } from "../detect/model_state.ts";
+
+/** Options of `pad detect`. */
+export interface DetectOptions {
+  db: string;
+  /** Rounds of history before anything is flagged; they are learned from meanwhile. */
+  warmup: number;
+  /** Seeds a new model (initial weights, dropout, shuffling): the same seed, the same scores. */
+  seed: number;
+  /** Score every complete round again with the current model (and learn nothing new). */
+  rescore: boolean;
+  /** Most epochs per refit (early stopping usually ends sooner). */
+  maxEpochs: number;
+  /** JSON lines instead of text. */
+  format: "text" | "json";
+}
+
+/** What a detect run did. */
+export interface DetectResult {
+  scored: number;
+  warmup: number;
+  anomalies: Anomaly[];
+  /** Model version after the run; null while no model was trained. */
+  modelVersion: number | null;
+  threshold: number | null;
+}
+
+/** A flagged round, as reported. */
+export interface Anomaly extends RoundScore {
+  startTime: number;
+}
+
+/** Rounds scored, then learned from, per step: an hour of minute rounds, as cron runs detect. */
+const ROUNDS_PER_STEP = 60;
+
+const log = logger("detect");
+
+/**
+ * Scores every complete round not yet scored, in time order, an hour at a time: each hour is
+ * scored by the model as it stood, stored, and then its normal rounds are learned from (flagged
+ * ones never are), and the new model version is saved in one transaction.
+ */
+export async function runDetect(options: DetectOptions, out: Output): Promise<DetectResult> {
+  using db = openDatabase(options.db);
+  using _lock = lockRole(options.db, "detect");
+  const todo = roundsToScore(db, options.rescore);
+  const result: DetectResult = {
+    scored: 0,
+    warmup: 0,
+    anomalies: [],
+    modelVersion: null,
+    threshold: null,
+  };
+  if (todo.length === 0) {
+    report(result, options, out);
+    return result;
+  }
+  // TensorFlow.js is loaded here only, so collect, prune and inspect start fast.
+  const { ModelState } = await import("../detect/model_state.ts");
+  using model = await ModelState.open(
+    latestModel(db),
+    options.seed,
+    (reason) =>
+      log.warn("The stored model could not be loaded ({reason}); building a new one", { reason }),
+  );
+  for (let start = 0; start < todo.length; start += ROUNDS_PER_STEP) {
+    const step = todo.slice(start, start + ROUNDS_PER_STEP);
+    const context = precedingRounds(db, step[0]!.startTime, model.window - 1);
+    const rounds = loadRounds(db, step.map((r) => r.id));
+    const history = roundsBefore(db, step[0]!.startTime);
+    const scores = model.judge(context, rounds, history, options.warmup);
+    storeScores(db, model.version, Date.now(), scores);
+    result.scored += scores.length;
+    result.warmup += scores.filter((s) => s.verdict === "warmup").length;
+    for (const s of scores) {
+      if (s.verdict === "anomaly") {
+        result.anomalies.push({
+          ...s,
+          startTime: rounds.find((r) => r.id === s.roundId)!.startTime,
+        });
+      }
+    }
+    if (!options.rescore) await learn(db, model, step, options);
+  }
+  result.modelVersion = model.version;
+  result.threshold = model.threshold;
+  report(result, options, out);
+  return result;
+}
+
+async function learn(
+  db: ReturnType<typeof openDatabase>,
+  model: ModelState,
+  step: RoundRef[],
+  options: DetectOptions,
+): Promise<void> {
+  const from = step[0]!.startTime;
+  const to = step[step.length - 1]!.startTime + 1;
+  const fresh = normalRounds(db, from, to);
+  if (fresh.length === 0) return;
+  // Older normal rounds are learned again with the new ones, so an hour of night does not make
+  // the model forget the day (a replay of the last day, sampled).
+  const replay = model.replaySample(normalRounds(db, from - 86_400_000, from), fresh.length * 2);
+  const train = [...replay, ...fresh].sort((a, b) => a.startTime - b.startTime);
+  const rounds = loadRounds(db, train.map((r) => r.id));
+  const contexts = new Map<number, ReturnType<typeof loadRounds>>();
+  for (const r of rounds) contexts.set(r.id, precedingRounds(db, r.startTime, model.window - 1));
+  const stored: Omit<StoredModel, "id"> = await model.learn(rounds, contexts, {
+    maxEpochs: options.maxEpochs,
+    trainedUntil: step[step.length - 1]!.startTime,
+  });
+  model.version = saveModel(db, stored);
+  log.debug("Model version {version} learned from {n} rounds", {
+    version: model.version,
+    n: train.length,
+  });
+}
+
+function report(result: DetectResult, options: DetectOptions, out: Output): void {
+  if (options.format === "json") {
+    for (const a of result.anomalies) {
+      out.write(
+        JSON.stringify({
+          type: "anomaly",
+          round_id: a.roundId,
+          start_time: new Date(a.startTime).toISOString(),
+          score: a.score,
+          threshold: a.threshold,
+          model_version: result.modelVersion,
+          ports: a.ports ?? [],
+        }) + "\n",
+      );
+    }
+    out.write(
+      JSON.stringify({
+        type: "summary",
+        scored: result.scored,
+        warmup: result.warmup,
+        anomalies: result.anomalies.length,
+        model_version: result.modelVersion,
+        threshold: result.threshold,
+      }) + "\n",
+    );
+    return;
+  }
+  if (result.scored === 0) {
+    out.write("No new rounds to score\n");
+    return;
+  }
+  const warm = result.warmup > 0 ? `, ${result.warmup} in warm-up (learned from, not flagged)` : "";
+  const threshold = result.threshold === null
+    ? "not calibrated yet"
+    : result.threshold.toPrecision(4);
+  if (result.anomalies.length === 0) {
+    out.write(
+      `Scored ${result.scored} rounds${warm}: no anomalies (model v${result.modelVersion}, threshold ${threshold})\n`,
+    );
+    return;
+  }
+  out.write(
+    `Scored ${result.scored} rounds${warm}: ${result.anomalies.length} anomalies ` +
+      `(model v${result.modelVersion}, threshold ${threshold})\n`,
+  );
+  for (const a of result.anomalies) {
+    const ports = (a.ports ?? []).slice(0, 5).map((p) =>
+      `${p.protocol}/${p.port ?? "-"}${
+        p.command ? ` (${p.command}${p.pid ? ` ${p.pid}` : ""})` : ""
+      }`
+    ).join(", ");
+    out.write(
+      `  round ${a.roundId} at ${new Date(a.startTime).toISOString()}: score ${
+        a.score!.toPrecision(4)
+      }` +
+        `${ports ? `; ports ${ports}` : ""}\n`,
+    );
+  }
+}

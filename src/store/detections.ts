@@ -1,0 +1,133 @@
+/** Writing what detect decides: model versions, round scores, anomalies and their ports. */
+import { type Database, transaction } from "./database.ts";
+
+/** One model version as stored. */
+export interface StoredModel {
+  id: number;
+  created: number;
+  encoding: string;
+  topology: string;
+  weights: Uint8Array;
+  config: string;
+  threshold: number | null;
+  thresholdState: string;
+  /** Rounds learned from, over all versions. */
+  roundsTrained: number;
+  /** Start of the newest round learned from; null before any. */
+  trainedUntil: number | null;
+  metrics: string | null;
+}
+
+/** How many versions keep their weights; older rows stay as history without them. */
+export const WEIGHTED_VERSIONS = 24;
+
+/** The newest version that still has its weights, or null before the first. */
+export function latestModel(db: Database): StoredModel | null {
+  const row = db.prepare(
+    "SELECT * FROM models WHERE weights IS NOT NULL ORDER BY id DESC LIMIT 1",
+  ).get();
+  if (!row) return null;
+  return {
+    id: Number(row.id),
+    created: Number(row.created),
+    encoding: String(row.encoding),
+    topology: String(row.topology),
+    weights: row.weights as Uint8Array,
+    config: String(row.config),
+    threshold: row.threshold === null ? null : Number(row.threshold),
+    thresholdState: String(row.threshold_state),
+    roundsTrained: Number(row.rounds_trained),
+    trainedUntil: row.trained_until === null ? null : Number(row.trained_until),
+    metrics: row.metrics === null ? null : String(row.metrics),
+  };
+}
+
+/**
+ * Saves a new version in one transaction (the previous one stays loadable until it commits),
+ * and drops the weights of versions older than the last {@linkcode WEIGHTED_VERSIONS}.
+ */
+export function saveModel(db: Database, model: Omit<StoredModel, "id">): number {
+  return transaction(db, () => {
+    const id = Number(
+      db.prepare(
+        "INSERT INTO models (created, encoding, topology, weights, config, threshold, " +
+          "threshold_state, rounds_trained, trained_until, metrics) " +
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) " +
+          "RETURNING id",
+      ).get(
+        model.created,
+        model.encoding,
+        model.topology,
+        model.weights,
+        model.config,
+        model.threshold,
+        model.thresholdState,
+        model.roundsTrained,
+        model.trainedUntil,
+        model.metrics,
+      )!.id,
+    );
+    db.prepare("UPDATE models SET weights = NULL WHERE id <= ? AND weights IS NOT NULL")
+      .run(id - WEIGHTED_VERSIONS);
+    return id;
+  });
+}
+
+/** A contributing port of an anomaly. */
+export interface AnomalyPort {
+  port: number | null;
+  protocol: string;
+  error: number;
+  pid?: number | null;
+  command?: string | null;
+}
+
+/** The verdict on one round. */
+export interface RoundScore {
+  roundId: number;
+  /** Null for warm-up rounds met before any model was trained. */
+  score: number | null;
+  threshold: number | null;
+  verdict: "warmup" | "normal" | "anomaly";
+  /** For anomalies: the ports behind it, worst first. */
+  ports?: AnomalyPort[];
+}
+
+/** Stores scores (replacing earlier ones of the same rounds) and anomalies in one transaction. */
+export function storeScores(
+  db: Database,
+  modelId: number | null,
+  scoredAt: number,
+  scores: readonly RoundScore[],
+): void {
+  const upsert = db.prepare(
+    "INSERT INTO round_scores (round_id, model_id, scored_at, score, threshold, verdict) " +
+      "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (round_id) DO UPDATE SET model_id = excluded.model_id, " +
+      "scored_at = excluded.scored_at, score = excluded.score, threshold = excluded.threshold, " +
+      "verdict = excluded.verdict",
+  );
+  const dropAnomalies = db.prepare("DELETE FROM anomalies WHERE round_id = ?");
+  const anomaly = db.prepare(
+    "INSERT INTO anomalies (round_id, detected_at, score, threshold, model_id) " +
+      "VALUES (?, ?, ?, ?, ?) RETURNING id",
+  );
+  const port = db.prepare(
+    "INSERT INTO anomaly_ports (anomaly_id, port_id, protocol, error, pid, command) " +
+      "VALUES (?, ?, ?, ?, ?, ?)",
+  );
+  const knownPort = db.prepare(
+    "INSERT INTO ports (id, first_seen) VALUES (?, ?) ON CONFLICT DO NOTHING",
+  );
+  transaction(db, () => {
+    for (const s of scores) {
+      upsert.run(s.roundId, modelId, scoredAt, s.score, s.threshold, s.verdict);
+      dropAnomalies.run(s.roundId); // --rescore replaces an earlier verdict
+      if (s.verdict !== "anomaly") continue;
+      const id = Number(anomaly.get(s.roundId, scoredAt, s.score!, s.threshold!, modelId!)!.id);
+      for (const p of s.ports ?? []) {
+        if (p.port !== null) knownPort.run(p.port, scoredAt);
+        port.run(id, p.port, p.protocol, p.error, p.pid ?? null, p.command ?? null);
+      }
+    }
+  });
+}

@@ -1,0 +1,104 @@
+/** Reading complete rounds back as the model sees them. */
+import type { RoundData } from "../model/round_data.ts";
+import type { Database } from "./database.ts";
+
+/** Socket states that mean "a service waits here" (procfs names them). */
+const LISTENING_STATES = new Set(["LISTEN", "UNCONN"]);
+
+/** A complete round's id and start, in time order. */
+export interface RoundRef {
+  id: number;
+  startTime: number;
+}
+
+/** Complete rounds with no score yet (all complete rounds with `rescore`), oldest first. */
+export function roundsToScore(db: Database, rescore: boolean): RoundRef[] {
+  const unscored = rescore ? "" : " AND id NOT IN (SELECT round_id FROM round_scores)";
+  return db.prepare(
+    `SELECT id, start_time FROM rounds WHERE status = 'complete'${unscored} ORDER BY start_time, id`,
+  ).all().map((r) => ({ id: Number(r.id), startTime: Number(r.start_time) }));
+}
+
+/** How many complete rounds started before `startTime`: the history a round comes after. */
+export function roundsBefore(db: Database, startTime: number): number {
+  return Number(
+    db.prepare(
+      "SELECT count(*) AS n FROM rounds WHERE status = 'complete' AND start_time < ?",
+    ).get(startTime)!.n,
+  );
+}
+
+/**
+ * The `count` complete rounds that started just before `startTime`, oldest first: the context
+ * a window needs in front of the first round it scores.
+ */
+export function precedingRounds(db: Database, startTime: number, count: number): RoundData[] {
+  if (count <= 0) return [];
+  const refs = db.prepare(
+    "SELECT id FROM rounds WHERE status = 'complete' AND start_time < ? " +
+      "ORDER BY start_time DESC, id DESC LIMIT ?",
+  ).all(startTime, count).map((r) => Number(r.id)).reverse();
+  return loadRounds(db, refs);
+}
+
+/**
+ * Complete rounds judged normal (or learned from during warm-up) that started in
+ * `[from, to)`, oldest first: what the model may learn from. Flagged rounds never are.
+ */
+export function normalRounds(db: Database, from: number, to: number): RoundRef[] {
+  return db.prepare(
+    "SELECT r.id, r.start_time FROM rounds r JOIN round_scores s ON s.round_id = r.id " +
+      "WHERE r.status = 'complete' AND s.verdict <> 'anomaly' AND r.start_time >= ? " +
+      "AND r.start_time < ? ORDER BY r.start_time, r.id",
+  ).all(from, to).map((r) => ({ id: Number(r.id), startTime: Number(r.start_time) }));
+}
+
+/** The rounds with these ids as {@linkcode RoundData}, in the order given. */
+export function loadRounds(db: Database, ids: readonly number[]): RoundData[] {
+  if (ids.length === 0) return [];
+  const byId = new Map<number, RoundData>();
+  const round = db.prepare(
+    "SELECT id, start_time, capture_off, dns_packets, dns_name_max, dns_name_mean " +
+      "FROM rounds WHERE id = ?",
+  );
+  const ports = db.prepare(
+    "SELECT port_id, protocol, family, socket_state, pid, command FROM rounds_ports " +
+      "WHERE round_id = ?",
+  );
+  const traffic = db.prepare(
+    "SELECT port_id, protocol, direction, packets, bytes, peers, remote_ports FROM round_traffic " +
+      "WHERE round_id = ?",
+  );
+  for (const id of ids) {
+    const r = round.get(id);
+    if (!r) continue;
+    byId.set(id, {
+      id,
+      startTime: Number(r.start_time),
+      captured: r.capture_off === null,
+      dns: {
+        queries: Number(r.dns_packets),
+        maxNameLength: Number(r.dns_name_max),
+        meanNameLength: Number(r.dns_name_mean),
+      },
+      occupied: ports.all(id).map((p) => ({
+        port: Number(p.port_id),
+        protocol: p.protocol as "tcp" | "udp",
+        family: Number(p.family) as 4 | 6,
+        listening: p.socket_state === null ? null : LISTENING_STATES.has(String(p.socket_state)),
+        pid: p.pid === null ? null : Number(p.pid),
+        command: p.command === null ? null : String(p.command),
+      })),
+      traffic: traffic.all(id).map((t) => ({
+        port: t.port_id === null ? null : Number(t.port_id),
+        protocol: t.protocol as RoundData["traffic"][number]["protocol"],
+        direction: t.direction as "in" | "out",
+        packets: Number(t.packets),
+        bytes: Number(t.bytes),
+        peers: Number(t.peers),
+        remotePorts: Number(t.remote_ports),
+      })),
+    });
+  }
+  return ids.map((id) => byId.get(id)).filter((r) => r !== undefined);
+}

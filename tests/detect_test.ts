@@ -1,0 +1,200 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { type DetectOptions, runDetect } from "../src/commands/detect.ts";
+import { loadDetector } from "../src/model/autoencoder.ts";
+import { BufferOutput } from "../src/output.ts";
+import { openDatabase } from "../src/store/database.ts";
+import { latestModel } from "../src/store/detections.ts";
+import { savedModelOf } from "../src/detect/model_state.ts";
+import { lockRole } from "../src/store/lock.ts";
+import { runPad, spawnPad, tempDir } from "./support/pad.ts";
+import { storeRoundHistory } from "./support/store_rounds.ts";
+import { generateHistory, injectListener, injectUdpFlood } from "./support/synthetic.ts";
+import type { RoundData } from "../src/model/round_data.ts";
+
+/** Three hours of a synthetic host: warm-up, calibration, then an hour that is judged. */
+const ROUNDS = 180;
+
+function history(seed: number, edit: (rounds: RoundData[]) => void = () => {}): RoundData[] {
+  const rounds = generateHistory({ rounds: ROUNDS, seed });
+  edit(rounds);
+  return rounds;
+}
+
+function database(dir: string, rounds: RoundData[], name = "pad.db"): string {
+  const path = `${dir}/${name}`;
+  using db = openDatabase(path);
+  storeRoundHistory(db, rounds);
+  return path;
+}
+
+function detect(db: string, options: Partial<DetectOptions> = {}) {
+  const out = new BufferOutput();
+  return runDetect(
+    { db, warmup: 60, seed: 1, rescore: false, maxEpochs: 20, format: "text", ...options },
+    out,
+  ).then((result) => ({ result, text: out.text }));
+}
+
+function query(db: string, sql: string, ...params: (string | number)[]) {
+  using conn = new DatabaseSync(db, { readOnly: true });
+  return conn.prepare(sql).all(...params).map((r) => ({ ...r }));
+}
+
+Deno.test("detect flags a new listener in its round, stores it with its port and process, and warm-up is never flagged", async () => {
+  using dir = tempDir();
+  const injected = ROUNDS - 20;
+  const db = database(dir.path, history(11, (r) => r[injected] = injectListener(r[injected]!)));
+  const { result, text } = await detect(db);
+
+  assert.equal(result.scored, ROUNDS);
+  assert.deepEqual(result.anomalies.map((a) => a.roundId), [injected + 1]); // ids start at 1
+  const verdicts = query(db, "SELECT round_id, verdict FROM round_scores ORDER BY round_id");
+  assert.equal(verdicts.length, ROUNDS);
+  assert.ok(verdicts.slice(0, 60).every((v) => v.verdict === "warmup"));
+  const [anomaly] = query(db, "SELECT * FROM anomalies");
+  assert.equal(anomaly!.round_id, injected + 1);
+  assert.ok((anomaly!.score as number) > (anomaly!.threshold as number));
+  const [top] = query(
+    db,
+    "SELECT port_id, protocol, command FROM anomaly_ports WHERE anomaly_id = ? ORDER BY error DESC LIMIT 1",
+    anomaly!.id as number,
+  );
+  assert.deepEqual(top, { port_id: 41_234, protocol: "tcp", command: "nc" });
+  assert.match(text, /1 anomalies/);
+  assert.match(text, new RegExp(`round ${injected + 1} at .*tcp/41234 \\(nc`));
+});
+
+Deno.test("detect scores each round once, and --rescore scores them all again", async () => {
+  using dir = tempDir();
+  const db = database(dir.path, history(12));
+  await detect(db);
+  const again = await detect(db);
+  assert.equal(again.result.scored, 0);
+  assert.equal(again.text, "No new rounds to score\n");
+  const models = query(db, "SELECT count(*) AS n FROM models")[0]!.n;
+  const rescored = await detect(db, { rescore: true });
+  assert.equal(rescored.result.scored, ROUNDS);
+  assert.equal(query(db, "SELECT count(*) AS n FROM models")[0]!.n, models); // nothing learned
+});
+
+Deno.test("the same seed gives the same scores", async () => {
+  using dir = tempDir();
+  const rounds = history(13);
+  const a = database(dir.path, rounds, "a.db");
+  const b = database(dir.path, rounds, "b.db");
+  await detect(a, { seed: 7 });
+  await detect(b, { seed: 7 });
+  const scores = (db: string) =>
+    query(db, "SELECT round_id, score, threshold, verdict FROM round_scores ORDER BY round_id");
+  assert.deepEqual(scores(a), scores(b));
+});
+
+Deno.test("an attack that lasts is never learned as normal: every round of it stays flagged", async () => {
+  using dir = tempDir();
+  const from = 130;
+  const db = database(
+    dir.path,
+    history(14, (r) => {
+      for (let i = from; i < ROUNDS; i++) r[i] = injectUdpFlood(r[i]!);
+    }),
+  );
+  const { result } = await detect(db);
+  const flagged = new Set(result.anomalies.map((a) => a.roundId - 1));
+  for (let i = from; i < ROUNDS; i++) {
+    if (i >= 120) assert.ok(flagged.has(i), `round ${i} of the flood was not flagged`);
+  }
+  const trained = query(db, "SELECT max(rounds_trained) AS n FROM models")[0]!.n as number;
+  assert.ok(trained > 0);
+});
+
+Deno.test("pad detect --exit-code exits 3 exactly when anomalies were stored; --format json", async () => {
+  using dir = tempDir();
+  const injected = ROUNDS - 5;
+  const db = database(
+    dir.path,
+    history(15, (r) => r[injected] = injectListener(r[injected]!, 40_001)),
+  );
+  const first = await runPad(["--db", db, "detect", "--exit-code", "--format", "json"]);
+  assert.equal(first.code, 3, first.stderr);
+  const lines = first.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(lines.at(-1).type, "summary");
+  assert.equal(lines.at(-1).anomalies, 1);
+  assert.equal(lines[0].type, "anomaly");
+  assert.equal(lines[0].round_id, injected + 1);
+  assert.equal(lines[0].ports[0].port, 40_001);
+  const second = await runPad(["--db", db, "detect", "--exit-code"]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(second.stdout, "No new rounds to score\n");
+});
+
+Deno.test("a second detect on the same database exits 4 at once", async () => {
+  using dir = tempDir();
+  const db = database(dir.path, history(16).slice(0, 20));
+  using _held = lockRole(db, "detect");
+  const run = await runPad(["--db", db, "detect"]);
+  assert.equal(run.code, 4);
+  assert.match(run.stderr, /Another pad detect is running/);
+  assert.equal(query(db, "SELECT count(*) AS n FROM round_scores")[0]!.n, 0);
+});
+
+Deno.test("a corrupt model is reported once and rebuilt", async () => {
+  using dir = tempDir();
+  const rounds = history(17);
+  const db = database(dir.path, rounds.slice(0, 120));
+  await detect(db);
+  {
+    using conn = new DatabaseSync(db);
+    const row = conn.prepare("SELECT id, weights FROM models ORDER BY id DESC LIMIT 1").get()!;
+    const damaged = new Uint8Array(row.weights as Uint8Array);
+    const middle = damaged.length >> 1;
+    damaged[middle] = damaged[middle]! ^ 0xff;
+    conn.prepare("UPDATE models SET weights = ? WHERE id = ?").run(damaged, row.id as number);
+  }
+  {
+    using conn = openDatabase(db);
+    storeRoundHistory(conn, rounds.slice(120));
+  }
+  const run = await runPad(["--db", db, "detect"]);
+  assert.equal(run.code, 0, run.stderr);
+  const warnings = run.stderr.trim().split("\n");
+  assert.equal(warnings.length, 1, run.stderr);
+  assert.match(
+    warnings[0]!,
+    /stored model could not be loaded \(version \d+: .*\); building a new one/,
+  );
+  using conn = openDatabase(db);
+  (await loadDetector(savedModelOf(latestModel(conn)!))).dispose();
+});
+
+Deno.test("a detect killed mid-fit leaves the previous model loadable", async () => {
+  using dir = tempDir();
+  const rounds = history(18);
+  const db = database(dir.path, rounds.slice(0, 60));
+  await detect(db);
+  const before = query(db, "SELECT max(id) AS id FROM models")[0]!.id;
+  {
+    using conn = openDatabase(db);
+    storeRoundHistory(conn, rounds.slice(60));
+  }
+  const child = spawnPad(["--db", db, "detect"]);
+  // Scores of the first hour are stored before it is learned from: then the fit is running.
+  for (let i = 0; i < 600; i++) {
+    if ((query(db, "SELECT count(*) AS n FROM round_scores")[0]!.n as number) > 60) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill("SIGKILL");
+  await child.output();
+  assert.deepEqual(query(db, "PRAGMA integrity_check"), [{ integrity_check: "ok" }]);
+  const models = query(db, "SELECT max(id) AS id FROM models")[0]!.id as number;
+  assert.ok(models >= (before as number));
+  using conn = openDatabase(db);
+  (await loadDetector(savedModelOf(latestModel(conn)!))).dispose();
+  // The next run picks up where the killed one stopped.
+  const next = await detect(db);
+  assert.equal(
+    query(db, "SELECT count(*) AS n FROM round_scores")[0]!.n,
+    ROUNDS,
+    `scored ${next.result.scored}`,
+  );
+});
