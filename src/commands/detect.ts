@@ -1,6 +1,7 @@
 import { logger } from "../log.ts";
 import type { Output } from "../output.ts";
-import { openDatabase } from "../store/database.ts";
+import type { RoundData } from "../model/round_data.ts";
+import { type Database, openDatabase } from "../store/database.ts";
 import {
   latestModel,
   type RoundScore,
@@ -108,7 +109,7 @@ export async function runDetect(options: DetectOptions, out: Output): Promise<De
 }
 
 async function learn(
-  db: ReturnType<typeof openDatabase>,
+  db: Database,
   model: ModelState,
   step: RoundRef[],
   options: DetectOptions,
@@ -119,10 +120,10 @@ async function learn(
   if (fresh.length === 0) return;
   // Older normal rounds are learned again with the new ones, so an hour of night does not make
   // the model forget the day (a replay of the last day, sampled).
-  const replay = model.replaySample(normalRounds(db, from - 86_400_000, from), fresh.length * 2);
+  const replay = model.replaySample(normalRounds(db, from - 86_400_000, from), fresh.length);
   const train = [...replay, ...fresh].sort((a, b) => a.startTime - b.startTime);
   const rounds = loadRounds(db, train.map((r) => r.id));
-  const contexts = new Map<number, ReturnType<typeof loadRounds>>();
+  const contexts = new Map<number, RoundData[]>();
   for (const r of rounds) contexts.set(r.id, precedingRounds(db, r.startTime, model.window - 1));
   const stored: Omit<StoredModel, "id"> = await model.learn(rounds, contexts, {
     maxEpochs: options.maxEpochs,
