@@ -97,3 +97,8 @@ function tsvField(text: string): string {
     (c) => ({ "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" })[c]!,
   );
 }
+
+/** Bytes as megabytes with one decimal, e.g. `48.1 MB`. */
+export function megabytes(bytes: number): string {
+  return `${(bytes / 1_000_000).toFixed(1)} MB`;
+}

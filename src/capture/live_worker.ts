@@ -8,14 +8,14 @@
  */
 
 import { Pcap, PcapError } from "../../ffi/mod.ts";
-import { decodeFrame, type DecodeResult } from "./decode.ts";
+import type { DecodeResult } from "./decode.ts";
 import type {
   FromWorker,
   SerializedError,
   ToWorker,
   WorkerCaptureOptions,
 } from "./live_protocol.ts";
-import type { CaptureCounts } from "./offline.ts";
+import { type CaptureCounts, decodeAndCount } from "./offline.ts";
 
 /** Packets read per turn before yielding to the message loop even if more are waiting. */
 const MAX_PACKETS_PER_TURN = 50_000;
@@ -91,17 +91,7 @@ function drain(handle: Pcap, limit: number, batchSize: number): number {
     const packet = handle.next();
     if (packet === null || packet === "eof") break;
     read++;
-    const result = decodeFrame(
-      linkType,
-      packet.data,
-      packet.tsSec * 1000 + packet.tsUsec / 1000,
-      packet.len,
-    );
-    counts.frames++;
-    if (result.kind === "ip") counts.ip++;
-    else if (result.kind === "non-ip") counts.nonIp++;
-    else counts.malformed++;
-    batch.push(result);
+    batch.push(decodeAndCount(linkType, packet, counts));
     if (batch.length >= batchSize) flush();
   }
   return read;

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { Pcap } from "../../ffi/mod.ts";
+import { Pcap, type PcapPacket } from "../../ffi/mod.ts";
 import { decodeFrame, type DecodeResult } from "./decode.ts";
 import { linkTypeName } from "./link_type.ts";
 
@@ -52,17 +52,7 @@ export class CaptureFile implements Iterable<DecodeResult>, Disposable {
         const packet = pcap.next();
         if (packet === "eof") return;
         if (packet === null) continue; // never for files; kept for a handle read live
-        const result = decodeFrame(
-          linkType,
-          packet.data,
-          packet.tsSec * 1000 + packet.tsUsec / 1000,
-          packet.len,
-        );
-        counts.frames++;
-        if (result.kind === "ip") counts.ip++;
-        else if (result.kind === "non-ip") counts.nonIp++;
-        else counts.malformed++;
-        yield result;
+        yield decodeAndCount(linkType, packet, counts);
       }
     } finally {
       pcap.close();
@@ -78,6 +68,25 @@ export class CaptureFile implements Iterable<DecodeResult>, Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** Decodes one packet libpcap returned and counts it by kind in `counts`. */
+export function decodeAndCount(
+  linkType: number,
+  packet: PcapPacket,
+  counts: CaptureCounts,
+): DecodeResult {
+  const result = decodeFrame(
+    linkType,
+    packet.data,
+    packet.tsSec * 1000 + packet.tsUsec / 1000,
+    packet.len,
+  );
+  counts.frames++;
+  if (result.kind === "ip") counts.ip++;
+  else if (result.kind === "non-ip") counts.nonIp++;
+  else counts.malformed++;
+  return result;
 }
 
 /** Opens a capture file for decoding; throws `PcapError` if libpcap cannot read it. */

@@ -2,7 +2,14 @@ import { UsageError } from "../errors.ts";
 import type { Output } from "../output.ts";
 import { columnsOf, existingTables, selectColumn, TIME_COLUMNS } from "../store/catalog.ts";
 import { type Database, openDatabaseReadOnly, pragma } from "../store/database.ts";
-import { type Cell, plain, type Row, type RowFormat, rowWriter } from "../table_format.ts";
+import {
+  type Cell,
+  megabytes,
+  plain,
+  type Row,
+  type RowFormat,
+  rowWriter,
+} from "../table_format.ts";
 
 /** Options of `pad inspect [TABLE]`. */
 export interface InspectOptions {
@@ -142,8 +149,4 @@ function fileSize(path: string): number {
   } catch {
     return 0;
   }
-}
-
-function megabytes(bytes: number): string {
-  return `${(bytes / 1_000_000).toFixed(1)} MB`;
 }

@@ -1,5 +1,6 @@
 import { logger } from "../log.ts";
 import type { Output } from "../output.ts";
+import { megabytes } from "../table_format.ts";
 import { roundChildTables } from "../store/catalog.ts";
 import { type Database, openDatabase, pragma, transaction } from "../store/database.ts";
 
@@ -257,8 +258,4 @@ function describe(result: PruneResult, options: PruneOptions): string {
     ? ""
     : ` (limit ${megabytes(options.maxSizeBytes)})`;
   return `${parts.join(" and ")}; ${size}${limit}`;
-}
-
-function megabytes(bytes: number): string {
-  return `${(bytes / 1_000_000).toFixed(1)} MB`;
 }

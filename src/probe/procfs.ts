@@ -25,6 +25,7 @@
  * @module
  */
 
+import { formatIpv4, formatIpv6 } from "../capture/addr.ts";
 import { PadError } from "../errors.ts";
 import {
   compareOccupied,
@@ -362,30 +363,5 @@ function formatAddress(hex: string): string {
       bytes[word * 4 + i] = (value >>> shift) & 0xff;
     }
   }
-  return bytes.length === 4 ? bytes.join(".") : formatIPv6(bytes);
-}
-
-/** RFC 5952 text of 16 bytes: lowercase, longest zero run as `::`, mapped IPv4 dotted. */
-function formatIPv6(bytes: Uint8Array): string {
-  if (bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
-    return `::ffff:${bytes.subarray(12).join(".")}`;
-  }
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) [bestStart, bestLength] = [i, j - i];
-    i = j;
-  }
-  const text = (from: number, to: number) =>
-    groups.slice(from, to).map((g) => g.toString(16)).join(":");
-  if (bestStart < 0) return text(0, 8);
-  return `${text(0, bestStart)}::${text(bestStart + bestLength, 8)}`;
+  return bytes.length === 4 ? formatIpv4(bytes, 0) : formatIpv6(bytes, 0);
 }

@@ -138,7 +138,7 @@ export function canRunAsNobody(): boolean {
 
 /**
  * Runs `createProbe(name).sweep(options)` in a fresh Deno process as user `nobody` and returns
- * its result. The probe's sources are copied to a temporary directory `nobody` can read (the
+ * its result. The probe's sources (and the few modules they import) are copied to a temporary directory `nobody` can read (the
  * repository may sit under a private home), with a `DENO_DIR` that `nobody` owns.
  */
 export async function sweepAsNobody(
@@ -149,7 +149,9 @@ export async function sweepAsNobody(
   try {
     const source = new URL("../../src/", import.meta.url);
     await Deno.mkdir(`${dir}/src/probe`, { recursive: true });
+    await Deno.mkdir(`${dir}/src/capture`, { recursive: true });
     await Deno.copyFile(new URL("errors.ts", source), `${dir}/src/errors.ts`);
+    await Deno.copyFile(new URL("capture/addr.ts", source), `${dir}/src/capture/addr.ts`);
     for await (const entry of Deno.readDir(new URL("probe/", source))) {
       if (entry.isFile && entry.name.endsWith(".ts")) {
         await Deno.copyFile(
