@@ -3,7 +3,6 @@ import {
   createProbe,
   type Family,
   ListenProbe,
-  type OccupiedPort,
   ProcfsProbe,
   type Protocol,
   type SweepResult,
@@ -13,19 +12,11 @@ import {
   commandExists,
   freePortBlock,
   holdWithPython,
+  keys,
   openListener,
   sweepAsNobody,
   unprivilegedPortStart,
 } from "./support/listeners.ts";
-
-/** "tcp4:40001"-style keys of a sweep's occupied ports, for exact comparisons. */
-function keys(result: SweepResult): string[] {
-  return result.occupied.map(key);
-}
-
-function key(port: Pick<OccupiedPort, "protocol" | "family" | "port">): string {
-  return `${port.protocol}${port.family}:${port.port}`;
-}
 
 function has(result: SweepResult, protocol: Protocol, family: Family, port: number): boolean {
   return result.occupied.some((o) =>
@@ -58,18 +49,19 @@ Deno.test("ListenProbe finds TCP and UDP listeners on wildcard and loopback addr
   }
 });
 
-Deno.test("ListenProbe no longer reports a port once its listener is closed", async () => {
-  const port = freePortBlock(1);
-  const probe = new ListenProbe();
-  const tcp = openListener("tcp", "::1", port);
-  const udp = openListener("udp", "127.0.0.1", port);
-  const before = await probe.sweep({ ports: [port, port] });
-  tcp.close();
-  udp.close();
-  const after = await probe.sweep({ ports: [port, port] });
-  assert.deepEqual(keys(before), [`tcp6:${port}`, `udp4:${port}`]);
-  assert.deepEqual(keys(after), []);
-});
+for (const probe of [new ListenProbe(), new ProcfsProbe()]) {
+  Deno.test(`${probe.name} probe no longer reports a port once its listener is closed`, async () => {
+    const port = freePortBlock(1);
+    const tcp = openListener("tcp", "::1", port);
+    const udp = openListener("udp", "127.0.0.1", port);
+    const before = await probe.sweep({ ports: [port, port] });
+    tcp.close();
+    udp.close();
+    const after = await probe.sweep({ ports: [port, port] });
+    assert.deepEqual(keys(before), [`tcp6:${port}`, `udp4:${port}`]);
+    assert.deepEqual(keys(after), []);
+  });
+}
 
 Deno.test("ListenProbe sweeps the full range 1–65535, port 65535 included", async () => {
   let listener;

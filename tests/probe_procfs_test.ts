@@ -3,24 +3,22 @@ import { PadError } from "../src/errors.ts";
 import {
   isListeningState,
   ListenProbe,
-  type OccupiedPort,
   parseProcNet,
   ProcfsProbe,
   type SweepResult,
 } from "../src/probe/mod.ts";
-import { canRunAsNobody, freePortBlock, openListener, sweepAsNobody } from "./support/listeners.ts";
+import {
+  canRunAsNobody,
+  freePortBlock,
+  key,
+  keys,
+  openListener,
+  sweepAsNobody,
+} from "./support/listeners.ts";
 
 // The literal lines below are what a little-endian kernel (x86-64, arm64) prints.
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const ownCommand = Deno.readTextFileSync("/proc/self/comm").trimEnd();
-
-function key(port: Pick<OccupiedPort, "protocol" | "family" | "port">): string {
-  return `${port.protocol}${port.family}:${port.port}`;
-}
-
-function keys(result: SweepResult): string[] {
-  return result.occupied.map(key);
-}
 
 const TCP =
   `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -155,19 +153,6 @@ Deno.test("ProcfsProbe finds TCP and UDP listeners on wildcard and loopback addr
   } finally {
     for (const listener of listeners) listener.close();
   }
-});
-
-Deno.test("ProcfsProbe no longer reports a port once its listener is closed", async () => {
-  const port = freePortBlock(1);
-  const probe = new ProcfsProbe();
-  const tcp = openListener("tcp", "::1", port);
-  const udp = openListener("udp", "127.0.0.1", port);
-  const before = await probe.sweep({ ports: [port, port] });
-  tcp.close();
-  udp.close();
-  const after = await probe.sweep({ ports: [port, port] });
-  assert.deepEqual(keys(before), [`tcp6:${port}`, `udp4:${port}`]);
-  assert.deepEqual(keys(after), []);
 });
 
 Deno.test("ProcfsProbe reports both ends of a live connection, the listener's port as LISTEN", async () => {

@@ -3,7 +3,13 @@
  * child (for options Deno cannot set), and a runner that sweeps as the unprivileged user `nobody`.
  */
 
-import type { Family, Protocol, SweepOptions, SweepResult } from "../../src/probe/mod.ts";
+import type {
+  Family,
+  OccupiedPort,
+  Protocol,
+  SweepOptions,
+  SweepResult,
+} from "../../src/probe/mod.ts";
 
 /** A socket this process holds open; `using` closes it. */
 export interface TestListener extends Disposable {
@@ -207,4 +213,14 @@ console.log(JSON.stringify(await createProbe(name).sweep(options)));
 /** `net.ipv4.ip_unprivileged_port_start`: ports below it need privilege to bind. */
 export function unprivilegedPortStart(): number {
   return Number(Deno.readTextFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start").trim());
+}
+
+/** "tcp4:40001"-style key of an occupied port, for exact comparisons. */
+export function key(port: Pick<OccupiedPort, "protocol" | "family" | "port">): string {
+  return `${port.protocol}${port.family}:${port.port}`;
+}
+
+/** The keys of a sweep's occupied ports, in the sweep's order. */
+export function keys(result: SweepResult): string[] {
+  return result.occupied.map(key);
 }
