@@ -12,6 +12,7 @@ import {
 import {
   loadRounds,
   normalRounds,
+  precedingRoundIds,
   precedingRounds,
   type RoundRef,
   roundsBefore,
@@ -122,9 +123,16 @@ async function learn(
   // the model forget the day (a replay of the last day, sampled).
   const replay = model.replaySample(normalRounds(db, from - 86_400_000, from), fresh.length);
   const train = [...replay, ...fresh].sort((a, b) => a.startTime - b.startTime);
-  const rounds = loadRounds(db, train.map((r) => r.id));
-  const contexts = new Map<number, RoundData[]>();
-  for (const r of rounds) contexts.set(r.id, precedingRounds(db, r.startTime, model.window - 1));
+  // Windows of consecutive rounds share most of their context: load each round once.
+  const contextIds = new Map(
+    train.map((r) => [r.id, precedingRoundIds(db, r.startTime, model.window - 1)]),
+  );
+  const needed = new Set([...train.map((r) => r.id), ...[...contextIds.values()].flat()]);
+  const byId = new Map(loadRounds(db, [...needed]).map((r) => [r.id, r]));
+  const rounds = train.map((r) => byId.get(r.id)!);
+  const contexts = new Map<number, RoundData[]>(
+    [...contextIds].map(([id, ids]) => [id, ids.map((c) => byId.get(c)!)]),
+  );
   const stored: Omit<StoredModel, "id"> = await model.learn(rounds, contexts, {
     maxEpochs: options.maxEpochs,
     trainedUntil: step[step.length - 1]!.startTime,

@@ -29,16 +29,20 @@ export function roundsBefore(db: Database, startTime: number): number {
 }
 
 /**
- * The `count` complete rounds that started just before `startTime`, oldest first: the context
- * a window needs in front of the first round it scores.
+ * Ids of the `count` complete rounds that started just before `startTime`, oldest first: the
+ * context a window needs in front of the round it scores.
  */
-export function precedingRounds(db: Database, startTime: number, count: number): RoundData[] {
+export function precedingRoundIds(db: Database, startTime: number, count: number): number[] {
   if (count <= 0) return [];
-  const refs = db.prepare(
+  return db.prepare(
     "SELECT id FROM rounds WHERE status = 'complete' AND start_time < ? " +
       "ORDER BY start_time DESC, id DESC LIMIT ?",
   ).all(startTime, count).map((r) => Number(r.id)).reverse();
-  return loadRounds(db, refs);
+}
+
+/** The rounds of {@linkcode precedingRoundIds}, loaded. */
+export function precedingRounds(db: Database, startTime: number, count: number): RoundData[] {
+  return loadRounds(db, precedingRoundIds(db, startTime, count));
 }
 
 /**
