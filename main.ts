@@ -4,12 +4,17 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { runCollect } from "./src/commands/collect.ts";
+import { runCron } from "./src/commands/cron.ts";
 import { runDetect } from "./src/commands/detect.ts";
 import { runDoctor } from "./src/commands/doctor.ts";
+import { runExport } from "./src/commands/export.ts";
 import { runImport } from "./src/commands/import.ts";
 import { runInit } from "./src/commands/init.ts";
 import { runInspect } from "./src/commands/inspect.ts";
+import { runModelExport, runModelImport, runModelMerge } from "./src/commands/model.ts";
 import { runPrune } from "./src/commands/prune.ts";
+import { runReport } from "./src/commands/report.ts";
+import { writePrometheusFile } from "./src/fleet/prometheus.ts";
 import { BusyError, errorMessage, ExitCode, UsageError } from "./src/errors.ts";
 import { LOG_FORMATS, logger, setupLogging } from "./src/log.ts";
 import { stdout } from "./src/output.ts";
@@ -111,6 +116,11 @@ export function buildProgram(setStatus: (code: number) => void) {
       flag(parseCount, "--max-packets"),
       10_000,
     )
+    .option(
+      "--prometheus <file>",
+      "then rewrite this node_exporter textfile with pad's metrics",
+      flag(parsePath, "--prometheus"),
+    )
     .action(async (opts) => {
       const interrupt = new AbortController();
       const signals = ["SIGINT", "SIGTERM"] as const;
@@ -135,6 +145,7 @@ export function buildProgram(setStatus: (code: number) => void) {
       } finally {
         for (const remove of stop) remove();
       }
+      if (opts.prometheus) writePrometheusFile(db(), opts.prometheus);
     });
 
   program.command("import")
@@ -203,6 +214,11 @@ export function buildProgram(setStatus: (code: number) => void) {
       ),
     )
     .option("--exit-code", `exit ${ExitCode.Anomalies} when anomalies were stored`)
+    .option(
+      "--prometheus <file>",
+      "then rewrite this node_exporter textfile with pad's metrics",
+      flag(parsePath, "--prometheus"),
+    )
     .action(async (opts) => {
       const result = await runDetect({
         db: db(),
@@ -212,6 +228,7 @@ export function buildProgram(setStatus: (code: number) => void) {
         maxEpochs: opts.maxEpochs,
         format: opts.format,
       }, opts.format === "json" ? stdout : quietable());
+      if (opts.prometheus) writePrometheusFile(db(), opts.prometheus);
       if (opts.exitCode && result.anomalies.length > 0) setStatus(ExitCode.Anomalies);
     });
 
@@ -281,6 +298,82 @@ export function buildProgram(setStatus: (code: number) => void) {
         dryRun: opts.dryRun,
       }, quietable());
       if (!result.fits) setStatus(ExitCode.Failure);
+    });
+
+  program.command("report")
+    .description("write one self-contained HTML report: scores, anomalies, ports, traffic, model")
+    .option(
+      "-o, --output <file>",
+      "HTML file to write",
+      flag(parsePath, "--output"),
+      "pad-report.html",
+    )
+    .option(
+      "--since <time>",
+      "from this time: ISO 8601 or an age like 24h, 7d",
+      flag(parseTime, "--since"),
+    )
+    .option("--until <time>", "before this time: ISO 8601 or an age", flag(parseTime, "--until"))
+    .action(async (opts) => {
+      await runReport({
+        db: db(),
+        output: opts.output,
+        since: opts.since ?? Date.now() - 86_400_000,
+        until: opts.until,
+      }, quietable());
+    });
+
+  program.command("cron")
+    .description("print pad's crontab lines (collect, detect, prune), or install/uninstall them")
+    .option("--install", "add the lines to your crontab (idempotent; other lines untouched)")
+    .option("--uninstall", "remove exactly pad's lines from your crontab")
+    .option(
+      "--log-dir <dir>",
+      "where the jobs append their logs (default: next to the database)",
+      flag(parsePath, "--log-dir"),
+    )
+    .action(async (opts) => {
+      if (opts.install && opts.uninstall) {
+        throw new UsageError("--install and --uninstall exclude each other: choose one");
+      }
+      const action = opts.install ? "install" : opts.uninstall ? "uninstall" : "print";
+      await runCron({ db: db(), action, logDir: opts.logDir }, stdout);
+    });
+
+  program.command("export")
+    .description("write pad's metrics for Prometheus (node_exporter textfile collector)")
+    .requiredOption(
+      "--prometheus <file>",
+      "the .prom file to rewrite atomically",
+      flag(parsePath, "--prometheus"),
+    )
+    .action((opts) => {
+      runExport({ db: db(), prometheus: opts.prometheus }, quietable());
+    });
+
+  const model = program.command("model")
+    .description("move models between hosts: export, import, merge (federated averaging)");
+  model.command("export")
+    .description("write the current model (weights, threshold, rounds trained on) to one file")
+    .argument("<file>", "model file to write")
+    .action((file) => {
+      runModelExport({ db: db(), file: parsePath(file, "FILE") }, quietable());
+    });
+  model.command("import")
+    .description("install a model file as the next model version")
+    .argument("<file>", "model file to read")
+    .action((file) => {
+      runModelImport({ db: db(), file: parsePath(file, "FILE") }, quietable());
+    });
+  model.command("merge")
+    .description("average models weighted by the rounds each was trained on")
+    .argument("<files...>", "model files (two or more)")
+    .requiredOption("-o, --output <file>", "merged model file", flag(parsePath, "--output"))
+    .action(async (files, opts) => {
+      await runModelMerge({
+        inputs: files.map((f) => parsePath(f, "FILE")),
+        output: opts.output,
+      }, quietable());
     });
 
   return program;

@@ -1,0 +1,1 @@
+// Placeholder: the bench runner is being built.

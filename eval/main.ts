@@ -1,0 +1,1 @@
+// Placeholder: the eval runner is being built.
