@@ -332,12 +332,17 @@ export function buildProgram(setStatus: (code: number) => void) {
       "where the jobs append their logs (default: next to the database)",
       flag(parsePath, "--log-dir"),
     )
+    .option(
+      "--prometheus <file>",
+      "make the collect and detect lines refresh this node_exporter textfile",
+      flag(parsePath, "--prometheus"),
+    )
     .action(async (opts) => {
       if (opts.install && opts.uninstall) {
         throw new UsageError("--install and --uninstall exclude each other: choose one");
       }
       const action = opts.install ? "install" : opts.uninstall ? "uninstall" : "print";
-      await runCron({ db: db(), action, logDir: opts.logDir }, stdout);
+      await runCron({ db: db(), action, logDir: opts.logDir, prometheus: opts.prometheus }, stdout);
     });
 
   program.command("export")

@@ -1,4 +1,10 @@
+import { resolve } from "node:path";
+import { errorMessage, PadError } from "../errors.ts";
+import { logger } from "../log.ts";
 import type { Output } from "../output.ts";
+import { cronBlock, installBlock, removeBlock } from "../fleet/cron_block.ts";
+import { cronLines, logDirectory } from "../fleet/cron_lines.ts";
+import { readCrontab, writeCrontab } from "../fleet/crontab.ts";
 
 /** Options of `pad cron`. */
 export interface CronOptions {
@@ -6,9 +12,54 @@ export interface CronOptions {
   action: "print" | "install" | "uninstall";
   /** Directory of the log files the cron lines append to. */
   logDir?: string;
+  /** A node_exporter textfile the collect and detect lines refresh (`--prometheus`). */
+  prometheus?: string;
 }
 
-/** Prints, installs or uninstalls pad's crontab lines. (Stub: being built.) */
-export function runCron(_options: CronOptions, _out: Output): Promise<void> | void {
-  throw new Error("pad cron is not built yet");
+const log = logger("cron");
+
+/**
+ * Prints pad's crontab block for the database (collect every minute, detect hourly, prune
+ * daily), or installs it in the user's crontab (replacing the database's earlier block), or
+ * removes it. Other lines of the crontab are never changed.
+ */
+export async function runCron(options: CronOptions, out: Output): Promise<void> {
+  const db = resolve(options.db);
+  const setup = { db, logDir: options.logDir, prometheus: options.prometheus };
+  const block = cronBlock(db, cronLines(setup));
+  if (options.action === "print") {
+    out.write(block.join("\n") + "\n");
+    return;
+  }
+  const crontab = readCrontab();
+  if (options.action === "uninstall") {
+    const edit = removeBlock(crontab, db);
+    if (edit.found === 0) {
+      out.write(`No pad cron lines for ${db} in your crontab: nothing to remove\n`);
+      return;
+    }
+    await writeCrontab(edit.text);
+    out.write(`Removed pad's cron lines for ${db} from your crontab\n`);
+    return;
+  }
+  const logDir = logDirectory(setup);
+  // Otherwise every job would fail at its `>>` before pad even starts.
+  try {
+    Deno.mkdirSync(logDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new PadError(`Cannot create the log directory ${logDir}: ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+  const edit = installBlock(crontab, db, block);
+  if (!edit.changed) {
+    out.write(`pad's cron lines for ${db} are already in your crontab, unchanged\n`);
+    return;
+  }
+  await writeCrontab(edit.text);
+  log.info("Logs go to {logDir}; --quiet keeps them to warnings and errors", { logDir });
+  out.write(
+    `${edit.found > 0 ? "Replaced" : "Installed"} pad's cron lines for ${db} ` +
+      `in your crontab (collect every minute, detect hourly, prune daily)\n`,
+  );
 }

@@ -1,4 +1,5 @@
 import type { Output } from "../output.ts";
+import { writePrometheusFile } from "../fleet/prometheus.ts";
 
 /** Options of `pad export`. */
 export interface ExportOptions {
@@ -7,7 +8,8 @@ export interface ExportOptions {
   prometheus: string;
 }
 
-/** Writes the fleet metrics file. (Stub: being built.) */
-export function runExport(_options: ExportOptions, _out: Output): void {
-  throw new Error("pad export is not built yet");
+/** Writes the fleet metrics file and says how many samples it holds. */
+export function runExport(options: ExportOptions, out: Output): void {
+  const result = writePrometheusFile(options.db, options.prometheus);
+  out.write(`Wrote ${result.samples} Prometheus samples to ${result.file}\n`);
 }

@@ -1,4 +1,41 @@
-/** Rewrites the Prometheus textfile at `file` from the database at `db`. (Stub: being built.) */
-export function writePrometheusFile(_db: string, _file: string): void {
-  throw new Error("Prometheus export is not built yet");
+/**
+ * pad's metrics as a node_exporter textfile: the fleet's Prometheus scrapes node_exporter on
+ * every host, which serves the `*.prom` files of its `--collector.textfile.directory`.
+ *
+ * @module
+ */
+import { resolve } from "node:path";
+import { logger } from "../log.ts";
+import { openDatabaseReadOnly } from "../store/database.ts";
+import { writeFileAtomic } from "./atomic_file.ts";
+import { type MetricFamily, renderExposition } from "./exposition.ts";
+import { readMetrics } from "./metrics.ts";
+
+/** What a Prometheus export wrote. */
+export interface PrometheusExport {
+  file: string;
+  /** Sample lines written. */
+  samples: number;
+}
+
+const log = logger("export");
+
+/**
+ * Rewrites the Prometheus textfile at `file` (atomically, mode 0644) from the database at `db`,
+ * which is opened read-only.
+ */
+export function writePrometheusFile(db: string, file: string): PrometheusExport {
+  const dbPath = resolve(db);
+  const families = metricsOf(dbPath);
+  if (!file.endsWith(".prom")) {
+    log.warn("node_exporter's textfile collector reads only *.prom files, not {file}", { file });
+  }
+  writeFileAtomic(file, renderExposition(families), 0o644);
+  return { file, samples: families.reduce((sum, f) => sum + f.samples.length, 0) };
+}
+
+/** The metrics of the database at `dbPath`, closed again before the file is written. */
+function metricsOf(dbPath: string): MetricFamily[] {
+  using database = openDatabaseReadOnly(dbPath);
+  return readMetrics(database, dbPath);
 }
