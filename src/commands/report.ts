@@ -1,4 +1,10 @@
+import { basename, dirname, join } from "node:path";
+import { errorMessage, PadError, UsageError } from "../errors.ts";
 import type { Output } from "../output.ts";
+import { databaseSpan, loadReport } from "../report/data.ts";
+import { isoTime, plural } from "../report/format.ts";
+import { renderReport } from "../report/html.ts";
+import { openDatabaseReadOnly } from "../store/database.ts";
 
 /** Options of `pad report`. */
 export interface ReportOptions {
@@ -11,7 +17,98 @@ export interface ReportOptions {
   until?: number;
 }
 
-/** Writes one self-contained HTML report. (Stub: being built.) */
-export function runReport(_options: ReportOptions, _out: Output): Promise<void> | void {
-  throw new Error("pad report is not built yet");
+/** What a report covered. */
+export interface ReportResult {
+  output: string;
+  rounds: number;
+  anomalies: number;
+}
+
+/**
+ * Writes one self-contained HTML report of the rounds in the range (scores against the
+ * threshold, anomalies with their ports, port activity, packets and drops, the model's fits),
+ * reading the database read-only. The file appears whole or not at all.
+ */
+export function runReport(options: ReportOptions, out: Output): ReportResult {
+  const until = options.until ?? Date.now();
+  if (options.since >= until) {
+    throw new UsageError(
+      `Invalid range: --since ${isoTime(options.since)} is not before --until ${
+        isoTime(until)
+      }; choose an earlier --since or a later --until`,
+    );
+  }
+  refuseDatabaseAsOutput(options);
+  using db = openDatabaseReadOnly(options.db);
+  const data = loadReport(db, { since: options.since, until });
+  const page = renderReport(data, {
+    database: options.db,
+    host: hostName(),
+    generatedAt: Date.now(),
+    databaseSpan: data.rounds.total === 0 ? databaseSpan(db) : null,
+  });
+  writeAtomically(options.output, page);
+  out.write(
+    `Wrote ${options.output}: ${plural(data.rounds.total, "round")}, ${
+      plural(data.anomalies.total, "anomaly", "anomalies")
+    } from ${isoTime(options.since)} to ${isoTime(until)}\n`,
+  );
+  return { output: options.output, rounds: data.rounds.total, anomalies: data.anomalies.total };
+}
+
+/** `-o` naming the database (or its WAL files) would replace it with HTML: refused. */
+function refuseDatabaseAsOutput(options: ReportOptions): void {
+  const real = (path: string) => {
+    try {
+      return Deno.realPathSync(path);
+    } catch {
+      return null; // does not exist (yet): cannot be the database
+    }
+  };
+  const output = real(options.output);
+  if (output === null) return;
+  const db = real(options.db);
+  if (db !== null && [db, `${db}-wal`, `${db}-shm`, `${db}-journal`].includes(output)) {
+    throw new UsageError(
+      `Invalid -o "${options.output}": it is the database (or its journal); choose another file`,
+    );
+  }
+}
+
+function hostName(): string | null {
+  try {
+    return Deno.hostname();
+  } catch {
+    return null; // without --allow-sys the report simply has no host name
+  }
+}
+
+/**
+ * Writes `text` to a temporary file beside `path`, then renames it over `path`: a browser or a
+ * web server never sees half a report, and a failed write leaves the previous one in place.
+ */
+function writeAtomically(path: string, text: string): void {
+  const temp = join(dirname(path), `.${basename(path)}.${Deno.pid}.tmp`);
+  let created = false;
+  try {
+    // createNew: never write through a file (or link) that was already there.
+    Deno.writeTextFileSync(temp, text, { createNew: true, mode: 0o644 });
+    created = true;
+    Deno.renameSync(temp, path);
+  } catch (error) {
+    if (created) {
+      try {
+        Deno.removeSync(temp);
+      } catch {
+        // already gone
+      }
+    }
+    const hint = error instanceof Deno.errors.NotFound
+      ? `; the directory ${dirname(path)} does not exist`
+      : "";
+    throw new PadError(
+      `Cannot write the report to ${path}: ${errorMessage(error)}${hint}; choose another -o FILE`,
+      { cause: error },
+    );
+  }
 }

@@ -1,0 +1,44 @@
+/** How the report writes times and numbers: ISO 8601 in UTC, and figures people can read. */
+
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+/** `2026-03-02 14:05:00Z`: ISO 8601 in UTC, with a space so it wraps and reads well. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString().replace("T", " ").replace(/\.\d{3}Z$/, "Z");
+}
+
+/** `2026-03-02 14:05Z`: minutes are enough for axis titles and ranges of rounds. */
+export function isoMinute(ms: number): string {
+  return isoTime(ms).replace(/:\d{2}Z$/, "Z");
+}
+
+const INTEGER = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+
+/** A count with thousands separators: `12,345`. */
+export function count(n: number): string {
+  return INTEGER.format(n);
+}
+
+/** A score or loss with three significant digits (`9.87`, `104`, `0.0123`). */
+export function figure(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (x === 0) return "0";
+  const abs = Math.abs(x);
+  if (abs >= 1000) return count(x);
+  return Number(x.toPrecision(3)).toString();
+}
+
+/** A duration in the largest unit that keeps it whole enough: `7 min`, `2 h`, `1.5 d`. */
+export function duration(ms: number): string {
+  if (ms < MINUTE) return `${figure(ms / 1000)} s`;
+  if (ms < HOUR) return `${figure(ms / MINUTE)} min`;
+  if (ms < DAY) return `${figure(ms / HOUR)} h`;
+  return `${figure(ms / DAY)} d`;
+}
+
+/** `1 round`, `3 rounds`. */
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${count(n)} ${n === 1 ? word : many}`;
+}
