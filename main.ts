@@ -2,6 +2,7 @@
  * pad — port anomaly detector. The command line: parses flags, sets up logging, runs one
  * subcommand, and maps what happened to an exit code. The only place that exits.
  */
+import config from "./deno.json" with { type: "json" };
 import { Command, CommanderError, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { runCollect } from "./src/commands/collect.ts";
 import { runCron } from "./src/commands/cron.ts";
@@ -31,8 +32,8 @@ import { ROW_FORMATS } from "./src/table_format.ts";
  */
 const DEFAULT_INTERVAL_MS = { listen: 25_000, procfs: 5_000 } as const;
 
-/** pad's version, printed by `pad --version`. */
-export const VERSION = "0.1.0";
+/** pad's version, printed by `pad --version` (deno.json's, as model files record it). */
+export const VERSION: string = config.version;
 
 /** Turns one of pad's parsers into a commander argument parser (a usage error either way). */
 function flag<T>(parse: (text: string, what: string) => T, what: string) {
@@ -367,8 +368,8 @@ export function buildProgram(setStatus: (code: number) => void) {
   model.command("import")
     .description("install a model file as the next model version")
     .argument("<file>", "model file to read")
-    .action((file) => {
-      runModelImport({ db: db(), file: parsePath(file, "FILE") }, quietable());
+    .action(async (file) => {
+      await runModelImport({ db: db(), file: parsePath(file, "FILE") }, quietable());
     });
   model.command("merge")
     .description("average models weighted by the rounds each was trained on")

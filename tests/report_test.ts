@@ -357,7 +357,7 @@ Deno.test("pad report refuses --since after --until (exit 2) and an output direc
   assert.equal(nowhere.code, 1);
   assert.match(
     nowhere.stderr,
-    /Cannot write the report to .*no\/such\/dir\/r\.html: .*does not exist; choose another -o FILE/,
+    /Cannot write .*no\/such\/dir\/r\.html: the directory .*does not exist; create it/,
   );
   const others = [...Deno.readDirSync(dir.path)].map((e) => e.name).filter((n) =>
     !n.startsWith("pad.db")

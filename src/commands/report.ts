@@ -1,5 +1,5 @@
-import { basename, dirname, join } from "node:path";
-import { errorMessage, PadError, UsageError } from "../errors.ts";
+import { writeFileAtomic } from "../atomic_file.ts";
+import { UsageError } from "../errors.ts";
 import type { Output } from "../output.ts";
 import { databaseSpan, loadReport } from "../report/data.ts";
 import { isoTime, plural } from "../report/format.ts";
@@ -47,7 +47,8 @@ export function runReport(options: ReportOptions, out: Output): ReportResult {
     generatedAt: Date.now(),
     databaseSpan: data.rounds.total === 0 ? databaseSpan(db) : null,
   });
-  writeAtomically(options.output, page);
+  // 0644: a web server showing the report usually runs as another user.
+  writeFileAtomic(options.output, page, 0o644);
   out.write(
     `Wrote ${options.output}: ${plural(data.rounds.total, "round")}, ${
       plural(data.anomalies.total, "anomaly", "anomalies")
@@ -80,35 +81,5 @@ function hostName(): string | null {
     return Deno.hostname();
   } catch {
     return null; // without --allow-sys the report simply has no host name
-  }
-}
-
-/**
- * Writes `text` to a temporary file beside `path`, then renames it over `path`: a browser or a
- * web server never sees half a report, and a failed write leaves the previous one in place.
- */
-function writeAtomically(path: string, text: string): void {
-  const temp = join(dirname(path), `.${basename(path)}.${Deno.pid}.tmp`);
-  let created = false;
-  try {
-    // createNew: never write through a file (or link) that was already there.
-    Deno.writeTextFileSync(temp, text, { createNew: true, mode: 0o644 });
-    created = true;
-    Deno.renameSync(temp, path);
-  } catch (error) {
-    if (created) {
-      try {
-        Deno.removeSync(temp);
-      } catch {
-        // already gone
-      }
-    }
-    const hint = error instanceof Deno.errors.NotFound
-      ? `; the directory ${dirname(path)} does not exist`
-      : "";
-    throw new PadError(
-      `Cannot write the report to ${path}: ${errorMessage(error)}${hint}; choose another -o FILE`,
-      { cause: error },
-    );
   }
 }

@@ -7,7 +7,7 @@
 import { resolve } from "node:path";
 import { logger } from "../log.ts";
 import { openDatabaseReadOnly } from "../store/database.ts";
-import { writeFileAtomic } from "./atomic_file.ts";
+import { writeFileAtomic } from "../atomic_file.ts";
 import { type MetricFamily, renderExposition } from "./exposition.ts";
 import { readMetrics } from "./metrics.ts";
 
