@@ -1,19 +1,265 @@
+/**
+ * `pad model export|import|merge`: moving models between hosts as files (see
+ * `src/model/model_file.ts` for the format and its checks). pad has no server: hosts exchange the
+ * files over whatever they already use (scp, object storage, a configuration manager).
+ *
+ * @module
+ */
+import { savedModelOf } from "../detect/model_state.ts";
+import { errorMessage, PadError, UsageError } from "../errors.ts";
+import { logger } from "../log.ts";
+import type { Detector } from "../model/autoencoder.ts";
+import { encodeRound } from "../model/features.ts";
+import {
+  checkMergeable,
+  contentOfSavedModel,
+  digestOf,
+  encodeModelFile,
+  loadModelFile,
+  mergeModelContents,
+  type ModelContent,
+  type ModelFile,
+  type NamedModelFile,
+  readModelFile,
+  restoreDetector,
+  writeModelFile,
+} from "../model/model_file.ts";
+import { Threshold } from "../model/threshold.ts";
+import { ModelFormatError } from "../model/weights_blob.ts";
+import type { WindowBatch } from "../model/windows.ts";
+import { type Database, openDatabase, openDatabaseReadOnly } from "../store/database.ts";
+import { latestModel, saveModel, type StoredModel } from "../store/detections.ts";
+import { loadRounds, normalRounds, precedingRoundIds } from "../store/history.ts";
+import { lockRole } from "../store/lock.ts";
 import type { Output } from "../output.ts";
 
-/** `pad model export FILE`: writes the current model as one file. (Stub: being built.) */
-export function runModelExport(_options: { db: string; file: string }, _out: Output): void {
-  throw new Error("pad model export is not built yet");
+const log = logger("model");
+
+/** What `pad model export` wrote. */
+export interface ModelExportResult {
+  version: number;
+  bytes: number;
+  sha256: string;
 }
 
-/** `pad model import FILE`: installs a model file as the next version. (Stub: being built.) */
-export function runModelImport(_options: { db: string; file: string }, _out: Output): void {
-  throw new Error("pad model import is not built yet");
+/** `pad model export FILE`: writes the newest model version, with its threshold, as one file. */
+export function runModelExport(
+  options: { db: string; file: string },
+  out: Output,
+): ModelExportResult {
+  using db = openDatabaseReadOnly(options.db);
+  const stored = hasModels(db) ? latestModel(db) : null;
+  if (!stored) {
+    throw new PadError(
+      `No model to export in ${options.db}: run "pad detect" first (it trains one from the ` +
+        "collected rounds)",
+    );
+  }
+  const bytes = encodeModelFile(exportContent(stored, options.db));
+  writeModelFile(options.file, bytes);
+  const result = { version: stored.id, bytes: bytes.length, sha256: digestOf(bytes) };
+  out.write(
+    `Exported model v${stored.id} (trained on ${stored.roundsTrained} rounds, threshold ` +
+      `${stored.threshold?.toPrecision(4) ?? "not calibrated"}) to ${options.file}: ` +
+      `${kib(bytes.length)}, sha256 ${result.sha256.slice(0, 12)}\n`,
+  );
+  return result;
 }
 
-/** `pad model merge A B … -o OUT`: federated averaging. (Stub: being built.) */
-export function runModelMerge(
-  _options: { inputs: string[]; output: string },
-  _out: Output,
-): Promise<void> | void {
-  throw new Error("pad model merge is not built yet");
+/** What `pad model import` installed. */
+export interface ModelImportResult {
+  /** The new version in the `models` table. */
+  version: number;
+  /** This host's normal rounds the threshold was calibrated on. */
+  calibratedOn: number;
+  threshold: number | null;
+}
+
+/**
+ * `pad model import FILE`: verifies a model file whole (format, digest, that it loads and that
+ * this pad encodes rounds as it expects), then installs it as the next version, so the next
+ * `pad detect` scores with it and keeps training it.
+ *
+ * Its threshold is rebuilt here, from the scores the imported model gives this host's own recent
+ * normal rounds: a model's scores are its standardized errors, and another host's (or a merge's)
+ * differ from this host's own model's wherever the hosts differ, so neither the file's threshold
+ * nor the local one would fit (in tests/model_cli_test.ts, 22 and 23 of a host's 60 normal rounds
+ * after an import scored above them; none above the rebuilt threshold). With fewer than the
+ * threshold's minimum of normal rounds here, `pad detect` completes the calibration on its next
+ * rounds (warm-up) before it flags anything.
+ */
+export async function runModelImport(
+  options: { db: string; file: string },
+  out: Output,
+): Promise<ModelImportResult> {
+  // The whole file is checked before the database is opened: a bad file changes nothing.
+  const { file, detector } = await loadModelFile(options.file);
+  using _detector = detector;
+  using db = openDatabase(options.db);
+  // detect saves versions from the model it loaded when it started: it must not run meanwhile.
+  using _lock = lockRole(options.db, "detect");
+  const threshold = new Threshold(file.thresholdState.options);
+  const calibratedOn = calibrate(db, detector, threshold);
+  const saved = detector.save();
+  const version = saveModel(db, {
+    created: Date.now(),
+    encoding: saved.encoding,
+    topology: saved.topology,
+    weights: saved.weights,
+    config: JSON.stringify(saved.config),
+    threshold: threshold.value,
+    thresholdState: JSON.stringify(threshold.toJSON()),
+    roundsTrained: saved.roundsTrainedOn,
+    trainedUntil: file.trainedUntil,
+    metrics: JSON.stringify({
+      imported: {
+        file: options.file,
+        sha256: file.sha256,
+        pad: file.pad,
+        created: file.created,
+        source: file.source,
+        calibratedOn,
+      },
+    }),
+  });
+  const result = { version, calibratedOn, threshold: threshold.value };
+  const value = threshold.value?.toPrecision(4);
+  const calibration = value
+    ? `threshold ${value} calibrated on this host's last ${calibratedOn} normal rounds`
+    : `threshold not calibrated yet (${calibratedOn} normal rounds here, ` +
+      `${threshold.options.minSamples} needed): pad detect calibrates it on the next rounds ` +
+      "before it flags any";
+  out.write(
+    `Imported ${options.file} as model v${version} (trained on ${file.roundsTrainedOn} rounds, ` +
+      `${describeSource(file)}, sha256 ${file.sha256.slice(0, 12)}); ${calibration}\n`,
+  );
+  return result;
+}
+
+/** What `pad model merge` wrote. */
+export interface ModelMergeResult {
+  roundsTrainedOn: number;
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * `pad model merge A B … -o OUT`: federated averaging of models of the same configuration and
+ * encoding, each weighted by the rounds it was trained on (see `mergeModelContents`).
+ */
+export async function runModelMerge(
+  options: { inputs: string[]; output: string },
+  out: Output,
+): Promise<ModelMergeResult> {
+  if (options.inputs.length < 2) {
+    throw new UsageError(
+      `pad model merge needs two or more model files: got ${options.inputs.length} ` +
+        "(e.g. pad model merge web1.padmodel web2.padmodel -o fleet.padmodel)",
+    );
+  }
+  const inputs: NamedModelFile[] = options.inputs.map((name) => ({
+    name,
+    file: readModelFile(name),
+  }));
+  checkMergeable(inputs);
+  warnDuplicates(inputs);
+  // The inputs share topology and weight specs now: if the first loads, every one does.
+  (await restoreDetector(inputs[0]!.name, inputs[0]!.file)).dispose();
+  const bytes = encodeModelFile(mergeModelContents(inputs));
+  writeModelFile(options.output, bytes);
+  const total = inputs.reduce((n, i) => n + i.file.roundsTrainedOn, 0);
+  out.write(
+    `Merged ${inputs.length} models (trained on ` +
+      `${inputs.map((i) => i.file.roundsTrainedOn).join(" + ")} = ${total} rounds) into ` +
+      `${options.output}: ${kib(bytes.length)}, sha256 ${digestOf(bytes).slice(0, 12)}\n`,
+  );
+  return { roundsTrainedOn: total, bytes: bytes.length, sha256: digestOf(bytes) };
+}
+
+/**
+ * The file content of a stored version. A version whose weights, configuration or threshold
+ * state cannot be read is reported as damaged: detect rebuilds such a model.
+ */
+function exportContent(stored: StoredModel, dbPath: string): ModelContent {
+  try {
+    return contentOfSavedModel(savedModelOf(stored), {
+      trainedUntil: stored.trainedUntil,
+      threshold: stored.threshold,
+      thresholdState: Threshold.fromJSON(JSON.parse(stored.thresholdState)).toJSON(),
+      source: {
+        kind: "export",
+        version: stored.id,
+        created: new Date(stored.created).toISOString(),
+      },
+    });
+  } catch (error) {
+    // JSON.parse throws SyntaxError; Threshold.fromJSON TypeError; decodeWeights ModelFormatError.
+    const damaged = error instanceof ModelFormatError || error instanceof SyntaxError ||
+      error instanceof TypeError;
+    if (!damaged) throw error;
+    throw new PadError(
+      `Model version ${stored.id} in ${dbPath} is damaged (${errorMessage(error)}): the next ` +
+        `"pad detect" rebuilds it; export after that`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Scores this host's most recent normal rounds (as many as the threshold remembers) with
+ * `detector` and lets `threshold` observe the scores; returns how many.
+ */
+function calibrate(db: Database, detector: Detector, threshold: Threshold): number {
+  const refs = normalRounds(db, 0, Number.MAX_SAFE_INTEGER).slice(-threshold.options.capacity);
+  if (refs.length === 0) return 0;
+  const { window } = detector.config;
+  const layout = detector.layout;
+  const contextIds = refs.map((r) => precedingRoundIds(db, r.startTime, window - 1));
+  const ids = new Set([...refs.map((r) => r.id), ...contextIds.flat()]);
+  const encoded = new Map(loadRounds(db, [...ids]).map((r) => [r.id, encodeRound(r, layout)]));
+  const rounds: Float32Array[] = [];
+  const ends: number[] = [];
+  refs.forEach((ref, k) => {
+    const own = encoded.get(ref.id)!;
+    const context = contextIds[k]!.map((id) => encoded.get(id)!);
+    // As detect pads a round with too little history: with its oldest round.
+    while (context.length < window - 1) context.unshift(context[0] ?? own);
+    rounds.push(...context, own); // references: a round shared by windows is stored once
+    ends.push(rounds.length - 1);
+  });
+  const batch: WindowBatch = { window, length: layout.length, rounds, ends };
+  const { scores } = detector.score(batch);
+  threshold.observe(scores);
+  return scores.length;
+}
+
+/** Whether the database has the `models` table (a database never detected on may not). */
+function hasModels(db: Database): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'models'")
+    .get() !== undefined;
+}
+
+/** The same file given twice counts twice in the average: allowed, but said. */
+function warnDuplicates(inputs: readonly NamedModelFile[]): void {
+  const seen = new Map<string, string>();
+  for (const { name, file } of inputs) {
+    const earlier = seen.get(file.sha256);
+    if (earlier) {
+      log.warn("{name} holds the same model as {earlier}: it counts twice in the average", {
+        name,
+        earlier,
+      });
+    }
+    seen.set(file.sha256, name);
+  }
+}
+
+function describeSource(file: ModelFile): string {
+  return file.source.kind === "export"
+    ? `exported from v${file.source.version} by pad ${file.pad}`
+    : `a merge of ${file.source.inputs.length} models by pad ${file.pad}`;
+}
+
+function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(0)} KiB`;
 }
