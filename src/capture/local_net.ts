@@ -31,14 +31,33 @@ export const PRIVATE_NETWORKS = [
   "fe80::/10",
 ];
 
-/** A set of networks; answers "is this address local?" with a cache, since addresses repeat. */
+/**
+ * A set of networks; answers "is this address local?". A dotted quad is read into a number and
+ * compared with the IPv4 networks as masks (no lookup in a table of every address seen: with
+ * thousands of peers, that lookup cost more than decoding the packet); other text goes through
+ * `parseAddress`, with a cache, since addresses repeat.
+ */
 export class LocalNetworks {
   readonly #networks: Network[];
+  /** The IPv4 networks as pairs of 32-bit numbers: masked base, mask. */
+  readonly #ipv4: Uint32Array;
   readonly #cache = new Map<string, boolean>();
+  // The two addresses asked last (a conversation's two ends), answered before the map.
+  #recent = "";
+  #recentLocal = false;
+  #previous = "";
+  #previousLocal = false;
 
   /** `cidrs` like `192.168.1.0/24`, `2001:db8::/32` or a bare address; loopback is always added. */
   constructor(cidrs: readonly string[]) {
     this.#networks = [...LOOPBACK, ...cidrs].map(parseNetwork);
+    const ipv4 = this.#networks.filter((n) => n.family === 4);
+    this.#ipv4 = new Uint32Array(ipv4.length * 2);
+    ipv4.forEach((n, i) => {
+      const mask = n.prefix === 0 ? 0 : (0xffffffff << (32 - n.prefix)) >>> 0;
+      this.#ipv4[2 * i] = (ipv4Number(n.bytes) & mask) >>> 0;
+      this.#ipv4[2 * i + 1] = mask;
+    });
   }
 
   /** The addresses of this machine's interfaces, plus loopback. */
@@ -48,15 +67,67 @@ export class LocalNetworks {
 
   /** Whether `address` (as the decoder writes it) is in one of the networks. */
   has(address: string): boolean {
-    let local = this.#cache.get(address);
+    if (address === this.#recent) return this.#recentLocal;
+    if (address === this.#previous) return this.#previousLocal;
+    const quad = readDottedQuad(address);
+    let local = quad < 0 ? this.#cache.get(address) : this.#hasIpv4(quad);
     if (local === undefined) {
       const bytes = parseAddress(address);
       local = bytes !== null && this.#networks.some((n) => contains(n, bytes));
       if (this.#cache.size > 100_000) this.#cache.clear(); // spoofed floods must not grow it forever
       this.#cache.set(address, local);
     }
+    this.#previous = this.#recent;
+    this.#previousLocal = this.#recentLocal;
+    this.#recent = address;
+    this.#recentLocal = local;
     return local;
   }
+
+  #hasIpv4(address: number): boolean {
+    const networks = this.#ipv4;
+    for (let i = 0; i < networks.length; i += 2) {
+      if (((address & networks[i + 1]!) >>> 0) === networks[i]) return true;
+    }
+    return false;
+  }
+}
+
+function ipv4Number(bytes: Uint8Array): number {
+  return ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
+}
+
+const DOT = 0x2e;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+
+/**
+ * The address in `text` as a 32-bit number when it is a dotted quad `parseAddress` accepts
+ * (four numbers of 1–3 digits up to 255), else -1; reads the characters without making strings.
+ */
+function readDottedQuad(text: string): number {
+  const length = text.length;
+  if (length < 7 || length > 15) return -1;
+  let address = 0;
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i <= length; i++) {
+    const code = i === length ? DOT : text.charCodeAt(i);
+    if (code === DOT) {
+      if (digits === 0 || part > 255) return -1;
+      address = address * 256 + part;
+      parts++;
+      part = 0;
+      digits = 0;
+    } else if (code >= DIGIT_0 && code <= DIGIT_9 && digits < 3) {
+      part = part * 10 + code - DIGIT_0;
+      digits++;
+    } else {
+      return -1;
+    }
+  }
+  return parts === 4 ? address : -1;
 }
 
 /** Parses `ADDRESS[/PREFIX]`; a usage error names what was wrong. */

@@ -1,17 +1,28 @@
 /**
- * Reads a pcap or pcapng file through libpcap and decodes every frame.
+ * Reads a pcap or pcapng file and decodes every frame: through {@linkcode PcapFileReader}
+ * (TypeScript, no call into libpcap per packet) when it reads the file, else through libpcap,
+ * which also applies BPF filters.
  *
  * @module
  */
 
-import { Pcap, type PcapPacket } from "../../ffi/mod.ts";
-import { decodeFrame, type DecodeResult } from "./decode.ts";
+import { fileURLToPath } from "node:url";
+import { Pcap, PcapError, type PcapPacket } from "../../ffi/mod.ts";
+import { decodeFrame, decodeFrameAt, type DecodeResult } from "./decode.ts";
 import { linkTypeName } from "./link_type.ts";
+import { CaptureFileError, PcapFileReader } from "./pcap_reader.ts";
+
+export { CaptureFileError };
 
 /** Options for `openCaptureFile`. */
 export interface OfflineOptions {
-  /** A BPF filter applied before decoding, e.g. `"udp port 53"`. */
+  /** A BPF filter applied before decoding, e.g. `"udp port 53"` (read through libpcap). */
   filter?: string;
+  /**
+   * "libpcap" reads through libpcap even without a filter (tests and benchmarks compare the
+   * two); by default pad's reader reads what it can.
+   */
+  reader?: "pad" | "libpcap";
 }
 
 /** Frame counts so far, by what the decoder made of them. */
@@ -23,51 +34,105 @@ export interface CaptureCounts {
 }
 
 /**
- * An open capture file: iterate it for `DecodeResult`s (once), read `counts` as it goes, and
- * close it (or let `using` do so).
+ * One record at a time from either reader, valid until the next `next()`: the frame is
+ * `bytes[offset, offset + caplen)`.
+ */
+interface FrameSource {
+  next(): boolean;
+  linkType: number;
+  tsSec: number;
+  tsUsec: number;
+  wireLength: number;
+  bytes: Uint8Array;
+  offset: number;
+  caplen: number;
+  close(): void;
+}
+
+/**
+ * An open capture file: call `next()` (or iterate) for `DecodeResult`s in file order, read
+ * `counts` as it goes, and close it (or let `using` do so). A file that ends inside a record or
+ * holds a record that makes no sense throws {@linkcode CaptureFileError} after the frames before
+ * it.
  */
 export class CaptureFile implements Iterable<DecodeResult>, Disposable {
-  /** The file's link type (a libpcap DLT_ value). */
+  /** Which reader reads the file: pad's own, or libpcap (filters, rare formats). */
+  readonly reader: "pad" | "libpcap";
+  /**
+   * The file's link type (a libpcap DLT_ value); in a pcapng file, its first interface's (each
+   * frame is decoded by its own interface's).
+   */
   readonly linkType: number;
   /** The link type's readable name, e.g. "Ethernet". */
   readonly linkTypeName: string;
   /** Counts of the frames read so far. */
   readonly counts: CaptureCounts = { frames: 0, ip: 0, nonIp: 0, malformed: 0 };
-  #pcap: Pcap;
+  #source: FrameSource;
 
-  /** Wraps an open handle; use `openCaptureFile`. */
-  constructor(pcap: Pcap) {
-    this.#pcap = pcap;
-    this.linkType = pcap.datalink();
+  /** Wraps an open source; use `openCaptureFile`. */
+  private constructor(source: FrameSource, reader: "pad" | "libpcap") {
+    this.#source = source;
+    this.reader = reader;
+    this.linkType = source.linkType;
     this.linkTypeName = linkTypeName(this.linkType);
+  }
+
+  /** Opens `path` for decoding; see {@linkcode openCaptureFile}. */
+  static open(path: string, options: OfflineOptions = {}): CaptureFile {
+    // A pipe cannot be read twice: what pad's reader left to libpcap would have lost its head.
+    const regular = Deno.statSync(path).isFile;
+    if (options.filter === undefined && options.reader !== "libpcap" && regular) {
+      const reader = PcapFileReader.open(path);
+      if (reader !== null) return new CaptureFile(reader, "pad");
+    }
+    return new CaptureFile(LibpcapSource.open(path, options.filter), "libpcap");
+  }
+
+  /** The next frame's decode result, or null at the end of the file. */
+  next(): DecodeResult | null {
+    const source = this.#source;
+    if (!source.next()) return null;
+    const offset = source.offset;
+    const result = decodeFrameAt(
+      source.linkType,
+      source.bytes,
+      offset,
+      offset + source.caplen,
+      source.tsSec * 1000 + source.tsUsec / 1000,
+      source.wireLength,
+    );
+    count(result, this.counts);
+    return result;
   }
 
   /** Yields each frame's decode result in file order, then closes the file. */
   *[Symbol.iterator](): Generator<DecodeResult, void, undefined> {
-    const pcap = this.#pcap;
-    const linkType = this.linkType;
-    const counts = this.counts;
     try {
-      for (;;) {
-        const packet = pcap.next();
-        if (packet === "eof") return;
-        if (packet === null) continue; // never for files; kept for a handle read live
-        yield decodeAndCount(linkType, packet, counts);
-      }
+      for (let result = this.next(); result !== null; result = this.next()) yield result;
     } finally {
-      pcap.close();
+      this.close();
     }
   }
 
   /** Closes the file; safe to call twice. */
   close(): void {
-    this.#pcap.close();
+    this.#source.close();
   }
 
   /** Same as `close()`. */
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/**
+ * Opens a capture file for decoding: pad's reader for regular files it reads, libpcap for the
+ * rest (a filter, a pipe, formats pad's reader leaves to it). Throws `PcapError` if libpcap
+ * cannot read it (not a capture file, a bad header, a bad filter) and what `Deno.statSync` and
+ * `Deno.openSync` throw.
+ */
+export function openCaptureFile(path: string | URL, options: OfflineOptions = {}): CaptureFile {
+  return CaptureFile.open(path instanceof URL ? fileURLToPath(path) : path, options);
 }
 
 /** Decodes one packet libpcap returned and counts it by kind in `counts`. */
@@ -82,21 +147,68 @@ export function decodeAndCount(
     packet.tsSec * 1000 + packet.tsUsec / 1000,
     packet.len,
   );
+  count(result, counts);
+  return result;
+}
+
+function count(result: DecodeResult, counts: CaptureCounts): void {
   counts.frames++;
   if (result.kind === "ip") counts.ip++;
   else if (result.kind === "non-ip") counts.nonIp++;
   else counts.malformed++;
-  return result;
 }
 
-/** Opens a capture file for decoding; throws `PcapError` if libpcap cannot read it. */
-export function openCaptureFile(path: string | URL, options: OfflineOptions = {}): CaptureFile {
-  const pcap = Pcap.openOffline(path);
-  try {
-    if (options.filter !== undefined) pcap.setFilter(options.filter);
-    return new CaptureFile(pcap);
-  } catch (error) {
-    pcap.close();
-    throw error;
+/** libpcap's reader behind the same interface; read errors become `CaptureFileError`s. */
+class LibpcapSource implements FrameSource {
+  linkType: number;
+  tsSec = 0;
+  tsUsec = 0;
+  wireLength = 0;
+  bytes: Uint8Array = new Uint8Array(0);
+  offset = 0;
+  caplen = 0;
+  #pcap: Pcap;
+
+  private constructor(pcap: Pcap) {
+    this.#pcap = pcap;
+    this.linkType = pcap.datalink();
+  }
+
+  static open(path: string, filter: string | undefined): LibpcapSource {
+    const pcap = Pcap.openOffline(path);
+    try {
+      if (filter !== undefined) pcap.setFilter(filter);
+      return new LibpcapSource(pcap);
+    } catch (error) {
+      pcap.close();
+      throw error;
+    }
+  }
+
+  next(): boolean {
+    for (;;) {
+      let packet;
+      try {
+        packet = this.#pcap.next();
+      } catch (error) {
+        if (!(error instanceof PcapError)) throw error;
+        // libpcap tells a file cut short only by its words ("truncated dump file; …").
+        const text = error.libpcapMessage;
+        const kind = /^truncated /.test(text) ? "truncated" : "corrupt";
+        throw new CaptureFileError(text, kind, { cause: error });
+      }
+      if (packet === "eof") return false;
+      if (packet === null) continue; // never for files; kept for a handle read live
+      this.tsSec = packet.tsSec;
+      this.tsUsec = packet.tsUsec;
+      this.wireLength = packet.len;
+      this.bytes = packet.data;
+      this.caplen = packet.data.length;
+      return true;
+    }
+  }
+
+  close(): void {
+    this.#pcap.close();
   }
 }

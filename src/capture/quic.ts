@@ -20,19 +20,31 @@ const MIN_SHORT_PACKET = 21;
  * Short headers elsewhere are left out: one datagram cannot tell them from other protocols.
  */
 export function isQuic(payload: Uint8Array, srcPort: number, dstPort: number): boolean {
-  if (payload.length === 0) return false;
-  const first = payload[0]!;
+  return isQuicAt(payload, 0, payload.length, srcPort, dstPort);
+}
+
+/** `isQuic` of the payload `bytes[start, end)`, without making a view of it. */
+export function isQuicAt(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  srcPort: number,
+  dstPort: number,
+): boolean {
+  const length = end - start;
+  if (length <= 0) return false;
+  const first = bytes[start]!;
   const on443 = srcPort === QUIC_PORT || dstPort === QUIC_PORT;
   if ((first & LONG_HEADER) === 0) {
-    return on443 && (first & FIXED_BIT) !== 0 && payload.length >= MIN_SHORT_PACKET;
+    return on443 && (first & FIXED_BIT) !== 0 && length >= MIN_SHORT_PACKET;
   }
-  if (payload.length < 7) return false;
-  const version = ((payload[1]! << 24) | (payload[2]! << 16) | (payload[3]! << 8) | payload[4]!) >>>
-    0;
-  const destinationLength = payload[5]!;
+  if (length < 7) return false;
+  const version = ((bytes[start + 1]! << 24) | (bytes[start + 2]! << 16) |
+    (bytes[start + 3]! << 8) | bytes[start + 4]!) >>> 0;
+  const destinationLength = bytes[start + 5]!;
   if (destinationLength > MAX_CID_LENGTH) return false;
   const sourceAt = 6 + destinationLength;
-  if (sourceAt >= payload.length || payload[sourceAt]! > MAX_CID_LENGTH) return false;
+  if (sourceAt >= length || bytes[start + sourceAt]! > MAX_CID_LENGTH) return false;
   if (version === 0) return on443; // version negotiation: the fixed bit is unused
   return (first & FIXED_BIT) !== 0 && isKnownVersion(version);
 }

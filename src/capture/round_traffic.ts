@@ -55,6 +55,27 @@ interface Tally {
   bytes: number;
   peers: Set<string>;
   remotePorts: Set<number>;
+  // The peer and remote port added last: a packet of the same flow skips hashing them again.
+  lastPeer: string | null;
+  lastRemotePort: number | null;
+}
+
+/** Tallies are found by a number: (port or 65,536) × 16 + transport × 2 + direction. */
+const NO_PORT = 65_536;
+
+function transportIndex(transport: DecodedPacket["transport"]): number {
+  switch (transport) {
+    case "tcp":
+      return 0;
+    case "udp":
+      return 1;
+    case "icmp":
+      return 2;
+    case "icmpv6":
+      return 3;
+    default:
+      return 4;
+  }
 }
 
 /** Accumulates one round's packets. */
@@ -67,7 +88,7 @@ export class RoundTraffic {
   readonly #local: LocalNetworks;
   readonly #maxPackets: number;
   readonly #payloadBytes: number;
-  readonly #tallies = new Map<string, Tally>();
+  readonly #tallies = new Map<number, Tally>();
   readonly #dnsRows: PacketRow[] = [];
   readonly #otherRows: PacketRow[] = [];
 
@@ -153,7 +174,8 @@ export class RoundTraffic {
     remote: string,
     remotePort: number | null,
   ): void {
-    const key = `${port}/${packet.transport}/${direction}`;
+    const key = (port ?? NO_PORT) * 16 + transportIndex(packet.transport) * 2 +
+      (direction === "in" ? 0 : 1);
     let tally = this.#tallies.get(key);
     if (!tally) {
       tally = {
@@ -164,14 +186,24 @@ export class RoundTraffic {
         bytes: 0,
         peers: new Set(),
         remotePorts: new Set(),
+        lastPeer: null,
+        lastRemotePort: null,
       };
       this.#tallies.set(key, tally);
     }
     tally.packets++;
     tally.bytes += packet.length;
-    if (tally.peers.size < DISTINCT_LIMIT) tally.peers.add(remote);
-    if (remotePort !== null && tally.remotePorts.size < DISTINCT_LIMIT) {
+    // The last one added is in the set already (adding it again would change nothing).
+    if (remote !== tally.lastPeer && tally.peers.size < DISTINCT_LIMIT) {
+      tally.peers.add(remote);
+      tally.lastPeer = remote;
+    }
+    if (
+      remotePort !== null && remotePort !== tally.lastRemotePort &&
+      tally.remotePorts.size < DISTINCT_LIMIT
+    ) {
       tally.remotePorts.add(remotePort);
+      tally.lastRemotePort = remotePort;
     }
   }
 }

@@ -1,11 +1,14 @@
 import { PcapError } from "../../ffi/mod.ts";
-import { openCaptureFile } from "../capture/offline.ts";
+import { CaptureFileError, openCaptureFile } from "../capture/offline.ts";
 import { LocalNetworks, PRIVATE_NETWORKS } from "../capture/local_net.ts";
 import { RoundTraffic } from "../capture/round_traffic.ts";
 import { errorMessage, PadError } from "../errors.ts";
+import { logger } from "../log.ts";
 import type { Output } from "../output.ts";
 import { type Database, openDatabase, transaction } from "../store/database.ts";
 import { createRound, finishRound } from "../store/rounds.ts";
+
+const log = logger("import");
 
 /** Options of `pad import FILE`. */
 export interface ImportOptions {
@@ -18,12 +21,16 @@ export interface ImportOptions {
   local?: string[];
   /** BPF filter applied while reading. */
   filter?: string;
+  /** "libpcap" reads through libpcap even without a filter (for tests and benchmarks). */
+  reader?: "pad" | "libpcap";
   maxPackets: number;
   payloadBytes: number;
 }
 
 /** What an import stored. */
 export interface ImportResult {
+  /** Which reader read the file (libpcap for filters and formats pad's reader leaves to it). */
+  reader: "pad" | "libpcap";
   rounds: number;
   frames: number;
   packets: number;
@@ -38,12 +45,20 @@ export interface ImportResult {
  * `roundLengthMs` slots. Each round is written complete in one transaction, so an interrupted
  * import leaves whole rounds only. Minutes without packets make no round (nothing says the host
  * was watched then). A packet stamped before its predecessor's slot joins the current round.
+ *
+ * A file that ends inside a record (a capture cut short) is imported up to that record, with a
+ * warning; a record that makes no sense stops the import with a `PadError` once the packets
+ * before it are stored.
  */
 export function runImport(options: ImportOptions, out: Output): ImportResult {
   const local = new LocalNetworks(options.local ?? PRIVATE_NETWORKS);
   using db = openDatabase(options.db);
   const started = performance.now();
   using file = openCapture(options);
+  log.debug("Reading {file} with {reader}", {
+    file: options.file,
+    reader: file.reader === "pad" ? "pad's reader" : "libpcap",
+  });
 
   let slot: number | null = null;
   let traffic = newTraffic(options, local);
@@ -56,22 +71,29 @@ export function runImport(options: ImportOptions, out: Output): ImportResult {
     traffic = newTraffic(options, local);
     malformed = 0;
   };
-  for (const result of file) {
-    if (result.kind === "malformed") malformed++;
-    if (result.kind !== "ip") continue;
-    const packetSlot = Math.floor(result.packet.tsMs / options.roundLengthMs) *
-      options.roundLengthMs;
-    if (slot === null || packetSlot > slot) {
-      flush();
-      slot = packetSlot;
+  let stoppedBy: CaptureFileError | null = null;
+  try {
+    for (let result = file.next(); result !== null; result = file.next()) {
+      if (result.kind === "malformed") malformed++;
+      if (result.kind !== "ip") continue;
+      const packetSlot = Math.floor(result.packet.tsMs / options.roundLengthMs) *
+        options.roundLengthMs;
+      if (slot === null || packetSlot > slot) {
+        flush();
+        slot = packetSlot;
+      }
+      traffic.add(result.packet);
     }
-    traffic.add(result.packet);
+  } catch (error) {
+    if (!(error instanceof CaptureFileError)) throw error;
+    stoppedBy = error;
   }
   flush();
 
   const seconds = (performance.now() - started) / 1000;
   const { frames, ip, nonIp } = file.counts;
   const result: ImportResult = {
+    reader: file.reader,
     rounds,
     frames,
     packets: ip,
@@ -85,6 +107,18 @@ export function runImport(options: ImportOptions, out: Output): ImportResult {
       `(${result.malformed} malformed, ${nonIp} not IP) in ${seconds.toFixed(2)} s, ` +
       `${result.packetsPerSecond} packets/s\n`,
   );
+  if (stoppedBy?.kind === "truncated") {
+    log.warn(
+      "{file} ends inside frame {frame} ({reason}): the {frames} frames before it were imported",
+      { file: options.file, frame: frames + 1, reason: stoppedBy.message, frames },
+    );
+  } else if (stoppedBy !== null) {
+    throw new PadError(
+      `Cannot import all of ${options.file}: frame ${frames + 1} is corrupt ` +
+        `(${stoppedBy.message}); the ${frames} frames before it were imported`,
+      { cause: stoppedBy },
+    );
+  }
   return result;
 }
 
@@ -95,13 +129,20 @@ function openCapture(options: ImportOptions) {
     throw new PadError(`Cannot read capture file ${options.file}: ${errorMessage(error)}`);
   }
   try {
-    return openCaptureFile(options.file, { filter: options.filter });
+    return openCaptureFile(options.file, { filter: options.filter, reader: options.reader });
   } catch (error) {
     if (error instanceof PcapError) {
       throw new PadError(
         `Cannot import ${options.file}: ${error.message} (pcap and pcapng files are accepted)`,
         { cause: error },
       );
+    }
+    if (
+      error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.IsADirectory
+    ) {
+      throw new PadError(`Cannot read capture file ${options.file}: ${errorMessage(error)}`, {
+        cause: error,
+      });
     }
     throw error;
   }
