@@ -115,3 +115,28 @@ Deno.test("fitTail() handles a flat tail", () => {
   assert.ok(Number.isFinite(fit.value));
   assert.ok(fit.value >= 2);
 });
+
+Deno.test("Threshold leaves a far-out score out of its fit: one early outlier does not hold it up", () => {
+  // As in the live eval: an hour of scores from a barely trained model held one score of 126
+  // among normal scores of about 1–5; the threshold then stood above 125 for a day.
+  const normal = logNormal(7, 400, 0.5).map((x) => 1.3 * x);
+  const clean = new Threshold({}, normal).value!;
+  const held = new Threshold({}, [...normal.slice(0, 5), 126, ...normal.slice(5)]).value!;
+  assert.ok(held < 2 * clean && held < 30, `with the outlier ${held}, without ${clean}`);
+  // A scan scoring 61 is then flagged; without the fence it was not.
+  const unfenced = new Threshold({ fence: 1e6 }, [...normal, 126]).value!;
+  assert.ok(unfenced >= 126, `unfenced ${unfenced}`);
+  assert.ok(new Threshold({}, [...normal, 126]).isAnomalous(61));
+});
+
+Deno.test("Threshold's fence keeps a heavy but regular tail: log-normal scores still calibrate", () => {
+  for (const seed of [1, 2, 3]) {
+    const scores = logNormal(seed, 1440, 1);
+    const threshold = new Threshold({}, scores);
+    // Nothing of the sample itself is flagged; a fresh sample rarely is (target: < 1 in 1,000).
+    assert.ok(scores.every((s) => !threshold.isAnomalous(s)), `seed ${seed}`);
+    const fresh = logNormal(seed + 100, 5000, 1);
+    const alarms = fresh.filter((s) => threshold.isAnomalous(s)).length;
+    assert.ok(alarms <= 5, `seed ${seed}: ${alarms} of 5,000 over ${threshold.value}`);
+  }
+});

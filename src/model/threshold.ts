@@ -17,6 +17,13 @@
  * error): `t + σ/ξ · ((risk · n / k)^(−ξ) − 1)` (`t − σ · ln(risk · n / k)` when ξ ≈ 0), and
  * never below the highest score remembered.
  *
+ * Before the fit, remembered scores beyond a far-out fence — Tukey's, on the log scale: `Q3 + fence
+ * · IQR` of the log scores, `fence` = 4 — are left out. A score remembered from a model that was
+ * still learning (the first hours), or an anomaly scored just under a threshold it then raised,
+ * can lie far above everything else; kept, that one score would hold the threshold up for a day
+ * (measured in the live eval: thresholds of 125–410 over normal scores that stayed below 25, so a
+ * SYN scan scoring 61 went unflagged).
+ *
  * The state ({@linkcode ThresholdState}, plain JSON) is persisted with the model.
  *
  * @module
@@ -36,6 +43,8 @@ export interface ThresholdOptions {
   minTail: number;
   /** The fitted quantile is multiplied by this (default 1.5). */
   margin: number;
+  /** Scores beyond Q3 + fence · IQR of the log scores are left out of the fit (default 4). */
+  fence: number;
 }
 
 /** The defaults. */
@@ -46,6 +55,7 @@ export const DEFAULT_THRESHOLD_OPTIONS: Readonly<ThresholdOptions> = Object.free
   tailFraction: 0.02,
   minTail: 10,
   margin: 1.5,
+  fence: 4,
 });
 
 /** A threshold as JSON. */
@@ -170,6 +180,9 @@ function checkOptions(o: ThresholdOptions): ThresholdOptions {
   if (!(o.margin >= 1) || !Number.isFinite(o.margin)) {
     throw new RangeError(`Threshold margin must be at least 1: got ${o.margin}`);
   }
+  if (!(o.fence > 0) || !Number.isFinite(o.fence)) {
+    throw new RangeError(`Threshold fence must be a positive number: got ${o.fence}`);
+  }
   if (!(o.tailFraction > 0 && o.tailFraction < 1)) {
     throw new RangeError(`Threshold tailFraction must be in (0, 1): got ${o.tailFraction}`);
   }
@@ -178,7 +191,7 @@ function checkOptions(o: ThresholdOptions): ThresholdOptions {
 
 /** Peaks over threshold with a probability-weighted-moments fit; see the module documentation. */
 export function fitTail(scores: readonly number[], options: ThresholdOptions): TailFit {
-  const sorted = [...scores].sort((a, b) => a - b);
+  const sorted = withinFence([...scores].sort((a, b) => a - b), options.fence);
   const n = sorted.length;
   const k = Math.min(n - 1, Math.max(options.minTail, Math.ceil(options.tailFraction * n)));
   const start = sorted[n - k - 1]!;
@@ -210,4 +223,19 @@ export function fitTail(scores: readonly number[], options: ThresholdOptions): T
     ? start - scale * Math.log(r)
     : start + (scale / shape) * (Math.pow(r, -shape) - 1);
   return { n, k, start, shape, scale, value: Math.max(options.margin * value, sorted[n - 1]!) };
+}
+
+/**
+ * The sorted `scores` up to Tukey's far-out fence on the log scale (scores are positive and
+ * skewed: on the log scale their bulk is nearly symmetric). Quartiles by nearest rank.
+ */
+function withinFence(sorted: number[], fence: number): number[] {
+  const log = (x: number) => Math.log(Math.max(x, 1e-12));
+  const n = sorted.length;
+  const q1 = log(sorted[Math.floor(n / 4)]!);
+  const q3 = log(sorted[Math.floor((3 * n) / 4)]!);
+  const limit = Math.exp(q3 + fence * (q3 - q1));
+  let end = n;
+  while (end > 0 && sorted[end - 1]! > limit) end--;
+  return sorted.slice(0, end);
 }
