@@ -1,9 +1,16 @@
 /**
- * Capture throughput, printed (not asserted):
- * 1. offline: decode a 1M-packet file made by the test pcap writer, against `tcpdump -r FILE -n`;
- * 2. live: packets/s captured and decoded on `lo` while other processes flood a local UDP port.
+ * Capture throughput against tcpdump, in the same run:
+ * 1. offline: decode a 1M-packet mixed file (tests/support/pcap_writer.ts) with `Pcap.next()` and
+ *    pad's decoder, against `TZ=UTC tcpdump -r FILE -n > /dev/null` on the same file;
+ * 2. live, on `lo`: a UDP flood to a local port (bench/support/flood.py, 127.0.0.1 only) at rising
+ *    rates, captured by pad and, at the same time on the same packets, by
+ *    `tcpdump -i lo -w /dev/null -B 32768` (the same 32 MiB ring as pad). Twice: pad's capture
+ *    engine in this process (worker + decode, src/capture/live.ts), then a real
+ *    `pad collect --interface lo --probe procfs` (decode, per-port counts, packet rows, SQLite).
+ *    Each side's captured and dropped counts come from its own statistics.
  *
- * Run as root: `deno run -A --unstable-net bench/capture_bench.ts [--packets N] [--live-seconds S]`
+ * Run as root: `deno run -A --unstable-net bench/capture_bench.ts [--packets N] [--seconds S]
+ * [--quick]`
  *
  * @module
  */
@@ -11,6 +18,7 @@
 import { Pcap } from "../ffi/mod.ts";
 import { startLiveCapture } from "../src/capture/live.ts";
 import { openCaptureFile } from "../src/capture/offline.ts";
+import { openDatabaseReadOnly } from "../src/store/database.ts";
 import {
   dnsCnameResponse,
   dnsQuery,
@@ -22,16 +30,25 @@ import {
   udp,
 } from "../tests/support/frames.ts";
 import { PcapWriter } from "../tests/support/pcap_writer.ts";
+import { type Flood, flood, startTcpdump, type TcpdumpStats, udpSink } from "./support/loopback.ts";
+import { cpuSecondsOf, int, intFlag, PAD, progress, sleep } from "./support/measure.ts";
+import { emitResult, higherIsBetter, lowerIsBetter } from "./support/result.ts";
 
-function flag(name: string, fallback: number): number {
-  const at = Deno.args.indexOf(name);
-  return at >= 0 ? Number(Deno.args[at + 1]) : fallback;
-}
+const PACKETS = intFlag("--packets", 1_000_000, 200_000);
+const SECONDS = intFlag("--seconds", 5, 2);
+/** The issue's target: live capture on lo at this rate or more, with nothing dropped. */
+const TARGET_RATE = 100_000;
+/** Offered rates of the live runs: paced, then as fast as one and two senders go. */
+const LADDER: readonly { rate?: number; senders: number }[] = [
+  { rate: TARGET_RATE, senders: 1 },
+  { rate: 2 * TARGET_RATE, senders: 1 },
+  { senders: 1 },
+  { senders: 2 },
+];
+/** tcpdump and tshark read /etc/localtime per packet without TZ: UTC is their best case. */
+const UTC = { TZ: "UTC" };
 
-const PACKETS = flag("--packets", 1_000_000);
-const LIVE_SECONDS = flag("--live-seconds", 3);
-const rate = (count: number, ms: number) =>
-  `${Math.round(count / (ms / 1000)).toLocaleString("en")}/s`;
+const perSecond = (count: number, seconds: number) => `${int(count / seconds)}/s`;
 
 /** A traffic mix: DNS query/response, TCP ACKs and data, QUIC over IPv6. */
 function mix(): Uint8Array[] {
@@ -55,17 +72,19 @@ function mix(): Uint8Array[] {
   ];
 }
 
-async function timeTcpdump(path: string): Promise<number> {
+async function timeTcpdumpRead(path: string): Promise<number> {
   const started = performance.now();
   const result = await new Deno.Command("tcpdump", {
     args: ["-r", path, "-n"],
+    env: UTC,
     stdout: "null",
     stderr: "null",
   }).output();
   if (!result.success) throw new Error(`tcpdump -r failed with exit code ${result.code}`);
-  return performance.now() - started;
+  return (performance.now() - started) / 1000;
 }
 
+/** Part 1: decode a file, best of two rounds each for pad and tcpdump. */
 async function offline(dir: string): Promise<void> {
   const path = `${dir}/bench.pcap`;
   const frames = mix();
@@ -75,106 +94,265 @@ async function offline(dir: string): Promise<void> {
       writer.write({ data: frames[i % frames.length]!, tsMs: 1.7e12 + i / 10 });
     }
   }
-  const size = Deno.statSync(path).size;
   console.log(
-    `offline: ${PACKETS.toLocaleString("en")} packets, ${
-      (size / 2 ** 20).toFixed(0)
-    } MiB (${path})`,
+    `## offline decode: ${int(PACKETS)} packets, ${
+      (Deno.statSync(path).size / 2 ** 20).toFixed(0)
+    } MiB`,
   );
+  let padBest = Infinity, rawBest = Infinity, tcpdumpBest = Infinity;
   for (let round = 1; round <= 2; round++) {
+    progress(`offline decode, round ${round} of 2`);
     let started = performance.now();
-    let count = 0;
     {
       using pcap = Pcap.openOffline(path);
-      while (pcap.next() !== "eof") count++;
+      while (pcap.next() !== "eof");
     }
-    const rawMs = performance.now() - started;
+    const rawS = (performance.now() - started) / 1000;
     started = performance.now();
-    let dns = 0;
-    let quic = 0;
+    let dns = 0, quic = 0;
     using file = openCaptureFile(path);
     for (const result of file) {
       if (result.kind !== "ip") continue;
       if (result.packet.dnsQueryName !== null) dns++;
       if (result.packet.quic) quic++;
     }
-    const decodeMs = performance.now() - started;
-    const tcpdumpMs = await timeTcpdump(path);
+    const decodeS = (performance.now() - started) / 1000;
+    const tcpdumpS = await timeTcpdumpRead(path);
     console.log(
-      `  round ${round}: Pcap.next() ${rate(count, rawMs)} | next()+decodeFrame ${
-        rate(file.counts.frames, decodeMs)
-      }` +
-        ` (${
-          decodeMs.toFixed(0)
-        } ms, dns ${dns}, quic ${quic}, malformed ${file.counts.malformed})` +
-        ` | tcpdump -r -n ${rate(PACKETS, tcpdumpMs)} (${tcpdumpMs.toFixed(0)} ms)` +
-        ` | pad/tcpdump ${(tcpdumpMs / decodeMs).toFixed(2)}x`,
+      `round ${round}: Pcap.next() alone ${perSecond(PACKETS, rawS)}; next() + decode ${
+        perSecond(file.counts.frames, decodeS)
+      } (dns ${dns}, quic ${quic}, malformed ${file.counts.malformed}); ` +
+        `TZ=UTC tcpdump -r -n ${perSecond(PACKETS, tcpdumpS)}`,
     );
+    padBest = Math.min(padBest, decodeS);
+    rawBest = Math.min(rawBest, rawS);
+    tcpdumpBest = Math.min(tcpdumpBest, tcpdumpS);
   }
+  emitResult({
+    section: "capture",
+    figure: "offline decode (Pcap.next() + decode, no storage)",
+    value: PACKETS / padBest,
+    unit: "packets/s",
+    anchor: "TZ=UTC tcpdump -r FILE -n > /dev/null, same file",
+    anchorValue: PACKETS / tcpdumpBest,
+    ...higherIsBetter(PACKETS / padBest, PACKETS / tcpdumpBest, "tcpdump's rate"),
+    note: `${int(PACKETS)}-packet mix of DNS, TCP and QUIC frames; best of 2; ` +
+      `Pcap.next() alone ${perSecond(PACKETS, rawBest)}`,
+  });
 }
 
-function senderCommand(port: number, seconds: number): Deno.Command {
-  const python = `
-import socket, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.connect(("127.0.0.1", ${port}))
-b = b"x" * 32
-n = 0
-end = time.time() + ${seconds}
-while time.time() < end:
-    for _ in range(1000):
-        s.send(b)
-    n += 1000
-print(n)
-`;
-  return new Deno.Command("python3", { args: ["-c", python], stdout: "piped", stderr: "inherit" });
+/** One live run: what was sent, what pad and tcpdump each made of it. */
+interface LiveRun {
+  label: string;
+  flood: Flood;
+  padCaptured: number;
+  padDropped: number;
+  padCpuS: number;
+  tcpdump: TcpdumpStats;
 }
 
-async function live(): Promise<void> {
-  if (Deno.uid() !== 0) {
-    console.log("live: skipped (needs root)");
-    return;
+function describeRun(run: LiveRun): string {
+  const { flood: f, tcpdump: t } = run;
+  return `${run.label.padEnd(22)} sent ${int(f.sent).padStart(9)} (${
+    perSecond(f.sent, f.seconds).padStart(9)
+  }) | pad ${int(run.padCaptured).padStart(9)} captured, ${run.padDropped} dropped, CPU ${
+    run.padCpuS.toFixed(2)
+  } s | tcpdump ${int(t.captured).padStart(9)} captured, ${t.dropped} dropped, CPU ${
+    t.cpuS.toFixed(2)
+  } s`;
+}
+
+const lossless = (captured: number, dropped: number, sent: number) =>
+  dropped === 0 && captured === sent;
+
+/** pad's capture engine in this process, with tcpdump beside it, on one flood. */
+async function engineRun(step: { rate?: number; senders: number }): Promise<LiveRun> {
+  using sink = udpSink();
+  const filter = `udp dst port ${sink.port}`;
+  const tcpdump = await startTcpdump(filter);
+  let captured = 0;
+  const capture = await startLiveCapture({
+    device: "lo",
+    filter,
+    onBatch: (results) => (captured += results.length),
+  });
+  const cpuBefore = cpuSecondsOf("self");
+  const sent = await flood(sink.port, SECONDS, step.senders, step.rate);
+  // tcpdump reads a block of its ring when it fills or after its 1 s timeout: wait for the last.
+  await sleep(1500);
+  const summary = await capture.stop();
+  const padCpuS = cpuSecondsOf("self") - cpuBefore;
+  return {
+    label: stepLabel(step),
+    flood: sent,
+    padCaptured: captured,
+    padDropped: summary.stats.dropped + summary.stats.ifDropped,
+    padCpuS,
+    tcpdump: await tcpdump.stop(),
+  };
+}
+
+interface RoundRow {
+  status: string;
+  pcap_dropped: number | null;
+  pcap_if_dropped: number | null;
+  packets_seen: number;
+  packets_malformed: number;
+}
+
+/** A real `pad collect` round on lo, with tcpdump beside it, on one flood. */
+async function collectRun(dir: string, step: { rate?: number; senders: number }): Promise<LiveRun> {
+  using sink = udpSink();
+  const filter = `udp dst port ${sink.port}`;
+  const db = `${dir}/collect-${crypto.randomUUID()}.db`;
+  const tcpdump = await startTcpdump(filter);
+  // GNU time measures the whole round's CPU (its -o file, so pad's stderr stays its own).
+  // --debug: the "Round N started" line says capture is running (it starts before the round).
+  const timeFile = `${dir}/time-${crypto.randomUUID()}`;
+  const child = new Deno.Command("/usr/bin/time", {
+    args: ["-o", timeFile, "-f", "%U %S", ...PAD, "--debug", "--db", db, "collect"].concat(
+      ["--interface", "lo", "--probe", "procfs", "--filter", filter],
+      ["--duration", `${SECONDS + 3}s`],
+    ),
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  while (!/Round \d+ started/.test(log)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`pad collect ended before its round started: ${log.trim()}`);
+    log += value;
   }
+  const drained = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      log += value;
+    }
+  })();
+  const sent = await flood(sink.port, SECONDS, step.senders, step.rate);
+  const status = await child.status; // the round outlives the flood by about 3 s
+  await drained;
+  if (!status.success) throw new Error(`pad collect failed: ${log.trim()}`);
+  const [user, sys] = Deno.readTextFileSync(timeFile).trim().split("\n").pop()!.split(" ");
+  const padCpuS = Number(user) + Number(sys);
+  const tcpdumpStats = await tcpdump.stop();
+  using read = openDatabaseReadOnly(db);
+  const round = read.prepare(
+    "SELECT status, pcap_dropped, pcap_if_dropped, packets_seen, packets_malformed FROM rounds",
+  ).get() as unknown as RoundRow;
+  if (round.status !== "complete") throw new Error(`pad collect's round is ${round.status}`);
+  return {
+    label: stepLabel(step),
+    flood: sent,
+    padCaptured: round.packets_seen + round.packets_malformed,
+    padDropped: (round.pcap_dropped ?? 0) + (round.pcap_if_dropped ?? 0),
+    padCpuS,
+    tcpdump: tcpdumpStats,
+  };
+}
+
+function stepLabel(step: { rate?: number; senders: number }): string {
+  return step.rate
+    ? `paced ${int(step.rate)}/s`
+    : `max, ${step.senders} sender${step.senders > 1 ? "s" : ""}`;
+}
+
+/** The fastest the senders go on this machine with nothing capturing: the ceiling of the runs. */
+async function senderCeiling(): Promise<number> {
+  let best = 0;
   for (const senders of [1, 2]) {
-    const sink = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-    const port = (sink.addr as Deno.NetAddr).port;
-    let delivered = 0;
-    const capture = await startLiveCapture({
-      device: "lo",
-      filter: `udp dst port ${port}`,
-      onBatch: (results) => (delivered += results.length),
-    });
-    const started = performance.now();
-    const outputs = await Promise.all(
-      Array.from({ length: senders }, () => senderCommand(port, LIVE_SECONDS).output()),
-    );
-    const sendMs = performance.now() - started;
-    const sent = outputs.reduce(
-      (sum, o) => sum + Number(new TextDecoder().decode(o.stdout).trim()),
-      0,
-    );
-    const summary = await capture.stop();
-    const stopMs = performance.now() - started;
-    sink.close();
-    console.log(
-      `live: ${senders} python3 sender(s) sent ${sent.toLocaleString("en")} datagrams at ${
-        rate(sent, sendMs)
-      };` +
-        ` captured+decoded ${delivered.toLocaleString("en")} (${
-          rate(delivered, stopMs)
-        } until stop returned);` +
-        ` libpcap received ${
-          summary.stats.received.toLocaleString("en")
-        } (lo shows each packet twice to the kernel filter),` +
-        ` dropped ${summary.stats.dropped}, ifDropped ${summary.stats.ifDropped}`,
-    );
+    progress(`senders alone: ${senders} for ${SECONDS} s`);
+    using sink = udpSink();
+    const f = await flood(sink.port, SECONDS, senders);
+    console.log(`senders alone (no capture): ${senders} sent ${perSecond(f.sent, f.seconds)}`);
+    best = Math.max(best, f.sent / f.seconds);
   }
+  return best;
 }
 
-const dir = Deno.makeTempDirSync({ prefix: "pad_bench_" });
+/** Part 2: the rate ladder, for one way of running pad; emits its results. */
+async function live(
+  ceiling: number,
+  name: string,
+  runOne: (step: (typeof LADDER)[number]) => Promise<LiveRun>,
+) {
+  console.log(`\n## live capture on lo, ${name}: ${SECONDS} s per rate`);
+  const runs: LiveRun[] = [];
+  for (const step of LADDER) {
+    progress(`live, ${name}: ${stepLabel(step)} for ${SECONDS} s`);
+    const run = await runOne(step);
+    console.log(describeRun(run));
+    runs.push(run);
+  }
+  const rate = (r: LiveRun) => r.flood.sent / r.flood.seconds;
+  const best = (ok: (r: LiveRun) => boolean) => Math.max(0, ...runs.filter(ok).map((r) => rate(r)));
+  const padBest = best((r) => lossless(r.padCaptured, r.padDropped, r.flood.sent));
+  const tcpdumpBest = best((r) => lossless(r.tcpdump.captured, r.tcpdump.dropped, r.flood.sent));
+  const offered = Math.max(...runs.map(rate));
+  const sendersLimit = padBest >= offered && tcpdumpBest >= offered;
+  const losses = runs.flatMap((r) => {
+    const lost = r.flood.sent - r.padCaptured;
+    return lost > 0 || r.padDropped > 0
+      ? [`${r.label} (${int(rate(r))}/s): ${int(lost)} missing, ${r.padDropped} dropped`]
+      : [];
+  });
+  const note =
+    `highest offered rate captured whole with 0 dropped, of ${
+      runs.map((r) => int(rate(r))).join(", ")
+    } packets/s offered for ${SECONDS} s each (senders alone, no capture: ${int(ceiling)}/s)` +
+    (sendersLimit ? "; the senders were the limit (both kept up with the fastest)" : "") +
+    (losses.length ? `; pad lost packets in: ${losses.join("; ")}` : "");
+  console.log(
+    `${name}: lossless up to ${int(padBest)}/s; tcpdump up to ${int(tcpdumpBest)}/s${
+      sendersLimit ? " (the senders, not the captures, were the limit)" : ""
+    }`,
+  );
+  emitResult({
+    section: "capture",
+    figure: `live capture on lo, ${name}`,
+    value: padBest,
+    unit: "packets/s",
+    anchor: "tcpdump -i lo -w /dev/null -B 32768, same packets at the same time",
+    anchorValue: tcpdumpBest,
+    ...higherIsBetter(padBest, tcpdumpBest, "tcpdump's rate"),
+    target: `≥ ${int(TARGET_RATE)} packets/s, 0 dropped`,
+    // Senders slower than the target test nothing: say so rather than fail pad.
+    ...(padBest < TARGET_RATE && sendersLimit
+      ? { inconclusive: `the senders reached only ${int(offered)} packets/s here` }
+      : { pass: padBest >= TARGET_RATE }),
+    note,
+  });
+  // CPU per packet on the fastest run: what keeping up costs each of them.
+  const fastest = runs.reduce((a, b) => (rate(b) > rate(a) ? b : a));
+  const padPerM = fastest.padCpuS / fastest.flood.sent * 1e6;
+  const tcpdumpPerM = fastest.tcpdump.cpuS / fastest.flood.sent * 1e6;
+  emitResult({
+    section: "capture",
+    figure: `CPU per million packets, ${name}`,
+    value: padPerM,
+    unit: "CPU s",
+    anchor: "tcpdump -w /dev/null (no decoding), same packets",
+    anchorValue: tcpdumpPerM,
+    ...lowerIsBetter(padPerM, tcpdumpPerM, ["less", "more"]),
+    note: `the fastest run, ${int(rate(fastest))} packets/s` +
+      (name.includes("collect") ? "; pad's figure is the whole collect round" : ""),
+  });
+}
+
+if (Deno.uid() !== 0) {
+  console.log("capture_bench: live capture needs root; run it as root");
+  Deno.exit(1);
+}
+const dir = Deno.makeTempDirSync({ prefix: "pad_capture_bench_" });
 try {
   await offline(dir);
+  console.log("\n## live capture on lo");
+  const ceiling = await senderCeiling();
+  await live(ceiling, "pad's engine (worker + decode)", engineRun);
+  await live(ceiling, "pad collect --probe procfs", (step) => collectRun(dir, step));
 } finally {
   Deno.removeSync(dir, { recursive: true });
 }
-await live();

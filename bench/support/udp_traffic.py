@@ -1,7 +1,10 @@
-"""UDP traffic on loopback for bench/collect_bench.ts; only to 127.0.0.1 and ::1.
+"""UDP traffic on loopback for the bench scripts; only to 127.0.0.1 and ::1.
 
-    python3 udp_traffic.py paced RATE    RATE datagrams/s in all, alternating 127.0.0.1 and ::1,
-                                         each socket sending to itself, until SIGTERM
+    python3 udp_traffic.py paced RATE [PORT]
+                                         RATE datagrams/s in all, alternating 127.0.0.1 and ::1,
+                                         each socket sending to itself (bound to PORT when given,
+                                         so a capture filter can select this traffic alone),
+                                         until SIGTERM
     python3 udp_traffic.py burst PORT N  N 32-byte datagrams to 127.0.0.1:PORT, as fast as it can
 
 Either mode prints the number of datagrams it sent.
@@ -17,11 +20,11 @@ class Stop(Exception):
     pass
 
 
-def paced(rate: float) -> int:
+def paced(rate: float, port: int) -> int:
     sockets = []
     for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
         s = socket.socket(family, socket.SOCK_DGRAM)
-        s.bind((host, 0))
+        s.bind((host, port))
         s.setblocking(False)
         sockets.append(s)
     sent = 0
@@ -59,7 +62,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, stop)
     mode = sys.argv[1]
     if mode == "paced":
-        print(paced(float(sys.argv[2])), flush=True)
+        port = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+        print(paced(float(sys.argv[2]), port), flush=True)
     elif mode == "burst":
         print(burst(int(sys.argv[2]), int(sys.argv[3])), flush=True)
     else:
