@@ -10,6 +10,7 @@ import {
   storeScores,
 } from "../store/detections.ts";
 import {
+  listenersBefore,
   loadRounds,
   normalRounds,
   precedingRoundIds,
@@ -20,6 +21,7 @@ import {
 } from "../store/history.ts";
 import { lockRole } from "../store/lock.ts";
 import type { ModelState } from "../detect/model_state.ts";
+import { listenerKey } from "../detect/new_listeners.ts";
 
 /** Options of `pad detect`. */
 export interface DetectOptions {
@@ -84,12 +86,16 @@ export async function runDetect(options: DetectOptions, out: Output): Promise<De
     (reason) =>
       log.warn("The stored model could not be loaded ({reason}); building a new one", { reason }),
   );
+  // Listeners the host had before the first round to score; judge adds each round's.
+  const knownListeners = new Set(
+    listenersBefore(db, todo[0]!.startTime).map(listenerKey).filter((k) => k !== null),
+  );
   for (let start = 0; start < todo.length; start += ROUNDS_PER_STEP) {
     const step = todo.slice(start, start + ROUNDS_PER_STEP);
     const context = precedingRounds(db, step[0]!.startTime, model.window - 1);
     const rounds = loadRounds(db, step.map((r) => r.id));
     const history = roundsBefore(db, step[0]!.startTime);
-    const scores = model.judge(context, rounds, history, options.warmup);
+    const scores = model.judge(context, rounds, history, options.warmup, knownListeners);
     storeScores(db, model.version, Date.now(), scores);
     result.scored += scores.length;
     result.warmup += scores.filter((s) => s.verdict === "warmup").length;
@@ -154,6 +160,7 @@ function report(result: DetectResult, options: DetectOptions, out: Output): void
           start_time: new Date(a.startTime).toISOString(),
           score: a.score,
           threshold: a.threshold,
+          reason: a.reason ?? "score",
           model_version: result.modelVersion,
           ports: a.ports ?? [],
         }) + "\n",
@@ -198,7 +205,7 @@ function report(result: DetectResult, options: DetectOptions, out: Output): void
     out.write(
       `  round ${a.roundId} at ${new Date(a.startTime).toISOString()}: score ${
         a.score!.toPrecision(4)
-      }` +
+      }${a.reason === "new listener" ? " (a new listener)" : ""}` +
         `${ports ? `; ports ${ports}` : ""}\n`,
     );
   }

@@ -16,6 +16,7 @@ import {
 import { encodeRound } from "../model/features.ts";
 import type { RoundData } from "../model/round_data.ts";
 import { Threshold } from "../model/threshold.ts";
+import { newListeners } from "./new_listeners.ts";
 import { buildWindows, type WindowBatch } from "../model/windows.ts";
 import type { RoundScore, StoredModel } from "../store/detections.ts";
 import type { RoundRef } from "../store/history.ts";
@@ -92,13 +93,16 @@ export class ModelState implements Disposable {
    * Scores `rounds` (consecutive, oldest first, after `context`) and judges each: warm-up
    * while fewer than `warmup` rounds of history precede it (`historyBefore` precede the first)
    * or while the model is untrained or its threshold uncalibrated; else anomaly above the
-   * threshold. Normal scores then calibrate the threshold for the rounds after these.
+   * threshold, or when a service listens on a port none of the rounds before had a listener on
+   * (`knownListeners`, which this updates; see src/detect/new_listeners.ts). Normal scores then
+   * calibrate the threshold for the rounds after these.
    */
   judge(
     context: RoundData[],
     rounds: RoundData[],
     historyBefore: number,
     warmup: number,
+    knownListeners: Set<string>,
   ): RoundScore[] {
     const layout = this.#detector.layout;
     const encoded = [...context, ...rounds].map((r) => encodeRound(r, layout));
@@ -109,17 +113,25 @@ export class ModelState implements Disposable {
     const threshold = this.#threshold.value;
     const verdicts = rounds.map((round, i): RoundScore => {
       const score = result?.scores[i] ?? null;
+      const fresh = newListeners(round, knownListeners);
       if (score === null || threshold === null || historyBefore + i < warmup) {
         return { roundId: round.id, score, threshold, verdict: "warmup" };
       }
-      if (score <= threshold) return { roundId: round.id, score, threshold, verdict: "normal" };
-      return {
-        roundId: round.id,
-        score,
-        threshold,
-        verdict: "anomaly",
-        ports: attribute(result!.errors[i]!, round, layout, PORTS_PER_ANOMALY),
-      };
+      if (score > threshold) {
+        const ports = attribute(result!.errors[i]!, round, layout, PORTS_PER_ANOMALY);
+        return { roundId: round.id, score, threshold, verdict: "anomaly", reason: "score", ports };
+      }
+      if (fresh.length > 0) {
+        return {
+          roundId: round.id,
+          score,
+          threshold,
+          verdict: "anomaly",
+          reason: "new listener",
+          ports: fresh,
+        };
+      }
+      return { roundId: round.id, score, threshold, verdict: "normal" };
     });
     this.#threshold.observe(
       verdicts.filter((v) => v.verdict !== "anomaly" && v.score !== null).map((v) => v.score!),

@@ -82,6 +82,9 @@ export interface AnomalyPort {
   command?: string | null;
 }
 
+/** Why a round was flagged: its score, or a listener on a port never listened on before. */
+export type AnomalyReason = "score" | "new listener";
+
 /** The verdict on one round. */
 export interface RoundScore {
   roundId: number;
@@ -89,6 +92,8 @@ export interface RoundScore {
   score: number | null;
   threshold: number | null;
   verdict: "warmup" | "normal" | "anomaly";
+  /** For anomalies: why (default "score": above the threshold). */
+  reason?: AnomalyReason;
   /** For anomalies: the ports behind it, worst first. */
   ports?: AnomalyPort[];
 }
@@ -108,8 +113,8 @@ export function storeScores(
   );
   const dropAnomalies = db.prepare("DELETE FROM anomalies WHERE round_id = ?");
   const anomaly = db.prepare(
-    "INSERT INTO anomalies (round_id, detected_at, score, threshold, model_id) " +
-      "VALUES (?, ?, ?, ?, ?) RETURNING id",
+    "INSERT INTO anomalies (round_id, detected_at, score, threshold, model_id, reason) " +
+      "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
   );
   const port = db.prepare(
     "INSERT INTO anomaly_ports (anomaly_id, port_id, protocol, error, pid, command) " +
@@ -123,7 +128,9 @@ export function storeScores(
       upsert.run(s.roundId, modelId, scoredAt, s.score, s.threshold, s.verdict);
       dropAnomalies.run(s.roundId); // --rescore replaces an earlier verdict
       if (s.verdict !== "anomaly") continue;
-      const id = Number(anomaly.get(s.roundId, scoredAt, s.score!, s.threshold!, modelId!)!.id);
+      const id = Number(
+        anomaly.get(s.roundId, scoredAt, s.score!, s.threshold!, modelId!, s.reason ?? "score")!.id,
+      );
       for (const p of s.ports ?? []) {
         if (p.port !== null) knownPort.run(p.port, scoredAt);
         port.run(id, p.port, p.protocol, p.error, p.pid ?? null, p.command ?? null);

@@ -1,5 +1,5 @@
 /** Reading complete rounds back as the model sees them. */
-import type { RoundData } from "../model/round_data.ts";
+import type { OccupiedPort, RoundData } from "../model/round_data.ts";
 import type { Database } from "./database.ts";
 
 /** Socket states that mean "a service waits here" (procfs names them). */
@@ -105,4 +105,22 @@ export function loadRounds(db: Database, ids: readonly number[]): RoundData[] {
     });
   }
   return ids.map((id) => byId.get(id)).filter((r) => r !== undefined);
+}
+
+/**
+ * Every `(protocol, port)` with a listening socket (procfs: LISTEN, UNCONN) in a round that
+ * started before `startTime`, as the round data's occupied ports: the listeners the host has had.
+ */
+export function listenersBefore(db: Database, startTime: number): OccupiedPort[] {
+  const states = [...LISTENING_STATES].map((s) => `'${s}'`).join(", ");
+  return db.prepare(
+    "SELECT DISTINCT rp.port_id, rp.protocol FROM rounds_ports rp " +
+      "JOIN rounds r ON r.id = rp.round_id " +
+      `WHERE r.start_time < ? AND rp.socket_state IN (${states})`,
+  ).all(startTime).map((p) => ({
+    port: Number(p.port_id),
+    protocol: p.protocol as "tcp" | "udp",
+    family: 4,
+    listening: true,
+  }));
 }

@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { listenerKey, newListeners } from "../src/detect/new_listeners.ts";
+import type { OccupiedPort, RoundData } from "../src/model/round_data.ts";
+import { openDatabase } from "../src/store/database.ts";
+import { listenersBefore } from "../src/store/history.ts";
+import { tempDir } from "./support/pad.ts";
+import { storeRoundHistory } from "./support/store_rounds.ts";
+import { generateHistory } from "./support/synthetic.ts";
+
+function port(
+  port: number,
+  protocol: "tcp" | "udp",
+  listening: boolean | null,
+  command?: string,
+): OccupiedPort {
+  return { port, protocol, family: 4, listening, pid: command ? 4242 : null, command };
+}
+
+function round(id: number, occupied: OccupiedPort[]): RoundData {
+  return {
+    id,
+    startTime: id * 60_000,
+    occupied,
+    traffic: [],
+    dns: { queries: 0, maxNameLength: 0, meanNameLength: 0 },
+    captured: true,
+  };
+}
+
+Deno.test("listenerKey follows TCP listeners and UDP services, not clients or unknown states", () => {
+  assert.equal(listenerKey(port(22, "tcp", true)), "tcp/22");
+  assert.equal(listenerKey(port(45_000, "tcp", true)), "tcp/45000");
+  assert.equal(listenerKey(port(53, "udp", true)), "udp/53");
+  // An unconnected UDP socket in the ephemeral range is a client's (a DNS lookup), not a service.
+  assert.equal(listenerKey(port(45_000, "udp", true)), null);
+  assert.equal(listenerKey(port(61_000, "udp", true)), "udp/61000");
+  assert.equal(listenerKey(port(22, "tcp", false)), null); // an established connection
+  assert.equal(listenerKey(port(22, "tcp", null)), null); // the listen probe cannot tell
+});
+
+Deno.test("newListeners reports each new listener once, in the first round it appears", () => {
+  const known = new Set(["tcp/22"]);
+  const ssh = port(22, "tcp", true, "sshd");
+  assert.deepEqual(newListeners(round(1, [ssh, port(50_001, "tcp", false)]), known), []);
+  const fresh = newListeners(round(2, [ssh, port(4444, "tcp", true, "ncat")]), known);
+  assert.deepEqual(fresh, [{ port: 4444, protocol: "tcp", error: 1, pid: 4242, command: "ncat" }]);
+  assert.deepEqual(newListeners(round(3, [ssh, port(4444, "tcp", true, "ncat")]), known), []);
+  // Both families of one port are one listener.
+  const both = [port(8080, "tcp", true), { ...port(8080, "tcp", true), family: 6 as const }];
+  assert.equal(newListeners(round(4, both), known).length, 1);
+  assert.ok(known.has("tcp/8080"));
+});
+
+Deno.test("listenersBefore reads the listeners of stored rounds before a time, nothing else", () => {
+  using dir = tempDir();
+  using db = openDatabase(`${dir.path}/pad.db`);
+  const rounds = generateHistory({ rounds: 5, seed: 3 });
+  rounds[3] = { ...rounds[3]!, occupied: [...rounds[3]!.occupied, port(4444, "tcp", true)] };
+  storeRoundHistory(db, rounds);
+  const before = (i: number) =>
+    new Set(listenersBefore(db, rounds[i]!.startTime).map(listenerKey).filter((k) => k !== null));
+  const steady = new Set(rounds[0]!.occupied.map(listenerKey).filter((k) => k !== null));
+  assert.ok(steady.size > 0);
+  assert.deepEqual(before(1), steady);
+  assert.equal(before(3).has("tcp/4444"), false);
+  assert.equal(before(4).has("tcp/4444"), true);
+});
