@@ -463,3 +463,21 @@ Deno.test("a day of rounds: every round in the score chart, at most 40 heatmap r
   assert.match(page, /The first 500 of 521 are listed/);
   assert.match(page, /\+25 more/);
 });
+
+Deno.test("an anomaly flagged for a new listener says so in the anomalies table", () => {
+  using dir = tempDir();
+  const db = `${dir.path}/pad.db`;
+  const rounds = generateHistory({ rounds: 120, seed: 5 });
+  const port = { port: 4444, protocol: "tcp", error: 1, pid: 77, command: "ncat" };
+  scoredDatabase(db, rounds, new Map([[90, [port]], [100, [{ ...port, port: 5555 }]]]));
+  {
+    using conn = new DatabaseSync(db);
+    conn.prepare("UPDATE anomalies SET reason = 'new listener' WHERE round_id = 91").run();
+  }
+  const output = `${dir.path}/report.html`;
+  runReport({ db, output, since: HISTORY_START, until: HISTORY_START + DAY }, new BufferOutput());
+  const rows = Deno.readTextFileSync(output).match(/<tr id="anomaly-[^]*?<\/tr>/g) ?? [];
+  assert.equal(rows.length, 2);
+  assert.match(rows[0]!, /data-round="91"[^]*a new listener[^]*tcp\/4444/);
+  assert.doesNotMatch(rows[1]!, /a new listener/);
+});

@@ -65,6 +65,8 @@ export interface AnomalyMarker {
   start: number;
   score: number;
   threshold: number;
+  /** Why it was flagged: "score" (above the threshold) or "new listener". */
+  reason: string;
 }
 
 /** A port behind an anomaly, as detect stored it. */
@@ -304,7 +306,8 @@ function scoreBuckets(db: Database, range: ReportRange, buckets: Buckets): Score
 
 function anomaliesOf(db: Database, range: ReportRange): ReportData["anomalies"] {
   const rows = db.prepare(
-    `SELECT a.id, a.round_id, r.start_time, a.detected_at, a.score, a.threshold, a.model_id
+    `SELECT a.id, a.round_id, r.start_time, a.detected_at, a.score, a.threshold, a.model_id,
+       a.reason
      FROM anomalies a JOIN rounds r ON r.id = a.round_id
      WHERE ${IN_RANGE} ORDER BY r.start_time, a.id`,
   ).all(rangeParams(range));
@@ -314,6 +317,7 @@ function anomaliesOf(db: Database, range: ReportRange): ReportData["anomalies"] 
     start: num(row.start_time),
     score: num(row.score),
     threshold: num(row.threshold),
+    reason: String(row.reason),
   }));
   const listed = rows.slice(0, LIMITS.listedAnomalies);
   const ports = new Map<number, { ports: AnomalyPortEntry[]; total: number }>();

@@ -209,7 +209,9 @@ function anomalyRow(a: AnomalyEntry): Markup {
       <td class="num">${a.roundId}</td>
       <td class="num">${figure(a.score)}</td>
       <td class="num">${figure(a.threshold)}</td>
-      <td class="num">${figure(a.score / a.threshold)}×</td>
+      <td class="num">${figure(a.score / a.threshold)}×${a.reason === "new listener"
+        ? html`<br><span class="muted">a new listener</span>`
+        : ""}</td>
       <td>
         <ul class="ports">${a.ports.map(portText)}${more}</ul>
       </td>
