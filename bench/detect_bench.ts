@@ -26,7 +26,7 @@
 
 import type { DetectorConfig } from "../src/model/autoencoder.ts";
 import type { RoundData } from "../src/model/round_data.ts";
-import { openDatabase } from "../src/store/database.ts";
+import { databaseFileBytes, openDatabase } from "../src/store/database.ts";
 import { storeRoundHistory } from "../tests/support/store_rounds.ts";
 import { generateHistory, prng } from "../tests/support/synthetic.ts";
 import { intFlag, median, PAD, progress, PYTHON, QUICK, run, timed } from "./support/measure.ts";
@@ -219,18 +219,6 @@ interface CliFigures {
   addedBytes: number;
 }
 
-function fileBytes(path: string): number {
-  let total = 0;
-  for (const suffix of ["", "-wal"]) {
-    try {
-      total += Deno.statSync(path + suffix).size;
-    } catch {
-      // no WAL file
-    }
-  }
-  return total;
-}
-
 /** Hours of history the real CLI catches up on before the timed hour (`--quick`: 2). */
 const CLI_HOURS = QUICK ? 2 : PRETRAIN_HOURS;
 
@@ -245,10 +233,10 @@ async function cli(dir: string): Promise<CliFigures> {
   progress(`pad detect catching up on ${CLI_HOURS} h of stored rounds`);
   const catchUp = await timed([...PAD, "--db", db, "detect"]);
   store(first, first + HOUR);
-  const before = fileBytes(db);
+  const before = databaseFileBytes(db);
   progress("pad detect: the hourly job on the timed hour");
   const hourly = await timed([...PAD, "--db", db, "detect"]);
-  return { catchUp, hourly, addedBytes: fileBytes(db) - before };
+  return { catchUp, hourly, addedBytes: databaseFileBytes(db) - before };
 }
 
 const ms = (x: number) => `${x.toFixed(0)} ms`;

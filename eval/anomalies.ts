@@ -7,8 +7,9 @@
  */
 
 import { PadError } from "../src/errors.ts";
+import { sleep } from "../src/sleep.ts";
 import type { Episode } from "./labels.ts";
-import { delay, type Lab, type LabSocket, type Services, TcpState } from "./services.ts";
+import { type Lab, type LabSocket, type Services, TcpState } from "./services.ts";
 
 /** What an anomaly needs to know. */
 export interface AnomalyContext {
@@ -65,7 +66,7 @@ export const synFlood: Anomaly = {
     const argv = [lab.tools.hping3, "-S", "-p", String(services.web), "--flood", "-q", "127.0.0.1"];
     const start = Date.now();
     const flood = lab.spawn("hping3", argv);
-    await delay(FLOOD_MS, signal);
+    await sleep(FLOOD_MS, signal);
     const early = flood.exited;
     await flood.stop("SIGINT");
     signal?.throwIfAborted();
@@ -108,7 +109,7 @@ export const newListener: Anomaly = {
     await lab.waitForSockets(`ncat to listen on ${port}`, listening);
     if (listener.exited) throw new PadError(`ncat exited at start: see ${lab.logDir}/ncat.log`);
     const upMs = LISTENER_ROUNDS * roundMs;
-    await delay(upMs, signal);
+    await sleep(upMs, signal);
     await listener.stop("SIGTERM");
     signal?.throwIfAborted();
     const end = Date.now();
@@ -215,7 +216,7 @@ export const dnsTunnel: Anomaly = {
     ];
     const start = Date.now();
     for (let batch = 0; batch < TUNNEL_BATCHES; batch++) {
-      if (batch > 0) await delay(TUNNEL_PAUSE_MS, signal);
+      if (batch > 0) await sleep(TUNNEL_PAUSE_MS, signal);
       signal?.throwIfAborted();
       const queries = Array.from(
         { length: TUNNEL_QUERIES },
@@ -291,7 +292,7 @@ async function settle(
       lab.log(`warning: after-effects still there ${SETTLE_CAP_MS / 1000} s after the end`);
       break;
     }
-    await delay(250, signal);
+    await sleep(250, signal);
     signal?.throwIfAborted();
   }
   return Math.max(end, Date.now());

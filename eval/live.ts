@@ -10,11 +10,11 @@
 import { DatabaseSync } from "node:sqlite";
 import { errorMessage, PadError } from "../src/errors.ts";
 import { mulberry32 } from "../src/random.ts";
+import { sleep } from "../src/sleep.ts";
 import { ANOMALIES } from "./anomalies.ts";
 import type { Episode, LabelledDatabase } from "./labels.ts";
 import {
   type BenignSummary,
-  delay,
   findTools,
   Lab,
   type LabProcess,
@@ -113,7 +113,7 @@ export async function runLiveScenarios(options: LiveOptions): Promise<LabelledDa
       // Start just after a round has begun, so a short anomaly falls inside one round and not in
       // the gap between two collect processes.
       await collector.nextRoundStart();
-      await delay(300, signal);
+      await sleep(300, signal);
       signal.throwIfAborted();
       collector.phase = anomaly.type;
       try {
@@ -308,7 +308,7 @@ export class Collector {
         if (row && Number(row.id) > before && row.status === "open") return;
         this.#check();
         if (Date.now() > deadline) throw new PadError("No collect round started in time");
-        await delay(50, this.#options.signal);
+        await sleep(50, this.#options.signal);
       }
     } finally {
       db.close();

@@ -11,6 +11,7 @@
 
 import { errorMessage, PadError } from "../src/errors.ts";
 import { mulberry32 } from "../src/random.ts";
+import { sleep } from "../src/sleep.ts";
 
 /** The programs the live scenarios run, each with the Debian package that ships it. */
 const TOOLS = {
@@ -333,7 +334,7 @@ export class Lab {
     const deadline = Date.now() + timeoutMs;
     while (!test(this.sockets())) {
       if (Date.now() > deadline) throw new PadError(`Timed out waiting for ${what}`);
-      await delay(50);
+      await sleep(50);
     }
   }
 
@@ -393,20 +394,6 @@ async function collect(stream: ReadableStream<Uint8Array>, into: Uint8Array[]): 
 
 function quote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
-}
-
-/** Waits `ms`; with a signal, resolves early when it aborts (the caller checks it). */
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** The services' ports on 127.0.0.1. */
@@ -583,7 +570,7 @@ export function startBenignLoad(lab: Lab, services: Services, seed = 1): BenignL
     const counts = summary[name] = { runs: 0, failed: 0 };
     while (!stopping.signal.aborted) {
       const pause = -Math.log(1 - random()) * meanMs / busyness(Date.now() - started);
-      await delay(pause, stopping.signal);
+      await sleep(pause, stopping.signal);
       if (stopping.signal.aborted) break;
       const result = await lab.run(name, argv(), { timeoutMs: 20_000 });
       counts.runs++;
@@ -655,7 +642,7 @@ async function steadyRedis(
     const writer = client.stdin!.getWriter();
     try {
       while (!signal.aborted && !client.exited) {
-        await delay(-Math.log(1 - random()) * 800 / busyness(Date.now() - started), signal);
+        await sleep(-Math.log(1 - random()) * 800 / busyness(Date.now() - started), signal);
         if (signal.aborted) break;
         const key = `session:${Math.floor(random() * 50)}`;
         const commands = [
@@ -677,7 +664,7 @@ async function steadyRedis(
     if (!signal.aborted) {
       // It exited on its own (redis gone?): count it, and do not respawn in a tight loop.
       counts.failed++;
-      await delay(1_000, signal);
+      await sleep(1_000, signal);
     }
   }
 }

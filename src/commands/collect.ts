@@ -5,6 +5,7 @@ import { RoundTraffic } from "../capture/round_traffic.ts";
 import { errorMessage, PadError, UsageError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Output } from "../output.ts";
+import { sleep } from "../sleep.ts";
 import { createProbe } from "../probe/mod.ts";
 import type { ProbeName, SweepError, SweepResult } from "../probe/types.ts";
 import { openDatabase } from "../store/database.ts";
@@ -255,18 +256,4 @@ function describe(result: CollectResult, device: string | undefined): string {
     } dropped)`;
   return `Round ${result.roundId} ${result.status}: ${result.sweeps} sweeps, ` +
     `${result.occupied} ports occupied, ${capture}`;
-}
-
-/** Waits `ms` (nothing if ≤ 0), or until `signal` aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

@@ -2,7 +2,13 @@ import { logger } from "../log.ts";
 import type { Output } from "../output.ts";
 import { megabytes } from "../table_format.ts";
 import { roundChildTables } from "../store/catalog.ts";
-import { type Database, openDatabase, pragma, transaction } from "../store/database.ts";
+import {
+  type Database,
+  databaseFileBytes,
+  openDatabase,
+  pragma,
+  transaction,
+} from "../store/database.ts";
 
 /** Options of `pad prune`. */
 export interface PruneOptions {
@@ -48,7 +54,7 @@ export function runPrune(options: PruneOptions, out: Output): PruneResult {
   using db = openDatabase(options.db);
   const now = options.now ?? Date.now();
   const batch = options.batchRows ?? 5_000;
-  const bytesBefore = fileBytes(options.db);
+  const bytesBefore = databaseFileBytes(options.db);
   const byAge: RoundSelection = {
     where: "status <> 'open' AND start_time < ?",
     params: [now - options.keepMs],
@@ -83,7 +89,7 @@ export function runPrune(options: PruneOptions, out: Output): PruneResult {
       result.fits = shrinkTo(db, options.maxSizeBytes, batch, result);
     }
     reclaimSpace(db);
-    result.bytesAfter = fileBytes(options.db);
+    result.bytesAfter = databaseFileBytes(options.db);
   }
   out.write(describe(result, options) + "\n");
   if (!result.fits) {
@@ -229,18 +235,6 @@ function addRemoved(
 /** Bytes of pages holding data: what the file shrinks to once free pages are given back. */
 function usedBytes(db: Database): number {
   return (pragma(db, "page_count") - pragma(db, "freelist_count")) * pragma(db, "page_size");
-}
-
-function fileBytes(path: string): number {
-  let total = 0;
-  for (const suffix of ["", "-wal"]) {
-    try {
-      total += Deno.statSync(path + suffix).size;
-    } catch {
-      // no write-ahead log right now
-    }
-  }
-  return total;
 }
 
 function describe(result: PruneResult, options: PruneOptions): string {

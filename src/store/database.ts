@@ -184,3 +184,16 @@ function createPrivateFile(path: string): boolean {
     throw new PadError(`Cannot create database ${path}: ${errorMessage(error)}`, { cause: error });
   }
 }
+
+/** Bytes the database takes on disk: the file and its write-ahead log. */
+export function databaseFileBytes(path: string): number {
+  let total = 0;
+  for (const suffix of ["", "-wal"]) {
+    try {
+      total += Deno.statSync(path + suffix).size;
+    } catch {
+      // no write-ahead log right now
+    }
+  }
+  return total;
+}
