@@ -14,17 +14,8 @@ import {
   scoredFeatures,
 } from "../src/model/features.ts";
 import { buildWindows, type WindowBatch } from "../src/model/windows.ts";
+import { SMALL_MODEL } from "./support/small_model.ts";
 import { generateHistory } from "./support/synthetic.ts";
-
-/** A small network, so these tests take seconds; the detection test runs the real sizes. */
-const SMALL: Partial<DetectorConfig> = {
-  bins: 64,
-  window: 3,
-  filters: 4,
-  pool: 4,
-  lstmUnits: 8,
-  bottleneck: 4,
-};
 
 function windows(bins: number, window: number, rounds = 40, seed = 11): WindowBatch {
   const layout = featureLayout(bins);
@@ -32,7 +23,7 @@ function windows(bins: number, window: number, rounds = 40, seed = 11): WindowBa
   return buildWindows(encoded, window);
 }
 
-async function trained(seed: number, config = SMALL) {
+async function trained(seed: number, config = SMALL_MODEL) {
   const detector = await createDetector(config, seed);
   const batch = windows(detector.config.bins, detector.config.window);
   const metrics = await detector.fit(batch, { maxEpochs: 3 });
@@ -65,7 +56,7 @@ Deno.test("createDetector() builds the default network: conv, pool, dropout, LST
 });
 
 Deno.test("Detector.score() refuses to score before the first fit", async () => {
-  using detector = await createDetector(SMALL, 1);
+  using detector = await createDetector(SMALL_MODEL, 1);
   assert.throws(
     () => detector.score(windows(64, 3, 5)),
     /not been trained/,

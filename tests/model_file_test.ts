@@ -20,26 +20,17 @@ import { Threshold } from "../src/model/threshold.ts";
 import { buildWindows, type WindowBatch } from "../src/model/windows.ts";
 import { tempDir } from "./support/pad.ts";
 import { generateHistory } from "./support/synthetic.ts";
+import { SMALL_MODEL } from "./support/small_model.ts";
 
-/** A small network, so these tests take seconds (the CLI test runs the real sizes). */
-const SMALL: Partial<DetectorConfig> = {
-  bins: 64,
-  window: 3,
-  filters: 4,
-  pool: 4,
-  lstmUnits: 8,
-  bottleneck: 4,
-};
-
-function windows(history: number, rounds: number, window = SMALL.window!): WindowBatch {
-  const layout = featureLayout(SMALL.bins);
+function windows(history: number, rounds: number, window = SMALL_MODEL.window!): WindowBatch {
+  const layout = featureLayout(SMALL_MODEL.bins);
   const encoded = generateHistory({ seed: history, rounds }).map((r) => encodeRound(r, layout));
   return buildWindows(encoded, window);
 }
 
 /** A detector of `config` trained on `rounds` rounds of the synthetic host `history`. */
 async function trained(history: number, rounds: number, config: Partial<DetectorConfig> = {}) {
-  const detector = await createDetector({ ...SMALL, ...config }, 1);
+  const detector = await createDetector({ ...SMALL_MODEL, ...config }, 1);
   await detector.fit(windows(history, rounds, detector.config.window), { maxEpochs: 2 });
   return detector;
 }
@@ -267,7 +258,7 @@ Deno.test("a merge averages every weight by the rounds each model was trained on
 Deno.test("checkMergeable() refuses another configuration or feature encoding and names what differs", async () => {
   using base = await trained(11, 20);
   using wider = await trained(11, 20, { window: 4 });
-  using seeded = await createDetector(SMALL, 2);
+  using seeded = await createDetector(SMALL_MODEL, 2);
   await seeded.fit(windows(11, 20), { maxEpochs: 1 });
   const a = named("a.padmodel", base);
   assert.throws(
