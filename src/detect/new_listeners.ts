@@ -2,7 +2,7 @@
  * The new-listener rule: a round in which a service listens on a port that no earlier round had
  * a listener on is an anomaly, whatever its score. A new service is the first thing a person
  * watching a host's ports wants to hear about, once; the model alone can miss it on a busy host
- * (in the live eval, `ncat -l` on a new port scored 3.5 against a threshold of 32). Only what the
+ * (in an earlier live eval run, `ncat -l` on a new port scored 3.5 against a threshold of 32). Only what the
  * procfs probe can tell is counted: TCP sockets in LISTEN, and unconnected UDP sockets outside
  * the ephemeral range (clients' unconnected UDP sockets, DNS lookups among them, live there).
  *
