@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import {
   createDetector,
   DEFAULT_CONFIG,
-  type DetectorConfig,
   loadDetector,
   ModelFormatError,
   type SavedModel,
