@@ -34,7 +34,7 @@ export interface LiveCaptureOptions {
   timeoutMs?: number;
   /** Results per posted batch at most (default 1,024). */
   batchSize?: number;
-  /** The worker's shortest pause between reads, in ms (default 3); it backs off to 50 ms while traffic is light. */
+  /** The worker's shortest pause between reads, in ms (default 3); it backs off to 200 ms while traffic is light. */
   pollIntervalMs?: number;
   /** Receives every frame's result, in capture order, on the caller's thread. */
   onBatch: (results: DecodeResult[]) => void;
