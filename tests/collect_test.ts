@@ -181,6 +181,44 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "connection attempts to 40 closed ports on lo: one address reached 40 ports each way; none without capture",
+  ignore: !isRoot,
+  async fn() {
+    using dir = tempDir();
+    const db = `${dir.path}/pad.db`;
+    const base = freePortBlock(40);
+    const running = collect(db, {
+      capture: true,
+      interface: "lo",
+      filter: `tcp and host 127.0.0.1 and dst portrange ${base}-${base + 39}`,
+      durationMs: 2_000,
+    });
+    await roundOpened(db);
+    for (let port = base; port < base + 40; port++) {
+      // Nothing listens: the kernel answers each SYN with a reset.
+      await assert.rejects(
+        Deno.connect({ hostname: "127.0.0.1", port }),
+        Deno.errors.ConnectionRefused,
+      );
+    }
+    const scanned = await running;
+    const unseen = await collect(db, { capture: false });
+
+    const spread = (id: number) =>
+      query(
+        db,
+        "SELECT syn_ports_per_peer_in AS inbound, syn_ports_per_peer_out AS out FROM rounds " +
+          "WHERE id = ?",
+        id,
+      )[0];
+    // On loopback each SYN leaves and arrives: both sides see one address trying 40 ports.
+    assert.deepEqual(spread(scanned.roundId), { inbound: 40, out: 40 });
+    assert.deepEqual(spread(unseen.roundId), { inbound: null, out: null });
+  },
+});
+
+Deno.test({
   name: "SIGKILL during a round leaves an intact database with that round not complete",
   ignore: !isRoot,
   async fn() {

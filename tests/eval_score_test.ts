@@ -56,6 +56,7 @@ function seedHost(db: Database): number[] {
         },
       ],
       dns: { queries: 0, maxNameLength: 0, meanNameLength: 0 },
+      synSpread: { in: 0, out: 0 },
       captured: true,
     };
     if (i === 140) {
@@ -231,6 +232,7 @@ Deno.test("scoreDatabase() says why when pad judged nothing, and never divides b
       occupied: [],
       traffic: [],
       dns: { queries: 0, maxNameLength: 0, meanNameLength: 0 },
+      synSpread: { in: 0, out: 0 },
       captured: true,
     })),
   );

@@ -281,6 +281,14 @@ Deno.test({
     importFile(scan, new URL("A03_ndpi_ppa_synscan_scanme.pcap", PCAPS).pathname);
     const [widest] = query(scan, "SELECT max(remote_ports) AS n FROM round_traffic");
     assert.ok((widest!.n as number) >= 900, `remote ports ${widest!.n}`);
+    // The scanner is the local (private) address: its SYNs reach ~1,000 ports of one address.
+    const [spread] = query(
+      scan,
+      "SELECT max(syn_ports_per_peer_out) AS out, max(syn_ports_per_peer_in) AS inbound " +
+        "FROM rounds",
+    );
+    assert.ok((spread!.out as number) >= 900, `SYN spread out ${spread!.out}`);
+    assert.ok((spread!.inbound as number) <= 1, `SYN spread in ${spread!.inbound}`);
 
     const tunnel = `${dir.path}/tunnel.db`;
     importFile(tunnel, new URL("A07_ndpi_dns_tunnel_iodine.pcap", PCAPS).pathname);

@@ -17,6 +17,7 @@ function round(overrides: Partial<RoundData>): RoundData {
     occupied: [],
     traffic: [],
     dns: { queries: 0, maxNameLength: 0, meanNameLength: 0 },
+    synSpread: { in: 0, out: 0 },
     captured: true,
     ...overrides,
   };

@@ -23,6 +23,7 @@ function round(overrides: Partial<RoundData> = {}): RoundData {
     occupied: [],
     traffic: [],
     dns: { queries: 0, maxNameLength: 0, meanNameLength: 0 },
+    synSpread: { in: 0, out: 0 },
     captured: true,
     ...overrides,
   };
@@ -155,6 +156,27 @@ Deno.test("encodeRound() keeps traffic per direction and protocol, and scales it
   assert.ok(encoded.every((v) => v >= -1 && v <= 1));
 });
 
+Deno.test("encodeRound() gives the connection attempts' spread each way on the port-count scale", () => {
+  const layout = featureLayout();
+  const spreadOf = (synSpread: { in: number; out: number }) => {
+    const encoded = encodeRound(round({ synSpread }), layout);
+    return [
+      encoded[globalFeatureIndex(layout, "syn_ports_per_peer_in")]!,
+      encoded[globalFeatureIndex(layout, "syn_ports_per_peer_out")]!,
+    ];
+  };
+  const [oneIn, none] = spreadOf({ in: 1, out: 0 });
+  assert.ok(Math.abs(oneIn! - Math.log(2) / Math.log(65_537)) < 1e-6);
+  assert.equal(none, 0);
+  // A scan of 1,000 ports is ten times one client's single port on this scale.
+  const [, scan] = spreadOf({ in: 0, out: 1_000 });
+  assert.ok(scan! / oneIn! > 9.9 && scan! < 1, `scan ${scan}`);
+  // Nonsense from a damaged database stays in range.
+  assert.deepEqual(spreadOf({ in: -5, out: Number.NaN }), [0, 0]);
+  const masked = scoredFeatures(layout, encodeRound(round({ captured: false }), layout));
+  assert.equal(masked[globalFeatureIndex(layout, "syn_ports_per_peer_in")], 0);
+});
+
 Deno.test("encodeRound() leaves traffic out when capture was off, and the score ignores the unknown", () => {
   const layout = featureLayout();
   const base = generateHistory({ seed: 9, rounds: 1 })[0]!;
@@ -165,7 +187,8 @@ Deno.test("encodeRound() leaves traffic out when capture was off, and the score 
     const name = describeFeature(layout, i);
     const traffic = name.kind === "bin"
       ? CHANNELS.indexOf(name.channel) >= 4
-      : GLOBALS.indexOf(name.name) >= 4 && GLOBALS.indexOf(name.name) < 19;
+      : GLOBALS.indexOf(name.name) >= GLOBALS.indexOf("tcp_packets_in") &&
+        GLOBALS.indexOf(name.name) <= GLOBALS.indexOf("dns_name_mean");
     if (traffic) {
       assert.equal(off[i], 0, JSON.stringify(name));
       assert.equal(mask[i], 0, JSON.stringify(name));

@@ -98,7 +98,7 @@ Deno.test("a model file holds a magic line, a JSON header with tfjs weight specs
   const { first, end, header } = split(bytes);
   assert.equal(new TextDecoder().decode(bytes.subarray(0, first)), "pad-model 1");
   assert.equal(header.format, 1);
-  assert.equal(header.encoding, "pad-features-v1/bins-64");
+  assert.equal(header.encoding, "pad-features-v2/bins-64");
   assert.equal(header.config.window, 3);
   assert.equal(header.roundsTrainedOn, 30);
   assert.equal(header.thresholdState.scores.length, 80);
@@ -204,12 +204,12 @@ Deno.test("restoreDetector() refuses weight specs that do not fit the topology, 
     /^ModelFileError: Model file swapped.padmodel cannot be loaded: .*"conv\/kernel" of shape \[1,3,16,4\]/,
   );
   const other = decodeModelFile(
-    reseal(bytes, (h) => ({ ...h, encoding: "pad-features-v2/bins-64" })),
-    "v2.padmodel",
+    reseal(bytes, (h) => ({ ...h, encoding: "pad-features-v1/bins-64" })),
+    "v1.padmodel",
   );
   await assert.rejects(
-    restoreDetector("v2.padmodel", other),
-    /Model file v2.padmodel was trained on feature encoding "pad-features-v2\/bins-64"; this pad \(.*\) encodes "pad-features-v1\/bins-64"/,
+    restoreDetector("v1.padmodel", other),
+    /Model file v1.padmodel was trained on feature encoding "pad-features-v1\/bins-64"; this pad \(.*\) encodes "pad-features-v2\/bins-64"/,
   );
 });
 
@@ -269,10 +269,10 @@ Deno.test("checkMergeable() refuses another configuration or feature encoding an
     () => checkMergeable([a, named("s.padmodel", seeded)]),
     /Cannot merge s.padmodel with a.padmodel: seed 1 vs 2 /,
   );
-  const other: ModelFile = { ...a.file, encoding: "pad-features-v2/bins-64" };
+  const other: ModelFile = { ...a.file, encoding: "pad-features-v1/bins-64" };
   assert.throws(
-    () => mergeModelContents([a, { name: "v2.padmodel", file: other }]),
-    /Cannot merge v2.padmodel with a.padmodel: feature encoding "pad-features-v1\/bins-64" vs "pad-features-v2\/bins-64"/,
+    () => mergeModelContents([a, { name: "v1.padmodel", file: other }]),
+    /Cannot merge v1.padmodel with a.padmodel: feature encoding "pad-features-v2\/bins-64" vs "pad-features-v1\/bins-64"/,
   );
 });
 

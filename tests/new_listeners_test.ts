@@ -23,6 +23,7 @@ function round(id: number, occupied: OccupiedPort[]): RoundData {
     occupied,
     traffic: [],
     dns: { queries: 0, maxNameLength: 0, meanNameLength: 0 },
+    synSpread: { in: 0, out: 0 },
     captured: true,
   };
 }

@@ -11,6 +11,7 @@
  */
 import type { DecodedPacket } from "./decode.ts";
 import type { LocalNetworks } from "./local_net.ts";
+import type { SynSpread } from "../model/round_data.ts";
 
 /** Which way a stored packet went, seen from this host. */
 export type Direction = "in" | "out" | "local";
@@ -46,6 +47,16 @@ export interface PacketRow {
 
 /** Distinct peers and remote ports are counted exactly up to this many per count (memory bound). */
 export const DISTINCT_LIMIT = 65_536;
+
+/**
+ * Remote addresses whose connection attempts are followed per direction and round (memory
+ * bound): a SYN flood from random source addresses adds one each; later ones are not counted.
+ */
+export const SYN_PEER_LIMIT = 65_536;
+
+/** TCP flags of a connection attempt: SYN set, ACK clear. */
+const TCP_SYN = 0x02;
+const TCP_ACK = 0x10;
 
 interface Tally {
   port: number | null;
@@ -90,6 +101,9 @@ export class RoundTraffic {
   readonly #payloadBytes: number;
   readonly #tallies = new Map<number, Tally>();
   readonly #dnsRows: PacketRow[] = [];
+  // Remote address → ports its connection attempts reached (in) / this host's reached at it (out).
+  readonly #synIn = new Map<string, Set<number>>();
+  readonly #synOut = new Map<string, Set<number>>();
   readonly #otherRows: PacketRow[] = [];
 
   constructor(options: { local: LocalNetworks; maxPackets: number; payloadBytes: number }) {
@@ -106,6 +120,14 @@ export class RoundTraffic {
     if (srcLocal) this.#count(packet, packet.srcPort, "out", packet.dst, packet.dstPort);
     if (dstLocal || !srcLocal) {
       this.#count(packet, packet.dstPort, "in", packet.src, packet.srcPort);
+    }
+    if (
+      packet.tcpFlags !== null && (packet.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN &&
+      packet.dstPort !== null
+    ) {
+      // Either way it is the destination port that was reached for.
+      if (srcLocal) addSyn(this.#synOut, packet.dst, packet.dstPort);
+      if (dstLocal || !srcLocal) addSyn(this.#synIn, packet.src, packet.dstPort);
     }
 
     const isDns = packet.dnsQueryName !== null || packet.dnsResponseName !== null;
@@ -145,6 +167,16 @@ export class RoundTraffic {
       nameMax: this.#dnsNameMax,
       nameMean: packets ? this.#dnsNameTotal / packets : 0,
     };
+  }
+
+  /**
+   * How widely one remote address was reached for so far: the most distinct ports of this host
+   * one remote address sent TCP connection attempts (SYN without ACK) to, and the most distinct
+   * ports of one remote address this host sent them to. A port scan reaches hundreds in seconds
+   * whatever ports it comes from; a client reaches the few services it uses.
+   */
+  synSpread(): SynSpread {
+    return { in: widest(this.#synIn), out: widest(this.#synOut) };
   }
 
   /** The counts so far, one per local port, transport and direction. */
@@ -206,4 +238,20 @@ export class RoundTraffic {
       tally.lastRemotePort = remotePort;
     }
   }
+}
+
+function addSyn(byPeer: Map<string, Set<number>>, peer: string, port: number): void {
+  let ports = byPeer.get(peer);
+  if (!ports) {
+    if (byPeer.size >= SYN_PEER_LIMIT) return;
+    ports = new Set();
+    byPeer.set(peer, ports);
+  }
+  ports.add(port);
+}
+
+function widest(byPeer: Map<string, Set<number>>): number {
+  let most = 0;
+  for (const ports of byPeer.values()) most = Math.max(most, ports.size);
+  return most;
 }

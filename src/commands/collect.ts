@@ -241,6 +241,8 @@ async function closeRound(
       seen: traffic.seen,
       malformed: frames.malformed,
       dns: traffic.dns(),
+      // Unknown (NULL) when there was no capture, not 0.
+      synSpread: live && captureOff === undefined ? traffic.synSpread() : undefined,
     },
     traffic: traffic.counts(),
     packets,

@@ -172,7 +172,12 @@ function storeRound(
     finishRound(db, roundId, {
       endTime: slot + options.roundLengthMs,
       status: "complete",
-      capture: { seen: traffic.seen, malformed, dns: traffic.dns() },
+      capture: {
+        seen: traffic.seen,
+        malformed,
+        dns: traffic.dns(),
+        synSpread: traffic.synSpread(),
+      },
       traffic: traffic.counts(),
       packets: traffic.packetRows(),
     });

@@ -12,8 +12,9 @@
  *   port's count, the ports channel equally);
  * - a total among the ports it counts: occupied TCP or UDP ports, listeners, occupied ephemeral
  *   ports, ports with traffic in or out (equally), packets and bytes (by each port's), the
- *   largest number of remote ports (the ports that have it), portless packets (ICMP and the
- *   like, as port `null`), DNS figures (port 53).
+ *   largest number of remote ports (the ports that have it), connection attempts' spread (the
+ *   TCP ports with traffic that way, equally: the round keeps no per-address figures), portless
+ *   packets (ICMP and the like, as port `null`), DNS figures (port 53).
  *
  * A port's error is the sum of its shares; ports are ranked by it, then by number. What cannot be
  * named from the round itself is not attributed: a listener that disappeared leaves an error in
@@ -188,6 +189,11 @@ function totalContributors(name: Global, round: RoundData): Part[] {
       return widest("in");
     case "max_remote_ports_out":
       return widest("out");
+    // The round keeps no per-address figures: the TCP ports with traffic that way share it.
+    case "syn_ports_per_peer_in":
+      return by(rows("in", "tcp"), (t) => (t.packets > 0 ? 1 : 0));
+    case "syn_ports_per_peer_out":
+      return by(rows("out", "tcp"), (t) => (t.packets > 0 ? 1 : 0));
     case "ports_in":
       return by(rows("in"), (t) => (t.packets > 0 ? 1 : 0));
     case "ports_out":

@@ -16,20 +16,22 @@
  * | `in_peers`, `out_peers` | the most distinct remote addresses on one port of the bin |
  * | `in_remote_ports`, `out_remote_ports` | the most distinct remote ports on one port of the bin (a scan through one port) |
  *
- * Then **22 totals** of the round: occupied TCP ports, occupied UDP ports, listeners, occupied
+ * Then **24 totals** of the round: occupied TCP ports, occupied UDP ports, listeners, occupied
  * ports in the ephemeral range 32768–60999; TCP and UDP packets in and out; bytes in and out; the
- * most remote ports on one local port, in and out; local ports with traffic in and out; portless
+ * most remote ports on one local port, in and out; the most ports one remote address sent TCP
+ * connection attempts to, and this host to one remote address (a port scan, whatever ports it
+ * comes from); local ports with traffic in and out; portless
  * (ICMP and the like) packets in and out; DNS queries, the longest and the mean DNS name; the
  * hour of day (UTC) as sine and cosine; and whether the round was captured. A port counts once
  * per protocol and state whatever its address families (the probes report a dual-stack listener
- * differently). With 128 bins a round is 128 × 16 + 22 = 2,070 numbers.
+ * differently). With 128 bins a round is 128 × 16 + 24 = 2,072 numbers.
  *
  * **Scales are fixed**, nothing is fitted on data: port counts are `log2(1 + n) / log2(1 +
  * portsPerBin)` (one port in an empty bin is 0.11 with 512-port bins, a full bin 1); packets are
  * `log(1 + p / 8)` and bytes `log(1 + b / 1000)` over the same of a fixed ceiling (10⁷ packets or
  * 10¹⁰ bytes per bin and minute, 10⁹ and 10¹² for the totals), the unit keeping the Poisson noise
  * of a few packets from swamping the scale; DNS queries like packets; peers, remote ports and
- * port totals `log(1 + x) / log(65,537)`; DNS name lengths `/ 255`. Ordinary values fall in
+ * port totals and connection attempts' spread `log(1 + x) / log(65,537)`; DNS name lengths `/ 255`. Ordinary values fall in
  * [0, 1] and a flood stays finite. When capture was off every traffic feature is 0 and
  * `captured` is 0: that traffic is unknown, not zero, and {@linkcode scoredFeatures} leaves it
  * out of the score, as it does DNS name lengths of a round without DNS queries.
@@ -43,7 +45,7 @@
 import type { RoundData } from "./round_data.ts";
 
 /** Bumped whenever the meaning or order of any feature changes. */
-export const ENCODING_VERSION = 1;
+export const ENCODING_VERSION = 2;
 
 /** Ports 0–65535. */
 export const PORT_COUNT = 65_536;
@@ -92,6 +94,8 @@ export const GLOBALS = [
   "bytes_out",
   "max_remote_ports_in",
   "max_remote_ports_out",
+  "syn_ports_per_peer_in",
+  "syn_ports_per_peer_out",
   "ports_in",
   "ports_out",
   "portless_packets_in",
@@ -110,7 +114,7 @@ export type Global = typeof GLOBALS[number];
 /** Channels that come from captured traffic (unknown when capture was off). */
 const TRAFFIC_CHANNELS: ReadonlySet<Channel> = new Set(CHANNELS.slice(4));
 /** Globals that come from captured traffic. */
-const TRAFFIC_GLOBALS: ReadonlySet<Global> = new Set(GLOBALS.slice(4, 19));
+const TRAFFIC_GLOBALS: ReadonlySet<Global> = new Set(GLOBALS.slice(4, 21));
 /** Globals that only mean something when the round had DNS queries. */
 const DNS_NAME_GLOBALS: ReadonlySet<Global> = new Set(["dns_name_max", "dns_name_mean"]);
 /** Globals that describe the round rather than the host: never part of the score. */
@@ -359,6 +363,10 @@ export function encodeRound(
   out[g + GLOBAL_INDEX.bytes_out] = logBytes(bytesOut, LOG_BYTES_TOTAL);
   out[g + GLOBAL_INDEX.max_remote_ports_in] = Math.log1p(maxRemoteIn) / LOG_COUNT;
   out[g + GLOBAL_INDEX.max_remote_ports_out] = Math.log1p(maxRemoteOut) / LOG_COUNT;
+  out[g + GLOBAL_INDEX.syn_ports_per_peer_in] = Math.log1p(nonNegative(round.synSpread.in)) /
+    LOG_COUNT;
+  out[g + GLOBAL_INDEX.syn_ports_per_peer_out] = Math.log1p(nonNegative(round.synSpread.out)) /
+    LOG_COUNT;
   out[g + GLOBAL_INDEX.ports_in] = Math.log1p(portsIn.size) / LOG_COUNT;
   out[g + GLOBAL_INDEX.ports_out] = Math.log1p(portsOut.size) / LOG_COUNT;
   out[g + GLOBAL_INDEX.portless_packets_in] = logPackets(portlessIn, LOG_PACKETS_TOTAL);

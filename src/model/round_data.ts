@@ -48,6 +48,16 @@ export interface DnsSummary {
   meanNameLength: number;
 }
 
+/**
+ * How widely one remote address was reached for by TCP connection attempts (SYN without ACK):
+ * the most distinct ports of this host one remote address tried (`in`), and the most distinct
+ * ports of one remote address this host tried (`out`). 0 where it was not measured.
+ */
+export interface SynSpread {
+  in: number;
+  out: number;
+}
+
 /** Everything the model learns from about one round. */
 export interface RoundData {
   id: number;
@@ -56,6 +66,7 @@ export interface RoundData {
   occupied: OccupiedPort[];
   traffic: TrafficRow[];
   dns: DnsSummary;
+  synSpread: SynSpread;
   /** `false` when capture was off: traffic is then unknown, not zero, and is never scored. */
   captured: boolean;
 }

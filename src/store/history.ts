@@ -62,8 +62,8 @@ export function loadRounds(db: Database, ids: readonly number[]): RoundData[] {
   if (ids.length === 0) return [];
   const byId = new Map<number, RoundData>();
   const round = db.prepare(
-    "SELECT id, start_time, capture_off, dns_packets, dns_name_max, dns_name_mean " +
-      "FROM rounds WHERE id = ?",
+    "SELECT id, start_time, capture_off, dns_packets, dns_name_max, dns_name_mean, " +
+      "syn_ports_per_peer_in, syn_ports_per_peer_out FROM rounds WHERE id = ?",
   );
   const ports = db.prepare(
     "SELECT port_id, protocol, family, socket_state, pid, command FROM rounds_ports " +
@@ -84,6 +84,11 @@ export function loadRounds(db: Database, ids: readonly number[]): RoundData[] {
         queries: Number(r.dns_packets),
         maxNameLength: Number(r.dns_name_max),
         meanNameLength: Number(r.dns_name_mean),
+      },
+      // NULL: not measured (capture off, or stored before migration 0005).
+      synSpread: {
+        in: Number(r.syn_ports_per_peer_in ?? 0),
+        out: Number(r.syn_ports_per_peer_out ?? 0),
       },
       occupied: ports.all(id).map((p) => ({
         port: Number(p.port_id),

@@ -4,6 +4,7 @@ import initial from "../../sql/0001_initial.sql" with { type: "text" };
 import roundTraffic from "../../sql/0002_round_traffic.sql" with { type: "text" };
 import detect from "../../sql/0003_detect.sql" with { type: "text" };
 import anomalyReason from "../../sql/0004_anomaly_reason.sql" with { type: "text" };
+import synSpread from "../../sql/0005_syn_spread.sql" with { type: "text" };
 
 /** One forward-only schema step; `version` is what `PRAGMA user_version` holds after it. */
 export interface Migration {
@@ -18,6 +19,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: "0002_round_traffic", sql: roundTraffic },
   { version: 3, name: "0003_detect", sql: detect },
   { version: 4, name: "0004_anomaly_reason", sql: anomalyReason },
+  { version: 5, name: "0005_syn_spread", sql: synSpread },
 ];
 
 /** The schema version this pad creates and understands. */

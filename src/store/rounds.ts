@@ -1,5 +1,6 @@
 /** Writing rounds: created open, filled sweep by sweep, closed with their traffic in one step. */
 import type { PacketRow, TrafficCount } from "../capture/round_traffic.ts";
+import type { SynSpread } from "../model/round_data.ts";
 import type { ProbeName, SweepResult } from "../probe/types.ts";
 import { type Database, transaction } from "./database.ts";
 
@@ -22,6 +23,8 @@ export interface CaptureFigures {
   malformed: number;
   /** DNS packets with a query name, and those names' longest and mean length. */
   dns?: { packets: number; nameMax: number; nameMean: number };
+  /** How widely one remote address was reached for by connection attempts. */
+  synSpread?: SynSpread;
 }
 
 /** How a round ends. */
@@ -160,7 +163,8 @@ export function finishRound(db: Database, roundId: number, end: RoundEnd): void 
       "UPDATE rounds SET end_time = ?, status = ?, error = ?, " +
         "capture_off = coalesce(?, capture_off), pcap_received = ?, pcap_dropped = ?, " +
         "pcap_if_dropped = ?, packets_seen = ?, packets_stored = ?, packets_malformed = ?, " +
-        "dns_packets = ?, dns_name_max = ?, dns_name_mean = ? WHERE id = ?",
+        "dns_packets = ?, dns_name_max = ?, dns_name_mean = ?, syn_ports_per_peer_in = ?, " +
+        "syn_ports_per_peer_out = ? WHERE id = ?",
     ).run(
       end.endTime,
       end.status,
@@ -175,6 +179,8 @@ export function finishRound(db: Database, roundId: number, end: RoundEnd): void 
       capture?.dns?.packets ?? 0,
       capture?.dns?.nameMax ?? 0,
       capture?.dns?.nameMean ?? 0,
+      capture?.synSpread?.in ?? null,
+      capture?.synSpread?.out ?? null,
       roundId,
     );
   });

@@ -10,7 +10,8 @@ import { type Database, transaction } from "../../src/store/database.ts";
 export function storeRoundHistory(db: Database, rounds: readonly RoundData[]): number[] {
   const round = db.prepare(
     "INSERT INTO rounds (start_time, end_time, status, probe, sweeps, capture_off, " +
-      "dns_packets, dns_name_max, dns_name_mean) VALUES (?, ?, 'complete', 'procfs', 11, ?, ?, ?, ?) " +
+      "dns_packets, dns_name_max, dns_name_mean, syn_ports_per_peer_in, syn_ports_per_peer_out) " +
+      "VALUES (?, ?, 'complete', 'procfs', 11, ?, ?, ?, ?, ?, ?) " +
       "RETURNING id",
   );
   const port = db.prepare(
@@ -34,6 +35,8 @@ export function storeRoundHistory(db: Database, rounds: readonly RoundData[]): n
           r.dns.queries,
           r.dns.maxNameLength,
           r.dns.meanNameLength,
+          r.captured ? r.synSpread.in : null,
+          r.captured ? r.synSpread.out : null,
         )!.id,
       );
       for (const o of r.occupied) {

@@ -142,6 +142,8 @@ function generateRound(
   const occupied: OccupiedPort[] = [];
   const traffic: TrafficRow[] = [];
   const used = new Set<number>();
+  // Connection attempts' spread: ordinary peers try one port each.
+  let synIn = 0, synOut = 0;
   const occupy = (
     port: number,
     protocol: "tcp" | "udp",
@@ -186,6 +188,7 @@ function generateRound(
     const peers = Math.max(1, Math.min(requests, poisson(random, 1 + requests / 6)));
     const remotePorts = s.protocol === "tcp" ? requests : Math.min(requests, peers * 2);
     flow(s.port, s.protocol, "in", packetsIn, s.bytesIn, peers, remotePorts);
+    if (s.protocol === "tcp") synIn = 1; // each client connects to one service
     flow(s.port, s.protocol, "out", packetsOut, s.bytesOut, peers, remotePorts);
   }
 
@@ -209,6 +212,7 @@ function generateRound(
     const packets = Math.max(2, Math.round(12 * jitter(random, 0.8)));
     flow(port, "tcp", "out", packets, 120, 1, 1);
     flow(port, "tcp", "in", Math.round(packets * 1.4), 900, 1, 1);
+    synOut = 1;
   }
 
   // DNS: the resolver's connected UDP sockets, caught by a sweep now and then.
@@ -229,6 +233,7 @@ function generateRound(
     const port = 1 + Math.floor(random() * 65_535);
     flow(port, "tcp", "in", 1, 60, 1, 1);
     if (!used.has(port)) flow(port, "tcp", "out", 1, 54, 1, 1);
+    synIn = 1;
   }
 
   // The odd ping.
@@ -247,6 +252,7 @@ function generateRound(
       maxNameLength: queries === 0 ? 0 : Math.round(Math.max(meanName, 22 + 8 * random())),
       meanNameLength: Math.max(0, meanName),
     },
+    synSpread: { in: synIn, out: synOut },
     captured: true,
   };
 }
@@ -258,6 +264,7 @@ export function cloneRound(round: RoundData): RoundData {
     occupied: round.occupied.map((o) => ({ ...o })),
     traffic: round.traffic.map((t) => ({ ...t })),
     dns: { ...round.dns },
+    synSpread: { ...round.synSpread },
   };
 }
 
@@ -321,6 +328,7 @@ export function injectInboundScan(round: RoundData, seed: number, count = 300): 
       remotePorts: 1,
     });
   }
+  r.synSpread.in = Math.max(r.synSpread.in, targets.size);
   return r;
 }
 
@@ -356,6 +364,7 @@ export function injectOutboundScan(round: RoundData, count = 300, port = 45_000)
     peers: 1,
     remotePorts: count,
   });
+  r.synSpread.out = Math.max(r.synSpread.out, count);
   return r;
 }
 
