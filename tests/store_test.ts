@@ -3,6 +3,7 @@ import { DatabaseSync } from "node:sqlite";
 import { PadError } from "../src/errors.ts";
 import {
   defaultDatabasePath,
+  insertRows,
   openAndMigrate,
   openDatabase,
   pragma,
@@ -34,6 +35,27 @@ Deno.test("openAndMigrate() migrates an empty file, and a second run changes not
     false,
   ]);
   assert.equal(schemaOf(path), schema);
+});
+
+Deno.test("insertRows() stores every row whole and in order, across statement boundaries", () => {
+  using dir = tempDir();
+  using db = openDatabase(`${dir.path}/pad.db`);
+  db.exec("CREATE TABLE t (i INTEGER, text TEXT, blob BLOB)");
+  let next = 0;
+  for (const count of [0, 1, 63, 64, 65, 200]) {
+    const rows = Array.from({ length: count }, () => {
+      const i = next++;
+      return [i, i % 3 === 0 ? null : `row ${i}`, new Uint8Array([i & 0xff, 7])];
+    });
+    insertRows(db, "t", ["i", "text", "blob"], rows);
+  }
+  const stored = db.prepare("SELECT i, text, blob FROM t ORDER BY rowid").all();
+  assert.equal(stored.length, next);
+  stored.forEach((row, k) => {
+    assert.equal(row.i, k);
+    assert.equal(row.text, k % 3 === 0 ? null : `row ${k}`);
+    assert.deepEqual(row.blob, new Uint8Array([k & 0xff, 7]));
+  });
 });
 
 Deno.test("openDatabase() sets WAL, foreign keys, a busy timeout and incremental vacuum", () => {

@@ -2,7 +2,7 @@
 import type { PacketRow, TrafficCount } from "../capture/round_traffic.ts";
 import type { SynSpread } from "../model/round_data.ts";
 import type { ProbeName, SweepResult } from "../probe/types.ts";
-import { type Database, transaction } from "./database.ts";
+import { type Database, insertRows, transaction } from "./database.ts";
 
 /** How a round starts. */
 export interface NewRound {
@@ -121,12 +121,11 @@ export function finishRound(db: Database, roundId: number, end: RoundEnd): void 
       [...traffic.map((t) => t.port), ...packets.map((p) => p.port)].filter((p) => p !== null),
       end.endTime,
     );
-    const insertTraffic = db.prepare(
-      "INSERT INTO round_traffic (round_id, port_id, protocol, direction, packets, bytes, peers, " +
-        "remote_ports) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    );
-    for (const t of traffic) {
-      insertTraffic.run(
+    insertRows(
+      db,
+      "round_traffic",
+      ["round_id", "port_id", "protocol", "direction", "packets", "bytes", "peers", "remote_ports"],
+      traffic.map((t) => [
         roundId,
         t.port,
         t.protocol,
@@ -135,15 +134,26 @@ export function finishRound(db: Database, roundId: number, end: RoundEnd): void 
         t.bytes,
         t.peers,
         t.remotePorts,
-      );
-    }
-    const insertPacket = db.prepare(
-      "INSERT INTO packets (round_id, timestamp, protocols, qry_name, resp_name, port_id, " +
-        "remote_port, direction, family, remote_addr, length, payload) " +
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      ]),
     );
-    for (const p of packets) {
-      insertPacket.run(
+    insertRows(
+      db,
+      "packets",
+      [
+        "round_id",
+        "timestamp",
+        "protocols",
+        "qry_name",
+        "resp_name",
+        "port_id",
+        "remote_port",
+        "direction",
+        "family",
+        "remote_addr",
+        "length",
+        "payload",
+      ],
+      packets.map((p) => [
         roundId,
         p.timestamp,
         p.protocols,
@@ -156,8 +166,8 @@ export function finishRound(db: Database, roundId: number, end: RoundEnd): void 
         p.remoteAddr,
         p.length,
         p.payload,
-      );
-    }
+      ]),
+    );
     const capture = end.capture;
     db.prepare(
       "UPDATE rounds SET end_time = ?, status = ?, error = ?, " +
