@@ -83,6 +83,26 @@ for (const probe of ["procfs", "listen"] as const) {
     assert.equal(round!.probe, probe);
     assert.equal(round!.capture_off, "turned off with --no-capture");
     assert.ok((round!.end_time as number) > (round!.start_time as number));
+
+    // The ports remember their first listener (the new-listener rule reads it): procfs knows
+    // LISTEN and UNCONN; the listen probe only learns that a bind failed.
+    const memory = query(
+      db,
+      "SELECT id, tcp_listener_first_seen AS tcp, udp_listener_first_seen AS udp FROM ports " +
+        "WHERE id BETWEEN ? AND ? ORDER BY id",
+      base,
+      base + 3,
+    );
+    const within = (t: unknown) =>
+      typeof t === "number" && t >= (round!.start_time as number) &&
+      t <= (round!.end_time as number);
+    const procfs = probe === "procfs";
+    assert.deepEqual(memory.map((m) => [m.id, within(m.tcp), within(m.udp)]), [
+      [base, procfs, false],
+      [base + 1, false, procfs],
+      [base + 2, procfs, false],
+      [base + 3, false, procfs],
+    ]);
   });
 }
 

@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { listenerKey, newListeners } from "../src/detect/new_listeners.ts";
 import type { OccupiedPort, RoundData } from "../src/model/round_data.ts";
 import { openDatabase } from "../src/store/database.ts";
 import { listenersBefore } from "../src/store/history.ts";
+import { MIGRATIONS } from "../src/store/migrations.ts";
+import { runPrune } from "../src/commands/prune.ts";
+import { BufferOutput } from "../src/output.ts";
 import { tempDir } from "./support/pad.ts";
 import { storeRoundHistory } from "./support/store_rounds.ts";
 import { generateHistory } from "./support/synthetic.ts";
@@ -65,4 +69,55 @@ Deno.test("listenersBefore reads the listeners of stored rounds before a time, n
   assert.deepEqual(before(1), steady);
   assert.equal(before(3).has("tcp/4444"), false);
   assert.equal(before(4).has("tcp/4444"), true);
+});
+
+Deno.test("the listeners' memory outlives prune: a service back after two weeks is not new", () => {
+  using dir = tempDir();
+  const path = `${dir.path}/pad.db`;
+  using db = openDatabase(path);
+  const rounds = generateHistory({ rounds: 5, seed: 3 });
+  rounds[2] = { ...rounds[2]!, occupied: [...rounds[2]!.occupied, port(4444, "tcp", true)] };
+  storeRoundHistory(db, rounds);
+  const later = rounds[4]!.startTime + 14 * 86_400_000;
+  const pruned = runPrune(
+    { db: path, keepMs: 7 * 86_400_000, keepPacketsMs: 7 * 86_400_000, dryRun: false, now: later },
+    new BufferOutput(),
+  );
+  assert.equal(pruned.rounds, 5);
+  assert.equal(Number(db.prepare("SELECT count(*) AS n FROM rounds_ports").get()!.n), 0);
+  const known = new Set(listenersBefore(db, later).map(listenerKey).filter((k) => k !== null));
+  assert.ok(known.has("tcp/4444"));
+  assert.deepEqual(newListeners(round(99, [port(4444, "tcp", true)]), known), []);
+});
+
+Deno.test("migration 0006 fills the listeners' memory from the rounds already stored", () => {
+  using dir = tempDir();
+  const path = `${dir.path}/pad.db`;
+  {
+    using old = new DatabaseSync(path);
+    for (const m of MIGRATIONS.filter((m) => m.version <= 5)) old.exec(m.sql);
+    old.exec("PRAGMA user_version = 5");
+    old.exec(
+      "INSERT INTO rounds (id, start_time, status) VALUES (1, 1000, 'complete'), " +
+        "(2, 2000, 'complete'); " +
+        "INSERT INTO ports (id, first_seen) VALUES (22, 1000), (53, 1000), (40000, 1000); " +
+        "INSERT INTO rounds_ports (round_id, port_id, protocol, family, sweeps_seen, first_seen, " +
+        "last_seen, socket_state) VALUES " +
+        "(2, 22, 'tcp', 4, 1, 2100, 2100, 'LISTEN'), (1, 22, 'tcp', 6, 1, 1100, 1100, 'LISTEN'), " +
+        "(1, 53, 'udp', 4, 1, 1200, 1200, 'UNCONN'), (1, 53, 'tcp', 4, 1, 1200, 1200, 'ESTABLISHED'), " +
+        "(1, 40000, 'tcp', 4, 1, 1300, 1300, 'ESTABLISHED')",
+    );
+  }
+  using db = openDatabase(path);
+  assert.deepEqual(
+    db.prepare(
+      "SELECT id, tcp_listener_first_seen AS tcp, udp_listener_first_seen AS udp FROM ports " +
+        "ORDER BY id",
+    ).all().map((r) => ({ ...r })),
+    [
+      { id: 22, tcp: 1100, udp: null },
+      { id: 53, tcp: null, udp: 1200 },
+      { id: 40000, tcp: null, udp: null },
+    ],
+  );
 });

@@ -113,17 +113,16 @@ export function loadRounds(db: Database, ids: readonly number[]): RoundData[] {
 }
 
 /**
- * Every `(protocol, port)` with a listening socket (procfs: LISTEN, UNCONN) in a round that
- * started before `startTime`, as the round data's occupied ports: the listeners the host has had.
+ * Every `(protocol, port)` that had a listening socket (procfs: TCP LISTEN, UDP UNCONN) before
+ * `startTime`, as the round data's occupied ports: the listeners the host has had. Read from the
+ * ports' memory of their first listener, which prune does not remove.
  */
 export function listenersBefore(db: Database, startTime: number): OccupiedPort[] {
-  const states = [...LISTENING_STATES].map((s) => `'${s}'`).join(", ");
   return db.prepare(
-    "SELECT DISTINCT rp.port_id, rp.protocol FROM rounds_ports rp " +
-      "JOIN rounds r ON r.id = rp.round_id " +
-      `WHERE r.start_time < ? AND rp.socket_state IN (${states})`,
-  ).all(startTime).map((p) => ({
-    port: Number(p.port_id),
+    "SELECT id, 'tcp' AS protocol FROM ports WHERE tcp_listener_first_seen < ? " +
+      "UNION ALL SELECT id, 'udp' FROM ports WHERE udp_listener_first_seen < ?",
+  ).all(startTime, startTime).map((p) => ({
+    port: Number(p.id),
     protocol: p.protocol as "tcp" | "udp",
     family: 4,
     listening: true,

@@ -1,6 +1,7 @@
 /** Writing rounds: created open, filled sweep by sweep, closed with their traffic in one step. */
 import type { PacketRow, TrafficCount } from "../capture/round_traffic.ts";
 import type { SynSpread } from "../model/round_data.ts";
+import { isListeningState } from "../probe/procfs.ts";
 import type { ProbeName, SweepResult } from "../probe/types.ts";
 import { type Database, insertRows, transaction } from "./database.ts";
 
@@ -72,6 +73,23 @@ export function createRound(db: Database, round: NewRound): number {
   );
 }
 
+/**
+ * A function recording that `port` had a `protocol` listener at `seenAt`, unless one was seen
+ * earlier: the ports' memory of their first listener, kept when prune removes the rounds (the
+ * new-listener rule reads it).
+ */
+export function listenerMemory(
+  db: Database,
+): (protocol: "tcp" | "udp", port: number, seenAt: number) => void {
+  const update = (column: string) =>
+    db.prepare(`UPDATE ports SET ${column} = ? WHERE id = ? AND ${column} IS NULL`);
+  const statements = {
+    tcp: update("tcp_listener_first_seen"),
+    udp: update("udp_listener_first_seen"),
+  };
+  return (protocol, port, seenAt) => statements[protocol].run(seenAt, port);
+}
+
 /** Stores one sweep of a round in one transaction: each occupied port counted once more. */
 export function storeSweep(db: Database, roundId: number, sweep: SweepResult): void {
   const seenAt = sweep.startedMs + sweep.durationMs;
@@ -85,9 +103,11 @@ export function storeSweep(db: Database, roundId: number, sweep: SweepResult): v
       "pid = coalesce(excluded.pid, pid), command = coalesce(excluded.command, command), " +
       "uid = coalesce(excluded.uid, uid)",
   );
+  const rememberListener = listenerMemory(db);
   transaction(db, () => {
     addPorts(db, sweep.occupied.map((o) => o.port), seenAt);
     for (const o of sweep.occupied) {
+      if (isListeningState(o.protocol, o.socketState)) rememberListener(o.protocol, o.port, seenAt);
       upsert.run(
         roundId,
         o.port,

@@ -1,6 +1,7 @@
 /** Writes model-level round histories (synthetic or not) into a database as complete rounds. */
 import type { RoundData } from "../../src/model/round_data.ts";
 import { type Database, transaction } from "../../src/store/database.ts";
+import { listenerMemory } from "../../src/store/rounds.ts";
 
 /**
  * Stores each round with its ports and traffic, as collect would have; returns the database ids
@@ -21,6 +22,7 @@ export function storeRoundHistory(db: Database, rounds: readonly RoundData[]): n
     "INSERT INTO rounds_ports (round_id, port_id, protocol, family, sweeps_seen, first_seen, " +
       "last_seen, socket_state, pid, command) VALUES (?, ?, ?, ?, 11, ?, ?, ?, ?, ?)",
   );
+  const rememberListener = listenerMemory(db);
   const traffic = db.prepare(
     "INSERT INTO round_traffic (round_id, port_id, protocol, direction, packets, bytes, peers, " +
       "remote_ports) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -57,6 +59,7 @@ export function storeRoundHistory(db: Database, rounds: readonly RoundData[]): n
           o.pid ?? null,
           o.command ?? null,
         );
+        if (o.listening) rememberListener(o.protocol, o.port, r.startTime);
       }
       for (const t of r.traffic) {
         if (t.port !== null) port.run(t.port, r.startTime);
