@@ -101,10 +101,10 @@ export class RoundTraffic {
   readonly #payloadBytes: number;
   readonly #tallies = new Map<number, Tally>();
   readonly #dnsRows: PacketRow[] = [];
+  readonly #otherRows: PacketRow[] = [];
   // Remote address → ports its connection attempts reached (in) / this host's reached at it (out).
   readonly #synIn = new Map<string, Set<number>>();
   readonly #synOut = new Map<string, Set<number>>();
-  readonly #otherRows: PacketRow[] = [];
 
   constructor(options: { local: LocalNetworks; maxPackets: number; payloadBytes: number }) {
     this.#local = options.local;

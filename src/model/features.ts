@@ -20,9 +20,9 @@
  * ports in the ephemeral range 32768–60999; TCP and UDP packets in and out; bytes in and out; the
  * most remote ports on one local port, in and out; the most ports one remote address sent TCP
  * connection attempts to, and this host to one remote address (a port scan, whatever ports it
- * comes from); local ports with traffic in and out; portless
- * (ICMP and the like) packets in and out; DNS queries, the longest and the mean DNS name; the
- * hour of day (UTC) as sine and cosine; and whether the round was captured. A port counts once
+ * comes from); local ports with traffic in and out; portless (ICMP and the like) packets in and
+ * out; DNS queries, the longest and the mean DNS name; the hour of day (UTC) as sine and cosine;
+ * and whether the round was captured. A port counts once
  * per protocol and state whatever its address families (the probes report a dual-stack listener
  * differently). With 128 bins a round is 128 × 16 + 24 = 2,072 numbers.
  *
@@ -30,9 +30,9 @@
  * portsPerBin)` (one port in an empty bin is 0.11 with 512-port bins, a full bin 1); packets are
  * `log(1 + p / 8)` and bytes `log(1 + b / 1000)` over the same of a fixed ceiling (10⁷ packets or
  * 10¹⁰ bytes per bin and minute, 10⁹ and 10¹² for the totals), the unit keeping the Poisson noise
- * of a few packets from swamping the scale; DNS queries like packets; peers, remote ports and
- * port totals and connection attempts' spread `log(1 + x) / log(65,537)`; DNS name lengths `/ 255`. Ordinary values fall in
- * [0, 1] and a flood stays finite. When capture was off every traffic feature is 0 and
+ * of a few packets from swamping the scale; DNS queries like packets; peers, remote ports, port
+ * totals and connection attempts' spread `log(1 + x) / log(65,537)`; DNS name lengths `/ 255`.
+ * Ordinary values fall in [0, 1] and a flood stays finite. When capture was off every traffic feature is 0 and
  * `captured` is 0: that traffic is unknown, not zero, and {@linkcode scoredFeatures} leaves it
  * out of the score, as it does DNS name lengths of a round without DNS queries.
  *
@@ -114,7 +114,9 @@ export type Global = typeof GLOBALS[number];
 /** Channels that come from captured traffic (unknown when capture was off). */
 const TRAFFIC_CHANNELS: ReadonlySet<Channel> = new Set(CHANNELS.slice(4));
 /** Globals that come from captured traffic. */
-const TRAFFIC_GLOBALS: ReadonlySet<Global> = new Set(GLOBALS.slice(4, 21));
+const TRAFFIC_GLOBALS: ReadonlySet<Global> = new Set(
+  GLOBALS.slice(GLOBALS.indexOf("tcp_packets_in"), GLOBALS.indexOf("dns_name_mean") + 1),
+);
 /** Globals that only mean something when the round had DNS queries. */
 const DNS_NAME_GLOBALS: ReadonlySet<Global> = new Set(["dns_name_max", "dns_name_mean"]);
 /** Globals that describe the round rather than the host: never part of the score. */
