@@ -5,6 +5,8 @@
  * @module
  */
 
+import { BufferedFile } from "./buffered_file.ts";
+
 /** One record to write. */
 export interface PcapRecord {
   data: Uint8Array;
@@ -74,46 +76,30 @@ export function writePcap(
 
 /** Streams records to a pcap file through a 1 MiB buffer, for files too big to build at once. */
 export class PcapWriter implements Disposable {
-  #file: Deno.FsFile;
-  #buffer = new Uint8Array(1 << 20);
-  #view = new DataView(this.#buffer.buffer);
-  #used = 0;
+  readonly #out: BufferedFile;
+  readonly #view: DataView;
 
   /** Creates (or truncates) `path` and writes the file header. */
   constructor(path: string, linkType: number, snaplen = DEFAULT_SNAPLEN) {
-    this.#file = Deno.openSync(path, { write: true, create: true, truncate: true });
-    this.#append(fileHeader(linkType, snaplen));
+    this.#out = new BufferedFile(path);
+    this.#view = new DataView(this.#out.buffer.buffer);
+    this.#out.append(fileHeader(linkType, snaplen));
   }
 
   /** Appends one record. */
   write(record: PcapRecord): void {
-    const size = RECORD_HEADER_SIZE + record.data.length;
-    if (this.#used + size > this.#buffer.length) this.#flush();
-    if (size > this.#buffer.length) throw new RangeError(`Record of ${size} bytes is too large`);
-    writeRecordHeader(this.#view, this.#used, record);
-    this.#buffer.set(record.data, this.#used + RECORD_HEADER_SIZE);
-    this.#used += size;
+    const at = this.#out.reserve(RECORD_HEADER_SIZE + record.data.length);
+    writeRecordHeader(this.#view, at, record);
+    this.#out.buffer.set(record.data, at + RECORD_HEADER_SIZE);
   }
 
   /** Flushes and closes the file. */
   close(): void {
-    this.#flush();
-    this.#file.close();
+    this.#out.close();
   }
 
   /** Same as `close()`. */
   [Symbol.dispose](): void {
     this.close();
-  }
-
-  #append(bytes: Uint8Array): void {
-    this.#buffer.set(bytes, this.#used);
-    this.#used += bytes.length;
-  }
-
-  #flush(): void {
-    let at = 0;
-    while (at < this.#used) at += this.#file.writeSync(this.#buffer.subarray(at, this.#used));
-    this.#used = 0;
   }
 }

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { BufferedFile } from "./buffered_file.ts";
+
 const BLOCK_SHB = 0x0a0d0d0a;
 const BLOCK_IDB = 0x00000001;
 const BLOCK_PB = 0x00000002;
@@ -145,17 +147,15 @@ export function encodePcapng(blocks: Uint8Array[]): Uint8Array {
 
 /** Streams a one-interface pcapng file (µs stamps) through a 1 MiB buffer. */
 export class PcapngWriter implements Disposable {
-  #file: Deno.FsFile;
-  #buffer = new Uint8Array(1 << 20);
-  #used = 0;
-  #little: boolean;
+  readonly #out: BufferedFile;
+  readonly #little: boolean;
 
   /** Creates (or truncates) `path` and writes the section header and one interface. */
   constructor(path: string, linkType: number, little = true) {
-    this.#file = Deno.openSync(path, { write: true, create: true, truncate: true });
+    this.#out = new BufferedFile(path);
     this.#little = little;
-    this.#append(sectionHeader(little));
-    this.#append(interfaceDescription(little, { linkType }));
+    this.#out.append(sectionHeader(little));
+    this.#out.append(interfaceDescription(little, { linkType }));
   }
 
   /** Appends one Enhanced Packet Block stamped `tsMs` (milliseconds since the epoch). */
@@ -163,10 +163,9 @@ export class PcapngWriter implements Disposable {
     // Written in place (not through enhancedPacket()): benchmarks write millions.
     const data = record.data;
     const length = 32 + pad4(data.length);
-    if (this.#used + length > this.#buffer.length) this.#flush();
-    if (length > this.#buffer.length) throw new RangeError("Block too large");
-    const at = this.#used;
-    const view = new DataView(this.#buffer.buffer, at, length);
+    const at = this.#out.reserve(length);
+    const buffer = this.#out.buffer;
+    const view = new DataView(buffer.buffer, at, length);
     const little = this.#little;
     const micros = Math.round(record.tsMs * 1000);
     view.setUint32(0, BLOCK_EPB, little);
@@ -176,34 +175,19 @@ export class PcapngWriter implements Disposable {
     view.setUint32(16, micros % 2 ** 32, little);
     view.setUint32(20, data.length, little);
     view.setUint32(24, record.wireLength ?? data.length, little);
-    this.#buffer.set(data, at + 28);
-    this.#buffer.fill(0, at + 28 + data.length, at + length - 4);
+    buffer.set(data, at + 28);
+    buffer.fill(0, at + 28 + data.length, at + length - 4);
     view.setUint32(length - 4, length, little);
-    this.#used += length;
   }
 
   /** Flushes and closes the file. */
   close(): void {
-    this.#flush();
-    this.#file.close();
+    this.#out.close();
   }
 
   /** Same as `close()`. */
   [Symbol.dispose](): void {
     this.close();
-  }
-
-  #append(bytes: Uint8Array): void {
-    if (this.#used + bytes.length > this.#buffer.length) this.#flush();
-    if (bytes.length > this.#buffer.length) throw new RangeError("Block too large");
-    this.#buffer.set(bytes, this.#used);
-    this.#used += bytes.length;
-  }
-
-  #flush(): void {
-    let at = 0;
-    while (at < this.#used) at += this.#file.writeSync(this.#buffer.subarray(at, this.#used));
-    this.#used = 0;
   }
 }
 
