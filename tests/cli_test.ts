@@ -64,7 +64,7 @@ Deno.test("pad init prints the path and schema version, and data goes to stdout 
   assert.equal(first.code, 0, first.stderr);
   assert.equal(first.stdout, `${db}\tschema version ${SCHEMA_VERSION} (created)\n`);
   assert.equal(first.stderr, "");
-  const second = await runPad(["init"], { PAD_DB: db });
+  const second = await runPad(["init"], { env: { PAD_DB: db } });
   assert.equal(second.stdout, `${db}\tschema version ${SCHEMA_VERSION} (up to date)\n`);
 });
 

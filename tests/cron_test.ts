@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { PadError } from "../src/errors.ts";
 import { cronBlock, installBlock, removeBlock } from "../src/fleet/cron_block.ts";
 import { cronLines, PAD_RUN_FLAGS } from "../src/fleet/cron_lines.ts";
-import { padCommandLine, type PadRun, padTaskFlags, tempDir } from "./support/pad.ts";
+import { padCommandLine, type PadRun, padTaskFlags, runPad, tempDir } from "./support/pad.ts";
 
 const SPOOL = "/var/spool/cron/crontabs";
 const decoder = new TextDecoder();
@@ -79,7 +79,7 @@ class CrontabUser implements Disposable {
 
   /** Runs `pad ARGS` with only the wrapper in PATH. */
   pad(args: string[], cwd?: string): Promise<PadRun> {
-    return runPadWith(args, { PATH: this.bin }, cwd);
+    return runPad(args, { env: { PATH: this.bin }, cwd });
   }
 
   [Symbol.dispose](): void {
@@ -93,25 +93,6 @@ class CrontabUser implements Disposable {
     Deno.removeSync(this.bin, { recursive: true });
     assert.equal(rootCrontab(), this.#rootBefore, "root's crontab was not touched");
   }
-}
-
-async function runPadWith(
-  args: string[],
-  env: Record<string, string>,
-  cwd?: string,
-): Promise<PadRun> {
-  const [program, ...rest] = padCommandLine();
-  const output = await new Deno.Command(program!, {
-    args: [...rest, ...args],
-    env: { NO_COLOR: "1", ...env },
-    cwd,
-    stdin: "null",
-  }).output();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
 }
 
 /** A crontab someone already had: variables, comments, blank lines, a `%` job, odd spacing. */
@@ -139,7 +120,10 @@ function padArgs(line: string, commandLength: number): string[] {
 Deno.test("pad cron prints three jobs with absolute paths that agree with README's Cron section", async () => {
   using dir = tempDir();
   // A relative --db, from another directory, with no crontab(1) in PATH: printing needs none.
-  const run = await runPadWith(["--db", "data/pad.db", "cron"], { PATH: "/nonexistent" }, dir.path);
+  const run = await runPad(["--db", "data/pad.db", "cron"], {
+    env: { PATH: "/nonexistent" },
+    cwd: dir.path,
+  });
   assert.equal(run.code, 0, run.stderr);
   const db = `${dir.path}/data/pad.db`;
   const lines = run.stdout.trimEnd().split("\n");
@@ -270,8 +254,8 @@ Deno.test("two databases keep two blocks; reinstalling one replaces it in place"
 Deno.test("without crontab(1), --install is one error naming Debian's cron package, exit 1", async () => {
   using dir = tempDir();
   const before = rootCrontab();
-  const run = await runPadWith(["--db", `${dir.path}/pad.db`, "cron", "--install"], {
-    PATH: dir.path,
+  const run = await runPad(["--db", `${dir.path}/pad.db`, "cron", "--install"], {
+    env: { PATH: dir.path },
   });
   assert.equal(run.code, 1);
   assert.match(
@@ -288,7 +272,7 @@ Deno.test("a job line survives cron's % and the shell: prune runs on a path with
   const home = `${dir.path}/it's a 50% "odd" $HOME dir`;
   Deno.mkdirSync(home);
   const db = `${home}/pad.db`;
-  const printed = await runPadWith(["--db", db, "cron"], { PATH: "/nonexistent" });
+  const printed = await runPad(["--db", db, "cron"], { env: { PATH: "/nonexistent" } });
   assert.equal(printed.code, 0, printed.stderr);
   const prune = jobs(printed.stdout)[2]!;
   const commandText = prune.replace(/^(\S+ ){5}/, "");
@@ -307,7 +291,9 @@ Deno.test("a job line survives cron's % and the shell: prune runs on a path with
 
 Deno.test("a path cron cannot carry is a usage error: one line, exit 2", async () => {
   using dir = tempDir();
-  const run = await runPadWith(["--db", `${dir.path}/a\\b.db`, "cron"], { PATH: "/nonexistent" });
+  const run = await runPad(["--db", `${dir.path}/a\\b.db`, "cron"], {
+    env: { PATH: "/nonexistent" },
+  });
   assert.equal(run.code, 2);
   assert.match(
     run.stderr,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { writePrometheusFile } from "../src/fleet/prometheus.ts";
 import { openDatabase } from "../src/store/database.ts";
-import { padCommandLine, runPad, tempDir } from "./support/pad.ts";
+import { runPad, tempDir } from "./support/pad.ts";
 import { seedRounds } from "./support/seed.ts";
 
 /** One sample line of an exposition, parsed. */
@@ -100,18 +100,8 @@ async function promtoolCheck(text: string): Promise<void> {
 }
 
 /** Runs pad with umask 077, as a careful root's cron would. */
-async function padUmask077(args: string[]) {
-  const output = await new Deno.Command("/bin/sh", {
-    args: ["-c", 'umask 077 && exec "$@"', "sh", ...padCommandLine(), ...args],
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function padUmask077(args: string[]) {
+  return runPad(args, { prefix: ["/bin/sh", "-c", 'umask 077 && exec "$@"', "sh"] });
 }
 
 function leftovers(dir: string): string[] {

@@ -45,12 +45,23 @@ export function spawnPad(args: string[], prefix: string[] = []): Deno.ChildProce
   }).spawn();
 }
 
-/** Runs `pad ARGS` in a subprocess with the task's flags; `env` adds to the environment. */
-export async function runPad(args: string[], env: Record<string, string> = {}): Promise<PadRun> {
-  const [program, ...rest] = padCommandLine();
+/** How {@linkcode runPad} runs pad. */
+export interface RunPadOptions {
+  /** Added to the environment. */
+  env?: Record<string, string>;
+  /** Working directory (default this process's). */
+  cwd?: string;
+  /** A command pad runs under, e.g. `["/bin/sh", "-c", 'umask 077 && exec "$@"', "sh"]`. */
+  prefix?: string[];
+}
+
+/** Runs `PREFIX… pad ARGS` in a subprocess with the task's flags and waits for it. */
+export async function runPad(args: string[], options: RunPadOptions = {}): Promise<PadRun> {
+  const [program, ...rest] = [...(options.prefix ?? []), ...padCommandLine(), ...args];
   const output = await new Deno.Command(program!, {
-    args: [...rest, ...args],
-    env: { NO_COLOR: "1", ...env },
+    args: rest,
+    env: { NO_COLOR: "1", ...options.env },
+    cwd: options.cwd,
     stdin: "null",
   }).output();
   const decoder = new TextDecoder();
