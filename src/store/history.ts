@@ -1,9 +1,7 @@
 /** Reading complete rounds back as the model sees them. */
 import type { OccupiedPort, RoundData } from "../model/round_data.ts";
+import { isListeningState } from "../probe/procfs.ts";
 import type { Database } from "./database.ts";
-
-/** Socket states that mean "a service waits here" (procfs names them). */
-const LISTENING_STATES = new Set(["LISTEN", "UNCONN"]);
 
 /** A complete round's id and start, in time order. */
 export interface RoundRef {
@@ -94,7 +92,9 @@ export function loadRounds(db: Database, ids: readonly number[]): RoundData[] {
         port: Number(p.port_id),
         protocol: p.protocol as "tcp" | "udp",
         family: Number(p.family) as 4 | 6,
-        listening: p.socket_state === null ? null : LISTENING_STATES.has(String(p.socket_state)),
+        listening: p.socket_state === null
+          ? null
+          : isListeningState(p.protocol as "tcp" | "udp", String(p.socket_state)),
         pid: p.pid === null ? null : Number(p.pid),
         command: p.command === null ? null : String(p.command),
       })),
