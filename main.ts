@@ -15,7 +15,7 @@ import { runInspect } from "./src/commands/inspect.ts";
 import { runModelExport, runModelImport, runModelMerge } from "./src/commands/model.ts";
 import { runPrune } from "./src/commands/prune.ts";
 import { runReport } from "./src/commands/report.ts";
-import { writePrometheusFile } from "./src/fleet/prometheus.ts";
+import { checkPrometheusFile, writePrometheusFile } from "./src/fleet/prometheus.ts";
 import { BusyError, errorMessage, ExitCode, UsageError } from "./src/errors.ts";
 import { LOG_FORMATS, logger, setupLogging } from "./src/log.ts";
 import { stdout } from "./src/output.ts";
@@ -76,6 +76,14 @@ export function buildProgram(setStatus: (code: number) => void) {
     });
 
   const db = () => program.opts().db ?? defaultDatabasePath();
+  /** The database where one can be named; only to refuse it as an output (merge needs none). */
+  const dbIfKnown = () => {
+    try {
+      return db();
+    } catch {
+      return undefined;
+    }
+  };
   /** stdout, or nowhere with --quiet (summaries are for people; cron mails any output). */
   const quietable = () => program.opts().quiet ? { write: () => {}, isTerminal: false } : stdout;
 
@@ -123,6 +131,7 @@ export function buildProgram(setStatus: (code: number) => void) {
       flag(parsePath, "--prometheus"),
     )
     .action(async (opts) => {
+      if (opts.prometheus) checkPrometheusFile(db(), opts.prometheus);
       const interrupt = new AbortController();
       const signals = ["SIGINT", "SIGTERM"] as const;
       const stop = signals.map((signal) => {
@@ -221,6 +230,7 @@ export function buildProgram(setStatus: (code: number) => void) {
       flag(parsePath, "--prometheus"),
     )
     .action(async (opts) => {
+      if (opts.prometheus) checkPrometheusFile(db(), opts.prometheus);
       const result = await runDetect({
         db: db(),
         warmup: opts.warmup,
@@ -379,6 +389,7 @@ export function buildProgram(setStatus: (code: number) => void) {
       await runModelMerge({
         inputs: files.map((f) => parsePath(f, "FILE")),
         output: opts.output,
+        db: dbIfKnown(),
       }, quietable());
     });
 

@@ -374,7 +374,7 @@ Deno.test("pad report never writes over its own database", async () => {
   assert.equal(run.code, 2);
   assert.match(
     run.stderr,
-    /Invalid -o ".*pad\.db": it is the database \(or its journal\); choose another file/,
+    /Invalid -o ".*pad\.db": it is pad's database or one of its files \(.*pad\.db\); choose another file/,
   );
   assert.deepEqual(Deno.readFileSync(db), before);
 });

@@ -3,6 +3,7 @@ import { errorMessage, PadError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Output } from "../output.ts";
 import { cronBlock, installBlock, removeBlock } from "../fleet/cron_block.ts";
+import { checkPrometheusFile } from "../fleet/prometheus.ts";
 import { cronLines, logDirectory } from "../fleet/cron_lines.ts";
 import { readCrontab, writeCrontab } from "../fleet/crontab.ts";
 
@@ -25,6 +26,8 @@ const log = logger("cron");
  */
 export async function runCron(options: CronOptions, out: Output): Promise<void> {
   const db = resolve(options.db);
+  // The lines would otherwise replace the database (or a device) with metrics every minute.
+  if (options.prometheus !== undefined) checkPrometheusFile(db, options.prometheus);
   const setup = { db, logDir: options.logDir, prometheus: options.prometheus };
   const block = cronBlock(db, cronLines(setup));
   if (options.action === "print") {

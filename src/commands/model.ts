@@ -6,6 +6,7 @@
  * @module
  */
 import { savedModelOf } from "../detect/model_state.ts";
+import { checkOutputFile, type OutputTarget } from "../atomic_file.ts";
 import { errorMessage, PadError, UsageError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Detector } from "../model/autoencoder.ts";
@@ -27,7 +28,12 @@ import {
 import { Threshold } from "../model/threshold.ts";
 import { ModelFormatError } from "../model/weights_blob.ts";
 import type { WindowBatch } from "../model/windows.ts";
-import { type Database, openDatabase, openDatabaseReadOnly } from "../store/database.ts";
+import {
+  type Database,
+  databaseFiles,
+  openDatabase,
+  openDatabaseReadOnly,
+} from "../store/database.ts";
 import { latestModel, saveModel, type StoredModel } from "../store/detections.ts";
 import { loadRounds, normalRounds, precedingRoundIds } from "../store/history.ts";
 import { lockRole } from "../store/lock.ts";
@@ -47,6 +53,8 @@ export function runModelExport(
   options: { db: string; file: string },
   out: Output,
 ): ModelExportResult {
+  const target: OutputTarget = { flag: "FILE", protect: databaseFiles(options.db) };
+  checkOutputFile(options.file, target);
   using db = openDatabaseReadOnly(options.db);
   const stored = hasModels(db) ? latestModel(db) : null;
   if (!stored) {
@@ -56,7 +64,7 @@ export function runModelExport(
     );
   }
   const bytes = encodeModelFile(exportContent(stored, options.db));
-  writeModelFile(options.file, bytes);
+  writeModelFile(options.file, bytes, target);
   const result = { version: stored.id, bytes: bytes.length, sha256: digestOf(bytes) };
   out.write(
     `Exported model v${stored.id} (trained on ${stored.roundsTrained} rounds, threshold ` +
@@ -148,7 +156,7 @@ export interface ModelMergeResult {
  * encoding, each weighted by the rounds it was trained on (see `mergeModelContents`).
  */
 export async function runModelMerge(
-  options: { inputs: string[]; output: string },
+  options: { inputs: string[]; output: string; db?: string },
   out: Output,
 ): Promise<ModelMergeResult> {
   if (options.inputs.length < 2) {
@@ -157,6 +165,11 @@ export async function runModelMerge(
         "(e.g. pad model merge web1.padmodel web2.padmodel -o fleet.padmodel)",
     );
   }
+  const target: OutputTarget = {
+    flag: "-o",
+    protect: options.db === undefined ? [] : databaseFiles(options.db),
+  };
+  checkOutputFile(options.output, target);
   const inputs: NamedModelFile[] = options.inputs.map((name) => ({
     name,
     file: readModelFile(name),
@@ -166,7 +179,7 @@ export async function runModelMerge(
   // The inputs share topology and weight specs now: if the first loads, every one does.
   (await restoreDetector(inputs[0]!.name, inputs[0]!.file)).dispose();
   const bytes = encodeModelFile(mergeModelContents(inputs));
-  writeModelFile(options.output, bytes);
+  writeModelFile(options.output, bytes, target);
   const total = inputs.reduce((n, i) => n + i.file.roundsTrainedOn, 0);
   out.write(
     `Merged ${inputs.length} models (trained on ` +

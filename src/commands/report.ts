@@ -1,10 +1,10 @@
-import { writeFileAtomic } from "../atomic_file.ts";
+import { checkOutputFile, type OutputTarget, writeFileAtomic } from "../atomic_file.ts";
 import { UsageError } from "../errors.ts";
 import type { Output } from "../output.ts";
 import { databaseSpan, loadReport } from "../report/data.ts";
 import { isoTime, plural } from "../report/format.ts";
 import { renderReport } from "../report/html.ts";
-import { openDatabaseReadOnly } from "../store/database.ts";
+import { databaseFiles, openDatabaseReadOnly } from "../store/database.ts";
 
 /** Options of `pad report`. */
 export interface ReportOptions {
@@ -38,7 +38,8 @@ export function runReport(options: ReportOptions, out: Output): ReportResult {
       }; choose an earlier --since or a later --until`,
     );
   }
-  refuseDatabaseAsOutput(options);
+  const target: OutputTarget = { flag: "-o", protect: databaseFiles(options.db) };
+  checkOutputFile(options.output, target);
   using db = openDatabaseReadOnly(options.db);
   const data = loadReport(db, { since: options.since, until });
   const page = renderReport(data, {
@@ -48,32 +49,13 @@ export function runReport(options: ReportOptions, out: Output): ReportResult {
     databaseSpan: data.rounds.total === 0 ? databaseSpan(db) : null,
   });
   // 0644: a web server showing the report usually runs as another user.
-  writeFileAtomic(options.output, page, 0o644);
+  writeFileAtomic(options.output, page, 0o644, target);
   out.write(
     `Wrote ${options.output}: ${plural(data.rounds.total, "round")}, ${
       plural(data.anomalies.total, "anomaly", "anomalies")
     } from ${isoTime(options.since)} to ${isoTime(until)}\n`,
   );
   return { output: options.output, rounds: data.rounds.total, anomalies: data.anomalies.total };
-}
-
-/** `-o` naming the database (or its WAL files) would replace it with HTML: refused. */
-function refuseDatabaseAsOutput(options: ReportOptions): void {
-  const real = (path: string) => {
-    try {
-      return Deno.realPathSync(path);
-    } catch {
-      return null; // does not exist (yet): cannot be the database
-    }
-  };
-  const output = real(options.output);
-  if (output === null) return;
-  const db = real(options.db);
-  if (db !== null && [db, `${db}-wal`, `${db}-shm`, `${db}-journal`].includes(output)) {
-    throw new UsageError(
-      `Invalid -o "${options.output}": it is the database (or its journal); choose another file`,
-    );
-  }
 }
 
 function hostName(): string | null {

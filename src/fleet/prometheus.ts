@@ -6,8 +6,8 @@
  */
 import { resolve } from "node:path";
 import { logger } from "../log.ts";
-import { openDatabaseReadOnly } from "../store/database.ts";
-import { writeFileAtomic } from "../atomic_file.ts";
+import { databaseFiles, openDatabaseReadOnly } from "../store/database.ts";
+import { checkOutputFile, type OutputTarget, writeFileAtomic } from "../atomic_file.ts";
 import { type MetricFamily, renderExposition } from "./exposition.ts";
 import { readMetrics } from "./metrics.ts";
 
@@ -20,17 +20,31 @@ export interface PrometheusExport {
 
 const log = logger("export");
 
+/** What `--prometheus FILE` may not be: anything but a regular file, or the database's files. */
+function prometheusTarget(db: string): OutputTarget {
+  return { flag: "--prometheus", protect: databaseFiles(db) };
+}
+
+/**
+ * Throws `UsageError` when `file` is not a file `--prometheus` may replace; collect and detect
+ * call it before their work, so a bad path costs nothing.
+ */
+export function checkPrometheusFile(db: string, file: string): void {
+  checkOutputFile(file, prometheusTarget(db));
+}
+
 /**
  * Rewrites the Prometheus textfile at `file` (atomically, mode 0644) from the database at `db`,
  * which is opened read-only.
  */
 export function writePrometheusFile(db: string, file: string): PrometheusExport {
   const dbPath = resolve(db);
+  checkPrometheusFile(dbPath, file);
   const families = metricsOf(dbPath);
   if (!file.endsWith(".prom")) {
     log.warn("node_exporter's textfile collector reads only *.prom files, not {file}", { file });
   }
-  writeFileAtomic(file, renderExposition(families), 0o644);
+  writeFileAtomic(file, renderExposition(families), 0o644, prometheusTarget(dbPath));
   return { file, samples: families.reduce((sum, f) => sum + f.samples.length, 0) };
 }
 

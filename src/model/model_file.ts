@@ -31,7 +31,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { writeFileAtomic } from "../atomic_file.ts";
+import { checkOutputFile, type OutputTarget, writeFileAtomic } from "../atomic_file.ts";
 import config from "../../deno.json" with { type: "json" };
 import { errorMessage, PadError } from "../errors.ts";
 import {
@@ -311,12 +311,14 @@ export function digestOf(bytes: Uint8Array): string {
 /**
  * Writes a model file atomically (a temporary file beside it, then renamed over it) with mode
  * 0600: a model tells which ports a host uses and when. Replaces only a model file: any other
- * file at `path` (a database given by mistake) is refused and kept.
+ * file at `path` (a database given by mistake) is refused and kept, as is what `target`
+ * protects ({@linkcode checkOutputFile}).
  */
-export function writeModelFile(path: string, bytes: Uint8Array): void {
+export function writeModelFile(path: string, bytes: Uint8Array, target: OutputTarget): void {
+  checkOutputFile(path, target);
   refuseOtherFile(path);
   try {
-    writeFileAtomic(path, bytes, 0o600);
+    writeFileAtomic(path, bytes, 0o600, target);
   } catch (error) {
     throw new ModelFileError(errorMessage(error), { cause: error });
   }

@@ -1,6 +1,8 @@
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { dirname, join } from "node:path";
-import { errorMessage, PadError } from "../errors.ts";
+import { kindOf } from "../atomic_file.ts";
+import { errorMessage, PadError, UsageError } from "../errors.ts";
+import { LOCK_ROLES, lockPath } from "./lock.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.ts";
 
 /** An open pad database (node:sqlite's synchronous connection). */
@@ -95,15 +97,10 @@ export function openAndMigrate(path: string): OpenReport {
  * or a schema from a newer pad is a {@linkcode PadError}.
  */
 export function openDatabaseReadOnly(path: string): Database {
-  try {
-    if (!Deno.statSync(path).isFile) throw new PadError(`Not a database file: ${path}`);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new PadError(
-        `No database at ${path}: run "pad init" or "pad collect" first, or pass --db PATH`,
-      );
-    }
-    throw error;
+  if (!refuseNonRegularFile(path)) {
+    throw new PadError(
+      `No database at ${path}: run "pad init" or "pad collect" first, or pass --db PATH`,
+    );
   }
   const db = open(path, true);
   try {
@@ -190,8 +187,44 @@ function refuseNewerSchema(db: Database, path: string): void {
   }
 }
 
+/**
+ * The files that belong to the database at `path`: itself, SQLite's journals and pad's role
+ * locks. No file pad writes may replace one of them.
+ */
+export function databaseFiles(path: string): string[] {
+  return [
+    path,
+    `${path}-wal`,
+    `${path}-shm`,
+    `${path}-journal`,
+    ...LOCK_ROLES.map((role) => lockPath(path, role)),
+  ];
+}
+
+/**
+ * Whether a file exists at `path`; throws {@linkcode UsageError} when it is not a regular file:
+ * SQLite would write its journal beside a device (`/dev/null-journal`) or fail obscurely.
+ */
+function refuseNonRegularFile(path: string): boolean {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw new PadError(`Cannot open database ${path}: ${errorMessage(error)}`, { cause: error });
+  }
+  if (!info.isFile) {
+    throw new UsageError(
+      `Invalid database "${path}" (--db or $PAD_DB): it is ${kindOf(info)}, not a database ` +
+        "file; give the path of a regular file (pad creates it if missing)",
+    );
+  }
+  return true;
+}
+
 /** Creates the file with mode 0600 (and missing directories with 0700) unless it exists. */
 function createPrivateFile(path: string): boolean {
+  if (refuseNonRegularFile(path)) return false;
   const dir = dirname(path);
   try {
     Deno.statSync(dir);

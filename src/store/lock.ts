@@ -1,12 +1,23 @@
 import { BusyError } from "../errors.ts";
 
+/** The roles that take a lock: one collector and one model writer (detect, model import). */
+export type LockRole = "collect" | "detect";
+
+/** Every role, for the list of files that belong to a database. */
+export const LOCK_ROLES: readonly LockRole[] = ["collect", "detect"];
+
+/** The lock file of `role` beside the database at `dbPath`. */
+export function lockPath(dbPath: string, role: LockRole): string {
+  return `${dbPath}.${role}.lock`;
+}
+
 /**
- * Takes the lock of one role (collect, detect) on a database: an exclusive `flock` on
- * `DB.ROLE.lock` beside it. The kernel drops the lock when the process dies, even by SIGKILL,
- * so a crashed run never blocks the next. Throws {@linkcode BusyError} at once when held.
+ * Takes the lock of one role on a database: an exclusive `flock` on `DB.ROLE.lock` beside it.
+ * The kernel drops the lock when the process dies, even by SIGKILL, so a crashed run never
+ * blocks the next. Throws {@linkcode BusyError} at once when held.
  */
-export function lockRole(dbPath: string, role: string): Disposable {
-  const path = `${dbPath}.${role}.lock`;
+export function lockRole(dbPath: string, role: LockRole): Disposable {
+  const path = lockPath(dbPath, role);
   const file = Deno.openSync(path, { create: true, write: true, mode: 0o600 });
   if (!file.tryLockSync(true)) {
     file.close();
