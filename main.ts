@@ -22,7 +22,7 @@ import { stdout } from "./src/output.ts";
 import { parseCount, parseDuration, parseMegabytes, parsePath, parseTime } from "./src/parse.ts";
 import { defaultDatabasePath } from "./src/store/database.ts";
 import { parseNetwork } from "./src/capture/local_net.ts";
-import { PROBE_NAMES } from "./src/probe/types.ts";
+import { PROBE_NAMES } from "./src/round.ts";
 import { ROW_FORMATS } from "./src/table_format.ts";
 
 /**

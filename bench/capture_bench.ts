@@ -1,6 +1,6 @@
 /**
  * Capture throughput against tcpdump, in the same run:
- * 1. offline: decode a 1M-packet mixed file (tests/support/pcap_writer.ts) with `Pcap.next()` and
+ * 1. offline: decode a 1M-packet mixed file (fixtures/pcap_writer.ts) with `Pcap.next()` and
  *    pad's decoder, against `TZ=UTC tcpdump -r FILE -n > /dev/null` on the same file;
  * 2. live, on `lo`: a UDP flood to a local port (bench/support/flood.py, 127.0.0.1 only) at rising
  *    rates, captured by pad and, at the same time on the same packets, by
@@ -28,8 +28,8 @@ import {
   quicShort,
   tcp,
   udp,
-} from "../tests/support/frames.ts";
-import { PcapWriter } from "../tests/support/pcap_writer.ts";
+} from "../fixtures/frames.ts";
+import { PcapWriter } from "../fixtures/pcap_writer.ts";
 import { type Flood, flood, startTcpdump, type TcpdumpStats, udpSink } from "./support/loopback.ts";
 import { cpuSecondsOf, int, intFlag, PAD, progress, sleep } from "./support/measure.ts";
 import { emitResult, higherIsBetter, lowerIsBetter } from "./support/result.ts";

@@ -1,14 +1,14 @@
 /**
  * The hourly detect job, against the original's model rebuilt in PyTorch on the same rounds:
  *
- * 1. in this process: a model pretrained on 6 h of a synthetic host (tests/support/synthetic.ts),
+ * 1. in this process: a model pretrained on 6 h of a synthetic host (fixtures/synthetic.ts),
  *    then N hourly jobs: score 60 new rounds, refit on them and on 60 rounds replayed from the
  *    previous hours (the routine of src/model/mod.ts); import, build, encode, save, load times;
  * 2. the anchor: the first timed hour's 60 rounds, as the original saw them (a 65,535-long 0/1
  *    vector of occupied ports per round), written to a file and run through
  *    bench/support/original_model.py with /usr/bin/python3 (torch, 2 threads): the hour before
  *    with a new model, then the timed hour (score + refit, 20 epochs at most, early stopping);
- * 3. the real CLI: the same 6 h (`--quick`: 2) stored in a temporary database (tests/support/store_rounds.ts),
+ * 3. the real CLI: the same 6 h (`--quick`: 2) stored in a temporary database (fixtures/history.ts),
  *    `pad detect` to catch up, then the timed hour added and `pad detect` run again under GNU
  *    time: the whole hourly process (start-up, TensorFlow.js, loading, score, refit, save) and its
  *    peak RSS.
@@ -25,10 +25,10 @@
  */
 
 import type { DetectorConfig } from "../src/model/autoencoder.ts";
-import type { RoundData } from "../src/model/round_data.ts";
+import type { RoundData } from "../src/round.ts";
 import { databaseFileBytes, openDatabase } from "../src/store/database.ts";
-import { storeRoundHistory } from "../tests/support/store_rounds.ts";
-import { generateHistory, prng } from "../tests/support/synthetic.ts";
+import { storeRoundHistory } from "../fixtures/history.ts";
+import { generateHistory, prng } from "../fixtures/synthetic.ts";
 import { intFlag, median, PAD, progress, PYTHON, QUICK, run, timed } from "./support/measure.ts";
 import { emitResult, lowerIsBetter } from "./support/result.ts";
 

@@ -19,8 +19,8 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { openDatabase } from "../src/store/database.ts";
-import { storeRoundHistory } from "../tests/support/store_rounds.ts";
-import { generateHistory } from "../tests/support/synthetic.ts";
+import { storeRoundHistory } from "../fixtures/history.ts";
+import { generateHistory } from "../fixtures/synthetic.ts";
 import { freeUdpPort, pacedTraffic, startTcpdump } from "./support/loopback.ts";
 import { int, intFlag, PAD, progress, run } from "./support/measure.ts";
 import { emitResult, lowerIsBetter } from "./support/result.ts";
@@ -63,8 +63,8 @@ function databaseSize(path: string): Size {
 
 /**
  * Bytes a round's counts take for a busier host than this one: a day of the synthetic server of
- * tests/support/synthetic.ts (services, client ports churning, a daily rhythm) stored as collect
- * stores rounds (tests/support/store_rounds.ts), after one warm-up hour.
+ * fixtures/synthetic.ts (services, client ports churning, a daily rhythm) stored as collect
+ * stores rounds (fixtures/history.ts), after one warm-up hour.
  */
 function syntheticCounts(path: string): { perRound: number; ports: number; traffic: number } {
   const rounds = generateHistory({ seed: 42, rounds: 25 * 60 });

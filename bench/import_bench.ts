@@ -6,7 +6,7 @@
  *    and, on its first 20,000 packets, by `tshark -r SLICE -T pdml > /dev/null` (pyshark's
  *    engine, what the original ran); also `pad import --filter udp`, which reads through libpcap;
  * 2. where pad's time goes: CPU ns per packet of each stage, in this process, on the same file;
- * 3. a mixed capture (tests/support/mixed_capture.ts: DNS, TCP, QUIC over IPv6, ICMP, VLAN,
+ * 3. a mixed capture (fixtures/mixed_capture.ts: DNS, TCP, QUIC over IPv6, ICMP, VLAN,
  *    fragments, ARP, malformed frames; conversations with 2,000 remote addresses), as pcap and
  *    pcapng, read by `pad import` (also with `--max-packets 0`, to show what storing packet rows
  *    costs) and by tcpdump, with and without `-S` (without it, tcpdump keeps a table of TCP
@@ -32,7 +32,7 @@ import { LocalNetworks, PRIVATE_NETWORKS } from "../src/capture/local_net.ts";
 import { openCaptureFile } from "../src/capture/offline.ts";
 import { PcapFileReader } from "../src/capture/pcap_reader.ts";
 import { RoundTraffic } from "../src/capture/round_traffic.ts";
-import { writeMixedCapture } from "../tests/support/mixed_capture.ts";
+import { writeMixedCapture } from "../fixtures/mixed_capture.ts";
 import { startTcpdump, type TcpdumpStats, udpSink } from "./support/loopback.ts";
 import {
   int,

@@ -7,6 +7,7 @@
  * @module
  */
 import { mulberry32 } from "../src/random.ts";
+import { EPHEMERAL_FIRST, EPHEMERAL_LAST } from "../src/round.ts";
 import type { Episode, LabelledDatabase } from "./labels.ts";
 
 /** Runs `pad ARGS`; resolves to its stdout, rejects with one line naming what failed. */
@@ -368,8 +369,8 @@ async function shiftAll(pieces: Piece[], prefix: string): Promise<string[]> {
 }
 
 /** Linux's ephemeral port range (`ip_local_port_range`): where clients' ports come from. */
-const EPHEMERAL_LOW = 32_768;
-const EPHEMERAL_SIZE = 61_000 - EPHEMERAL_LOW;
+const EPHEMERAL_LOW = EPHEMERAL_FIRST;
+const EPHEMERAL_SIZE = EPHEMERAL_LAST + 1 - EPHEMERAL_LOW;
 
 /**
  * A copy of a raw-IP pcap file whose TCP and UDP ports in the ephemeral range are rotated by

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { EPHEMERAL_FIRST } from "../src/round.ts";
 import { type Database, openDatabaseReadOnly } from "../src/store/database.ts";
 import type { Episode, LabelledDatabase } from "./labels.ts";
 
@@ -30,7 +31,7 @@ export const METHOD_NAMES: Record<Method, string> = {
 export const BATCH_ROUNDS = 60;
 
 /** Where Linux takes clients' ports from (`ip_local_port_range`): "new port below" ignores them. */
-export const EPHEMERAL_LOW = 32_768;
+export const EPHEMERAL_LOW = EPHEMERAL_FIRST;
 
 /** Socket states that mean "a service waits here" (as procfs names them). */
 const LISTENING = new Set(["LISTEN", "UNCONN"]);

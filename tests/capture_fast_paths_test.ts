@@ -4,7 +4,7 @@
  * the per-port counts with numeric keys and remembered peers.
  */
 import assert from "node:assert/strict";
-import { formatIpv4, formatIpv6, ipv4Text, ipv6Text } from "../src/capture/addr.ts";
+import { formatIpv4, formatIpv6, ipv4Text, ipv6Text } from "../src/net/address.ts";
 import { type DecodedPacket, decodeFrame, decodeFrameAt } from "../src/capture/decode.ts";
 import {
   LocalNetworks,
@@ -27,8 +27,8 @@ import {
   tcp,
   tcpDns,
   udp,
-} from "./support/frames.ts";
-import { mixedFrames } from "./support/mixed_capture.ts";
+} from "../fixtures/frames.ts";
+import { mixedFrames } from "../fixtures/mixed_capture.ts";
 
 Deno.test("ipv4Text() and ipv6Text() give formatIpv4() and formatIpv6() text, whatever collides in their caches", () => {
   const random = mulberry32(0xadd7);

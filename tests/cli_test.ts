@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import config from "../deno.json" with { type: "json" };
 import { SCHEMA_VERSION } from "../src/store/migrations.ts";
-import { padTaskFlags, runPad, tempDir } from "./support/pad.ts";
+import { padTaskFlags, runPad, tempDir } from "../fixtures/pad_cli.ts";
 
 Deno.test("deno task pad and deno task compile give pad the same permissions and flags", () => {
   const run = padTaskFlags(config.tasks.pad);

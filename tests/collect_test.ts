@@ -3,9 +3,9 @@ import { DatabaseSync } from "node:sqlite";
 import { type CollectOptions, defaultRoundLength, runCollect } from "../src/commands/collect.ts";
 import { BufferOutput } from "../src/output.ts";
 import { ABANDONED } from "../src/store/rounds.ts";
-import { dnsQuery } from "./support/frames.ts";
+import { dnsQuery } from "../fixtures/frames.ts";
 import { commandExists, freePortBlock, openListener } from "./support/listeners.ts";
-import { runPad, spawnPad, tempDir } from "./support/pad.ts";
+import { runPad, spawnPad, tempDir } from "../fixtures/pad_cli.ts";
 
 const isRoot = Deno.uid() === 0;
 

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { PadError } from "../src/errors.ts";
 import { cronBlock, installBlock, removeBlock } from "../src/fleet/cron_block.ts";
 import { cronLines, PAD_RUN_FLAGS } from "../src/fleet/cron_lines.ts";
-import { padCommandLine, type PadRun, padTaskFlags, runPad, tempDir } from "./support/pad.ts";
+import { padCommandLine, type PadRun, padTaskFlags, runPad, tempDir } from "../fixtures/pad_cli.ts";
 
 const SPOOL = "/var/spool/cron/crontabs";
 const decoder = new TextDecoder();

@@ -18,7 +18,7 @@ import {
   tcp,
   tcpDns,
   udp,
-} from "./support/frames.ts";
+} from "../fixtures/frames.ts";
 
 /** A failure replays with the same seed. */
 const prng = mulberry32;

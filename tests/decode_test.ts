@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatIpv6 } from "../src/capture/addr.ts";
+import { formatIpv6 } from "../src/net/address.ts";
 import { type DecodedPacket, decodeFrame, type DecodeResult } from "../src/capture/decode.ts";
 import { openCaptureFile } from "../src/capture/offline.ts";
 import {
@@ -22,8 +22,8 @@ import {
   tcp,
   tcpDns,
   udp,
-} from "./support/frames.ts";
-import { type PcapRecord, writePcap } from "./support/pcap_writer.ts";
+} from "../fixtures/frames.ts";
+import { type PcapRecord, writePcap } from "../fixtures/pcap_writer.ts";
 
 const TS_MS = 1_700_000_000_123.456;
 

@@ -7,10 +7,10 @@ import { openDatabase } from "../src/store/database.ts";
 import { latestModel } from "../src/store/detections.ts";
 import { savedModelOf } from "../src/detect/model_state.ts";
 import { lockRole } from "../src/store/lock.ts";
-import { runPad, spawnPad, tempDir } from "./support/pad.ts";
-import { storeRoundHistory } from "./support/store_rounds.ts";
-import { generateHistory, injectListener, injectUdpFlood } from "./support/synthetic.ts";
-import type { RoundData } from "../src/model/round_data.ts";
+import { runPad, spawnPad, tempDir } from "../fixtures/pad_cli.ts";
+import { storeRoundHistory } from "../fixtures/history.ts";
+import { generateHistory, injectListener, injectUdpFlood } from "../fixtures/synthetic.ts";
+import type { RoundData } from "../src/round.ts";
 
 /** Three hours of a synthetic host: warm-up, calibration, then an hour that is judged. */
 const ROUNDS = 180;

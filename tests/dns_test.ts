@@ -8,7 +8,7 @@ import {
   dnsName,
   dnsQuery,
   dnsRecord,
-} from "./support/frames.ts";
+} from "../fixtures/frames.ts";
 
 const HEADER = 12;
 

@@ -15,7 +15,7 @@ import {
   type ToolPaths,
 } from "../eval/services.ts";
 import { mulberry32 } from "../src/random.ts";
-import { tempDir } from "./support/pad.ts";
+import { tempDir } from "../fixtures/pad_cli.ts";
 
 function toolsOrReason(): ToolPaths | string {
   if (Deno.build.os !== "linux") return "the live eval runs on Linux only";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { varyEphemeralPorts } from "../eval/replay.ts";
-import { ipv4, ipv6, tcp, udp } from "./support/frames.ts";
-import { encodePcap } from "./support/pcap_writer.ts";
+import { ipv4, ipv6, tcp, udp } from "../fixtures/frames.ts";
+import { encodePcap } from "../fixtures/pcap_writer.ts";
 
 const LINKTYPE_RAW = 101;
 

@@ -8,10 +8,10 @@ import {
   summarize,
   targets,
 } from "../eval/score.ts";
-import type { RoundData } from "../src/model/round_data.ts";
+import type { RoundData } from "../src/round.ts";
 import { type Database, openDatabase } from "../src/store/database.ts";
-import { tempDir } from "./support/pad.ts";
-import { storeRoundHistory } from "./support/store_rounds.ts";
+import { tempDir } from "../fixtures/pad_cli.ts";
+import { storeRoundHistory } from "../fixtures/history.ts";
 
 const T0 = Date.UTC(2026, 10, 2, 0, 0);
 const MINUTE = 60_000;

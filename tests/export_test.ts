@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { writePrometheusFile } from "../src/fleet/prometheus.ts";
 import { openDatabase } from "../src/store/database.ts";
-import { runPad, tempDir } from "./support/pad.ts";
+import { runPad, tempDir } from "../fixtures/pad_cli.ts";
 import { seedRounds } from "./support/seed.ts";
 
 /** One sample line of an exposition, parsed. */

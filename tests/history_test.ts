@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { openDatabase } from "../src/store/database.ts";
 import { loadRounds, precedingRounds, roundsBefore, roundsToScore } from "../src/store/history.ts";
-import { tempDir } from "./support/pad.ts";
-import { storeRoundHistory } from "./support/store_rounds.ts";
-import { generateHistory, HISTORY_START } from "./support/synthetic.ts";
+import { tempDir } from "../fixtures/pad_cli.ts";
+import { storeRoundHistory } from "../fixtures/history.ts";
+import { generateHistory, HISTORY_START } from "../fixtures/synthetic.ts";
 
 Deno.test("loadRounds() gives back what was stored: ports, owners, traffic and DNS figures", () => {
   using dir = tempDir();

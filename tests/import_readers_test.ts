@@ -2,16 +2,16 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { type ImportOptions, runImport } from "../src/commands/import.ts";
 import { BufferOutput } from "../src/output.ts";
-import { ethernet, ipv4, udp } from "./support/frames.ts";
-import { mixedFrames, writeMixedCapture } from "./support/mixed_capture.ts";
-import { runPad, tempDir } from "./support/pad.ts";
-import { encodePcap, type PcapRecord } from "./support/pcap_writer.ts";
+import { ethernet, ipv4, udp } from "../fixtures/frames.ts";
+import { mixedFrames, writeMixedCapture } from "../fixtures/mixed_capture.ts";
+import { runPad, tempDir } from "../fixtures/pad_cli.ts";
+import { encodePcap, type PcapRecord } from "../fixtures/pcap_writer.ts";
 import {
   encodePcapng,
   enhancedPacket,
   interfaceDescription,
   sectionHeader,
-} from "./support/pcapng_writer.ts";
+} from "../fixtures/pcapng_writer.ts";
 
 const PCAPS = new URL("../../shared/pcaps/", import.meta.url);
 const SHARED = (() => {

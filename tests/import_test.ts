@@ -13,9 +13,9 @@ import {
   sll2,
   tcp,
   udp,
-} from "./support/frames.ts";
-import { runPad, tempDir } from "./support/pad.ts";
-import { writePcap } from "./support/pcap_writer.ts";
+} from "../fixtures/frames.ts";
+import { runPad, tempDir } from "../fixtures/pad_cli.ts";
+import { writePcap } from "../fixtures/pcap_writer.ts";
 
 const T0 = Date.parse("2026-11-21T10:00:00Z");
 const PCAPS = new URL("../../shared/pcaps/", import.meta.url);

@@ -4,7 +4,7 @@ import { UsageError } from "../src/errors.ts";
 import { BufferOutput } from "../src/output.ts";
 import { TABLES } from "../src/store/catalog.ts";
 import { openDatabase } from "../src/store/database.ts";
-import { runPad, tempDir } from "./support/pad.ts";
+import { runPad, tempDir } from "../fixtures/pad_cli.ts";
 import { seedRounds } from "./support/seed.ts";
 
 const T0 = Date.parse("2026-11-20T00:00:00Z");

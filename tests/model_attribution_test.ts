@@ -6,7 +6,7 @@ import {
   globalFeatureIndex,
   portBin,
 } from "../src/model/features.ts";
-import type { RoundData } from "../src/model/round_data.ts";
+import type { RoundData } from "../src/round.ts";
 
 const layout = featureLayout(256);
 

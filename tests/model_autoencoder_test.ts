@@ -14,7 +14,7 @@ import {
 } from "../src/model/features.ts";
 import { buildWindows, type WindowBatch } from "../src/model/windows.ts";
 import { SMALL_MODEL } from "./support/small_model.ts";
-import { generateHistory } from "./support/synthetic.ts";
+import { generateHistory } from "../fixtures/synthetic.ts";
 
 function windows(bins: number, window: number, rounds = 40, seed = 11): WindowBatch {
   const layout = featureLayout(bins);
@@ -176,7 +176,7 @@ Deno.test("the model prints nothing: no TensorFlow.js banner, no warnings", asyn
   try {
     const script = `${dir}/quiet.ts`;
     const model = new URL("../src/model/mod.ts", import.meta.url).href;
-    const synthetic = new URL("./support/synthetic.ts", import.meta.url).href;
+    const synthetic = new URL("../fixtures/synthetic.ts", import.meta.url).href;
     await Deno.writeTextFile(
       script,
       `import { buildWindows, createDetector, encodeRound, featureLayout } from "${model}";

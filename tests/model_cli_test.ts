@@ -4,15 +4,15 @@ import { runDetect } from "../src/commands/detect.ts";
 import { BufferOutput } from "../src/output.ts";
 import { openDatabase } from "../src/store/database.ts";
 import { lockRole } from "../src/store/lock.ts";
-import type { RoundData } from "../src/model/round_data.ts";
-import { runPad, tempDir } from "./support/pad.ts";
-import { storeRoundHistory } from "./support/store_rounds.ts";
+import type { RoundData } from "../src/round.ts";
+import { runPad, tempDir } from "../fixtures/pad_cli.ts";
+import { storeRoundHistory } from "../fixtures/history.ts";
 import {
   generateHistory,
   HISTORY_START,
   injectListener,
   injectUdpFlood,
-} from "./support/synthetic.ts";
+} from "../fixtures/synthetic.ts";
 
 const HOUR = 60;
 

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { attribute, type PortContribution } from "../src/model/attribution.ts";
 import { createDetector } from "../src/model/autoencoder.ts";
 import { encodeRound, featureLayout } from "../src/model/features.ts";
-import type { RoundData } from "../src/model/round_data.ts";
+import type { RoundData } from "../src/round.ts";
 import { Threshold } from "../src/model/threshold.ts";
 import { buildWindows, selectWindows } from "../src/model/windows.ts";
 import {
@@ -20,7 +20,7 @@ import {
   injectOutboundScan,
   injectUdpFlood,
   prng,
-} from "./support/synthetic.ts";
+} from "../fixtures/synthetic.ts";
 
 const HOUR = 60;
 const PRETRAIN = 12 * HOUR;

@@ -12,9 +12,9 @@ import {
   portBin,
   scoredFeatures,
 } from "../src/model/features.ts";
-import type { RoundData } from "../src/model/round_data.ts";
+import type { RoundData } from "../src/round.ts";
 import { buildWindows, copyWindow, lastRound, selectWindows } from "../src/model/windows.ts";
-import { generateHistory, injectListener } from "./support/synthetic.ts";
+import { generateHistory, injectListener } from "../fixtures/synthetic.ts";
 
 function round(overrides: Partial<RoundData> = {}): RoundData {
   return {

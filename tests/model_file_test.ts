@@ -18,8 +18,8 @@ import {
 } from "../src/model/model_file.ts";
 import { Threshold } from "../src/model/threshold.ts";
 import { buildWindows, type WindowBatch } from "../src/model/windows.ts";
-import { tempDir } from "./support/pad.ts";
-import { generateHistory } from "./support/synthetic.ts";
+import { tempDir } from "../fixtures/pad_cli.ts";
+import { generateHistory } from "../fixtures/synthetic.ts";
 import { SMALL_MODEL } from "./support/small_model.ts";
 
 function windows(history: number, rounds: number, window = SMALL_MODEL.window!): WindowBatch {
@@ -282,19 +282,19 @@ Deno.test("writeModelFile() replaces a file atomically with mode 0600, and a bad
   const path = `${dir.path}/host.padmodel`;
   Deno.writeTextFileSync(path, "pad-model 1\nold", { mode: 0o644 });
   const bytes = encodeModelFile(contentOf(detector));
-  writeModelFile(path, bytes);
+  writeModelFile(path, bytes, { flag: "FILE" });
   assert.equal(Deno.statSync(path).mode! & 0o777, 0o600);
   assert.deepEqual(readModelFile(path).tensors, contentOf(detector).tensors);
   assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name), ["host.padmodel"]); // no temporary left
   // Anything but a model file is kept: `pad model export pad.db` must not replace the database.
   Deno.writeTextFileSync(`${dir.path}/pad.db`, "SQLite format 3\0");
   assert.throws(
-    () => writeModelFile(`${dir.path}/pad.db`, bytes),
+    () => writeModelFile(`${dir.path}/pad.db`, bytes, { flag: "FILE" }),
     /^ModelFileError: Cannot write model file .*pad.db: it exists and is not a pad model file \(kept\); remove it or choose another name$/,
   );
   assert.equal(Deno.readTextFileSync(`${dir.path}/pad.db`), "SQLite format 3\0");
   assert.throws(
-    () => writeModelFile(`${dir.path}/missing/host.padmodel`, bytes),
+    () => writeModelFile(`${dir.path}/missing/host.padmodel`, bytes, { flag: "FILE" }),
     /^ModelFileError: Cannot write .*\/missing\/host.padmodel: the directory .*missing does not exist; create it$/,
   );
   assert.throws(

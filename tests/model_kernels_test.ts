@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Tensor, Tensor4D } from "@tensorflow/tfjs-core";
 import { loadTf } from "../src/model/tf.ts";
-import { prng } from "./support/synthetic.ts";
+import { prng } from "../fixtures/synthetic.ts";
 
 /** Sparse values in [−1, 1], as port features are: about a third non-zero. */
 function sparse(n: number, seed: number): Float32Array {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DEFAULT_THRESHOLD_OPTIONS, fitTail, Threshold } from "../src/model/threshold.ts";
-import { prng } from "./support/synthetic.ts";
+import { prng } from "../fixtures/synthetic.ts";
 
 /** Seeded exponential draws with mean 1: P(X > z) = e^(−z). */
 function exponential(seed: number, n: number): number[] {

@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { listenerKey, newListeners } from "../src/detect/new_listeners.ts";
-import type { OccupiedPort, RoundData } from "../src/model/round_data.ts";
+import type { OccupiedPort, RoundData } from "../src/round.ts";
 import { openDatabase } from "../src/store/database.ts";
 import { listenersBefore } from "../src/store/history.ts";
 import { MIGRATIONS } from "../src/store/migrations.ts";
 import { runPrune } from "../src/commands/prune.ts";
 import { BufferOutput } from "../src/output.ts";
-import { tempDir } from "./support/pad.ts";
-import { storeRoundHistory } from "./support/store_rounds.ts";
-import { generateHistory } from "./support/synthetic.ts";
+import { tempDir } from "../fixtures/pad_cli.ts";
+import { storeRoundHistory } from "../fixtures/history.ts";
+import { generateHistory } from "../fixtures/synthetic.ts";
 
 function port(
   port: number,

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { openDatabase } from "../src/store/database.ts";
-import { type PadRun, runPad, tempDir } from "./support/pad.ts";
+import { type PadRun, runPad, tempDir } from "../fixtures/pad_cli.ts";
 import { count, seedRounds } from "./support/seed.ts";
 
 const IS_ROOT = Deno.uid() === 0;

@@ -11,8 +11,8 @@ import {
   type PcapngInterface,
   sectionHeader,
   simplePacket,
-} from "./support/pcapng_writer.ts";
-import { tempDir } from "./support/pad.ts";
+} from "../fixtures/pcapng_writer.ts";
+import { tempDir } from "../fixtures/pad_cli.ts";
 
 /** What one reader made of a file: its records, then how it stopped. */
 interface Reading {

@@ -9,8 +9,8 @@ import {
   PcapStatus,
 } from "../ffi/mod.ts";
 import { openLibpcap } from "../ffi/library.ts";
-import { dnsQuery, ethernet, ipv4, tcp, udp } from "./support/frames.ts";
-import { type PcapRecord, writePcap } from "./support/pcap_writer.ts";
+import { dnsQuery, ethernet, ipv4, tcp, udp } from "../fixtures/frames.ts";
+import { type PcapRecord, writePcap } from "../fixtures/pcap_writer.ts";
 
 const isRoot = Deno.uid() === 0;
 

@@ -1,12 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  createProbe,
-  type Family,
-  ListenProbe,
-  ProcfsProbe,
-  type Protocol,
-  type SweepResult,
-} from "../src/probe/mod.ts";
+import { createProbe, ListenProbe, ProcfsProbe, type SweepResult } from "../src/probe/mod.ts";
+import type { Family, Protocol } from "../src/round.ts";
 import {
   canRunAsNobody,
   commandExists,

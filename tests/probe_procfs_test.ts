@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import { PadError } from "../src/errors.ts";
-import {
-  isListeningState,
-  ListenProbe,
-  parseProcNet,
-  ProcfsProbe,
-  type SweepResult,
-} from "../src/probe/mod.ts";
+import { ListenProbe, parseProcNet, ProcfsProbe, type SweepResult } from "../src/probe/mod.ts";
+import { isListeningState } from "../src/round.ts";
 import {
   canRunAsNobody,
   freePortBlock,
@@ -139,6 +134,7 @@ Deno.test("ProcfsProbe finds TCP and UDP listeners on wildcard and loopback addr
           port: base + i!,
           protocol,
           family,
+          listening: true,
           address: hosts[i!],
           socketState: protocol === "tcp" ? "LISTEN" : "UNCONN",
           uid: Deno.uid(),
@@ -280,6 +276,7 @@ Deno.test(
         port,
         protocol: "tcp",
         family: 4,
+        listening: true,
         address: "127.0.0.1",
         socketState: "LISTEN",
         uid: 0,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { runPrune } from "../src/commands/prune.ts";
 import { BufferOutput } from "../src/output.ts";
 import { type Database, openDatabase } from "../src/store/database.ts";
-import { runPad, tempDir } from "./support/pad.ts";
+import { runPad, tempDir } from "../fixtures/pad_cli.ts";
 import { count, seedRounds } from "./support/seed.ts";
 
 const DAY = 86_400_000;

@@ -12,7 +12,7 @@ import {
   saveModel,
   storeScores,
 } from "../src/store/detections.ts";
-import type { RoundData } from "../src/model/round_data.ts";
+import type { RoundData } from "../src/round.ts";
 import {
   chromiumAvailable,
   decodePng,
@@ -20,14 +20,14 @@ import {
   imageStats,
   screenshot,
 } from "./support/chromium.ts";
-import { runPad, tempDir } from "./support/pad.ts";
-import { storeRoundHistory } from "./support/store_rounds.ts";
+import { runPad, tempDir } from "../fixtures/pad_cli.ts";
+import { storeRoundHistory } from "../fixtures/history.ts";
 import {
   generateHistory,
   HISTORY_START,
   injectInboundScan,
   injectListener,
-} from "./support/synthetic.ts";
+} from "../fixtures/synthetic.ts";
 
 const DAY = 86_400_000;
 const SINCE = new Date(HISTORY_START).toISOString();

@@ -9,7 +9,7 @@ import {
   pragma,
 } from "../src/store/database.ts";
 import { SCHEMA_VERSION } from "../src/store/migrations.ts";
-import { runPad, tempDir } from "./support/pad.ts";
+import { runPad, tempDir } from "../fixtures/pad_cli.ts";
 
 function schemaOf(path: string): string {
   using db = new DatabaseSync(path, { readOnly: true });

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { padCommandLine } from "../../tests/support/pad.ts";
+import { padCommandLine } from "../../fixtures/pad_cli.ts";
 
 /** `pad` as `deno task pad` runs it, without the task runner's shell, so GNU time measures pad. */
 export const PAD: readonly string[] = padCommandLine();

@@ -25,7 +25,7 @@
  * @module
  */
 
-import { ipv4Text, ipv6Text } from "./addr.ts";
+import { ipv4Text, ipv6Text } from "../net/address.ts";
 import { parseDns } from "./dns.ts";
 import { LinkType } from "./link_type.ts";
 import { isQuicAt } from "./quic.ts";

@@ -11,39 +11,7 @@
  */
 import type { DecodedPacket } from "./decode.ts";
 import type { LocalNetworks } from "./local_net.ts";
-import type { SynSpread } from "../model/round_data.ts";
-
-/** Which way a stored packet went, seen from this host. */
-export type Direction = "in" | "out" | "local";
-
-/** Traffic of one local port, transport and direction in a round. */
-export interface TrafficCount {
-  /** The local port; null for ICMP and other packets without ports. */
-  port: number | null;
-  protocol: DecodedPacket["transport"];
-  direction: "in" | "out";
-  packets: number;
-  bytes: number;
-  /** Distinct remote addresses (exact up to {@linkcode DISTINCT_LIMIT}). */
-  peers: number;
-  /** Distinct remote ports (exact up to {@linkcode DISTINCT_LIMIT}). */
-  remotePorts: number;
-}
-
-/** One row of the packets table. */
-export interface PacketRow {
-  timestamp: number;
-  protocols: string;
-  qryName: string | null;
-  respName: string | null;
-  port: number | null;
-  remotePort: number | null;
-  direction: Direction;
-  family: 4 | 6;
-  remoteAddr: string;
-  length: number;
-  payload: Uint8Array | null;
-}
+import type { Direction, DnsSummary, PacketRow, SynSpread, TrafficRow } from "../round.ts";
 
 /** Distinct peers and remote ports are counted exactly up to this many per count (memory bound). */
 export const DISTINCT_LIMIT = 65_536;
@@ -61,7 +29,7 @@ const TCP_ACK = 0x10;
 interface Tally {
   port: number | null;
   protocol: DecodedPacket["transport"];
-  direction: "in" | "out";
+  direction: Direction;
   packets: number;
   bytes: number;
   peers: Set<string>;
@@ -160,12 +128,12 @@ export class RoundTraffic {
    * DNS packets with a query name (queries and responses, stored or not), and the longest and
    * mean name length in characters.
    */
-  dns(): { packets: number; nameMax: number; nameMean: number } {
-    const packets = this.#dnsPackets;
+  dns(): DnsSummary {
+    const queries = this.#dnsPackets;
     return {
-      packets,
-      nameMax: this.#dnsNameMax,
-      nameMean: packets ? this.#dnsNameTotal / packets : 0,
+      queries,
+      maxNameLength: this.#dnsNameMax,
+      meanNameLength: queries ? this.#dnsNameTotal / queries : 0,
     };
   }
 
@@ -180,7 +148,7 @@ export class RoundTraffic {
   }
 
   /** The counts so far, one per local port, transport and direction. */
-  counts(): TrafficCount[] {
+  counts(): TrafficRow[] {
     return [...this.#tallies.values()].map((t) => ({
       port: t.port,
       protocol: t.protocol,
@@ -202,7 +170,7 @@ export class RoundTraffic {
   #count(
     packet: DecodedPacket,
     port: number | null,
-    direction: "in" | "out",
+    direction: Direction,
     remote: string,
     remotePort: number | null,
   ): void {

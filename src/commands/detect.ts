@@ -1,6 +1,6 @@
 import { logger } from "../log.ts";
 import type { Output } from "../output.ts";
-import type { RoundData } from "../model/round_data.ts";
+import type { RoundData } from "../round.ts";
 import { type Database, openDatabase } from "../store/database.ts";
 import {
   latestModel,

@@ -5,8 +5,8 @@ import { RoundTraffic } from "../capture/round_traffic.ts";
 import { errorMessage, PadError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Output } from "../output.ts";
-import { type Database, openDatabase, transaction } from "../store/database.ts";
-import { createRound, finishRound } from "../store/rounds.ts";
+import { type Database, openDatabase } from "../store/database.ts";
+import { storeRound } from "../store/rounds.ts";
 
 const log = logger("import");
 
@@ -66,7 +66,7 @@ export function runImport(options: ImportOptions, out: Output): ImportResult {
   let rounds = 0;
   const flush = () => {
     if (slot === null) return;
-    storeRound(db, options, slot, traffic, malformed);
+    storeSlot(db, options, slot, traffic, malformed);
     rounds++;
     traffic = newTraffic(options, local);
     malformed = 0;
@@ -156,30 +156,26 @@ function newTraffic(options: ImportOptions, local: LocalNetworks): RoundTraffic 
   });
 }
 
-function storeRound(
+function storeSlot(
   db: Database,
   options: ImportOptions,
   slot: number,
   traffic: RoundTraffic,
   malformed: number,
 ): void {
-  transaction(db, () => {
-    const roundId = createRound(db, {
-      startTime: slot,
-      source: "import",
-      sourceFile: options.file,
-    });
-    finishRound(db, roundId, {
-      endTime: slot + options.roundLengthMs,
-      status: "complete",
-      capture: {
-        seen: traffic.seen,
-        malformed,
-        dns: traffic.dns(),
-        synSpread: traffic.synSpread(),
-      },
-      traffic: traffic.counts(),
-      packets: traffic.packetRows(),
-    });
+  storeRound(db, {
+    startTime: slot,
+    endTime: slot + options.roundLengthMs,
+    status: "complete",
+    source: "import",
+    sourceFile: options.file,
+    capture: {
+      seen: traffic.seen,
+      malformed,
+      dns: traffic.dns(),
+      synSpread: traffic.synSpread(),
+    },
+    traffic: traffic.counts(),
+    packets: traffic.packetRows(),
   });
 }

@@ -14,7 +14,7 @@ import {
   type TrainingMetrics,
 } from "../model/autoencoder.ts";
 import { encodeRound } from "../model/features.ts";
-import type { RoundData } from "../model/round_data.ts";
+import type { RoundData } from "../round.ts";
 import { Threshold } from "../model/threshold.ts";
 import { newListeners } from "./new_listeners.ts";
 import { buildWindows, type WindowBatch } from "../model/windows.ts";

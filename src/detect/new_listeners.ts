@@ -8,14 +8,13 @@
  *
  * @module
  */
-import { EPHEMERAL_FIRST, EPHEMERAL_LAST } from "../model/features.ts";
-import type { OccupiedPort, RoundData } from "../model/round_data.ts";
+import { isEphemeral, type OccupiedPort, type RoundData } from "../round.ts";
 import type { AnomalyPort } from "../store/detections.ts";
 
 /** The key of a listener the rule follows (`tcp/22`), or null for any other socket. */
 export function listenerKey(p: OccupiedPort): string | null {
   if (p.listening !== true) return null;
-  if (p.protocol === "udp" && p.port >= EPHEMERAL_FIRST && p.port <= EPHEMERAL_LAST) return null;
+  if (p.protocol === "udp" && isEphemeral(p.port)) return null;
   return `${p.protocol}/${p.port}`;
 }
 

@@ -26,15 +26,19 @@
 import {
   type Channel,
   CHANNELS,
-  EPHEMERAL_FIRST,
-  EPHEMERAL_LAST,
   type FeatureLayout,
   featureLayout,
   type Global,
   GLOBALS,
   portBin,
 } from "./features.ts";
-import type { OccupiedPort, RoundData, TrafficProtocol, TrafficRow } from "./round_data.ts";
+import {
+  isEphemeral,
+  type OccupiedPort,
+  type RoundData,
+  type TrafficProtocol,
+  type TrafficRow,
+} from "../round.ts";
 
 /** One port's part in a round's error. */
 export interface PortContribution {
@@ -172,7 +176,7 @@ function totalContributors(name: Global, round: RoundData): Part[] {
     case "listeners":
       return ports((o) => o.listening !== false);
     case "ephemeral_occupied":
-      return ports((o) => o.port >= EPHEMERAL_FIRST && o.port <= EPHEMERAL_LAST);
+      return ports((o) => isEphemeral(o.port));
     case "tcp_packets_in":
       return by(rows("in", "tcp"), (t) => t.packets);
     case "tcp_packets_out":

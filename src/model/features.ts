@@ -42,20 +42,13 @@
  * @module
  */
 
-import type { RoundData } from "./round_data.ts";
+import { isEphemeral, PORT_COUNT, type RoundData } from "../round.ts";
 
 /** Bumped whenever the meaning or order of any feature changes. */
 export const ENCODING_VERSION = 2;
 
-/** Ports 0–65535. */
-export const PORT_COUNT = 65_536;
-
 /** Bins the default encoding folds the ports into. */
 export const DEFAULT_BINS = 128;
-
-/** Linux's default ephemeral range (`net.ipv4.ip_local_port_range`). */
-export const EPHEMERAL_FIRST = 32_768;
-export const EPHEMERAL_LAST = 60_999;
 
 /** The channels of one bin, in order. */
 export const CHANNELS = [
@@ -297,7 +290,7 @@ export function encodeRound(
       occupiedPorts.add(protocolKey);
       if (udpBit) udp++;
       else tcp++;
-      if (o.port >= EPHEMERAL_FIRST && o.port <= EPHEMERAL_LAST) ephemeral++;
+      if (isEphemeral(o.port)) ephemeral++;
     }
     if (listens) listeners++;
     // In CHANNELS order: tcp_listen, udp_listen, tcp_other, udp_other.

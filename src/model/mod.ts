@@ -33,8 +33,8 @@
  * @module
  */
 
-export type { DnsSummary, OccupiedPort, RoundData, TrafficRow } from "./round_data.ts";
-export type { PortProtocol, TrafficProtocol } from "./round_data.ts";
+export type { DnsSummary, OccupiedPort, RoundData, TrafficRow } from "../round.ts";
+export type { Protocol, TrafficProtocol } from "../round.ts";
 export {
   CHANNELS,
   DEFAULT_BINS,

@@ -34,18 +34,15 @@
  * @module
  */
 
+import type { Family, OccupiedPort, Protocol, UnknownPorts } from "../round.ts";
 import {
   compareOccupied,
   errorKind,
   ErrorTally,
-  type Family,
-  type OccupiedPort,
   type Probe,
-  type Protocol,
   resolveSweepOptions,
   type SweepOptions,
   type SweepResult,
-  type UnknownPorts,
   YieldClock,
 } from "./types.ts";
 
@@ -133,7 +130,8 @@ async function sweepProtocol(
   const occupied: OccupiedPort[] = [];
   const unknown: UnknownPorts[] = [];
   const record = (family: Family, scan: ScanResult, busy: Iterable<number> = scan.busy) => {
-    for (const port of busy) occupied.push({ port, protocol, family });
+    // A failed bind says the port is held, not by what: listening or not is unknown.
+    for (const port of busy) occupied.push({ port, protocol, family, listening: null });
     if (scan.denied > 0) unknown.push({ protocol, family, ports: scan.denied });
   };
   const want4 = families.has(4);

@@ -7,11 +7,11 @@
 
 import { ListenProbe } from "./listen.ts";
 import { ProcfsProbe } from "./procfs.ts";
-import { type Probe, PROBE_NAMES, type ProbeName } from "./types.ts";
+import { PROBE_NAMES, type ProbeName } from "../round.ts";
+import type { Probe } from "./types.ts";
 
 export { ListenProbe, type ListenProbeOptions } from "./listen.ts";
 export {
-  isListeningState,
   parseProcNet,
   ProcfsProbe,
   type ProcfsProbeOptions,
@@ -19,19 +19,11 @@ export {
 } from "./procfs.ts";
 export {
   ALL_TARGETS,
-  type Family,
-  type OccupiedPort,
-  PORT_MAX,
-  PORT_MIN,
   type Probe,
-  PROBE_NAMES,
-  type ProbeName,
-  type Protocol,
   type SweepError,
   type SweepOptions,
   type SweepResult,
   type Target,
-  type UnknownPorts,
 } from "./types.ts";
 
 /** The probe called `name`, with default options; throws `RangeError` for other names. */

@@ -25,16 +25,14 @@
  * @module
  */
 
-import { formatIpv4, formatIpv6 } from "../capture/addr.ts";
 import { PadError } from "../errors.ts";
+import { formatIpv4, formatIpv6 } from "../net/address.ts";
+import { type Family, isListeningState, type OccupiedPort, type Protocol } from "../round.ts";
 import {
   compareOccupied,
   errorKind,
   ErrorTally,
-  type Family,
-  type OccupiedPort,
   type Probe,
-  type Protocol,
   resolveSweepOptions,
   type SweepOptions,
   type SweepResult,
@@ -127,11 +125,6 @@ export function parseProcNet(text: string, protocol: Protocol, family: Family): 
     });
   }
   return sockets;
-}
-
-/** True for the states that mean "serving": TCP `LISTEN`, UDP `UNCONN`. */
-export function isListeningState(protocol: Protocol, state: string | undefined): boolean {
-  return state === (protocol === "tcp" ? "LISTEN" : "UNCONN");
 }
 
 /** Sweeps ports by reading the kernel's socket tables under `/proc`. */
@@ -306,6 +299,7 @@ export class ProcfsProbe implements Probe {
       port: best.port,
       protocol: best.protocol,
       family: best.family,
+      listening: isListeningState(best.protocol, best.state),
       address: best.address,
       socketState: best.state,
       uid: best.uid,

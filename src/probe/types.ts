@@ -1,14 +1,12 @@
-/** A transport whose local ports the probes examine. */
-export type Protocol = "tcp" | "udp";
-
-/** An IP version: 4 for IPv4 sockets, 6 for IPv6 sockets. */
-export type Family = 4 | 6;
-
-/** The probes pad ships; `--probe` takes one of these names. */
-export type ProbeName = "listen" | "procfs";
-
-/** Names `createProbe()` and `--probe` accept. */
-export const PROBE_NAMES: readonly ProbeName[] = ["listen", "procfs"];
+import {
+  type Family,
+  type OccupiedPort,
+  PORT_MAX,
+  PORT_MIN,
+  type ProbeName,
+  type Protocol,
+  type Sweep,
+} from "../round.ts";
 
 /** One protocol and family to sweep. */
 export interface Target {
@@ -24,38 +22,6 @@ export const ALL_TARGETS: readonly Target[] = [
   { protocol: "udp", family: 6 },
 ];
 
-/** The lowest port a sweep covers. */
-export const PORT_MIN = 1;
-
-/** The highest port a sweep covers (the original never probed it). */
-export const PORT_MAX = 65_535;
-
-/** A local port held by at least one socket: one entry per (port, protocol, family). */
-export interface OccupiedPort {
-  port: number;
-  protocol: Protocol;
-  family: Family;
-  /** procfs: the local address of the chosen socket (`0.0.0.0`, `127.0.0.1`, `::`, `::ffff:127.0.0.1`). */
-  address?: string;
-  /** procfs: the chosen socket's state: `LISTEN`, `ESTABLISHED`, `UNCONN` (unconnected UDP), ... */
-  socketState?: string;
-  /** procfs: the owner of the socket, where `/proc/<pid>/fd` could be read. */
-  pid?: number;
-  /** procfs: `/proc/<pid>/comm` of {@linkcode OccupiedPort.pid}. */
-  command?: string;
-  /** procfs: every process holding one of the merged sockets, sorted; only when more than one. */
-  pids?: number[];
-  /** procfs: the uid that owns the chosen socket, known even when its process is not readable. */
-  uid?: number;
-}
-
-/** How many ports of one protocol and family could not be probed (never counted as occupied). */
-export interface UnknownPorts {
-  protocol: Protocol;
-  family: Family;
-  ports: number;
-}
-
 /** Unexpected errors of one kind, to be logged once with their count. */
 export interface SweepError {
   kind: string;
@@ -63,16 +29,9 @@ export interface SweepError {
   example: string;
 }
 
-/** What one sweep saw. */
-export interface SweepResult {
+/** What one sweep saw, and what went wrong in it. */
+export interface SweepResult extends Sweep {
   probe: ProbeName;
-  /** Wall clock at the start, in ms since the epoch. */
-  startedMs: number;
-  durationMs: number;
-  /** Sorted by protocol, family, port. */
-  occupied: OccupiedPort[];
-  /** One entry per target with at least one port that could not be probed. */
-  unknown: UnknownPorts[];
   errors: SweepError[];
 }
 

@@ -1,6 +1,12 @@
 /** Reading complete rounds back as the model sees them. */
-import type { OccupiedPort, RoundData } from "../model/round_data.ts";
-import { isListeningState } from "../probe/procfs.ts";
+import {
+  type Family,
+  isListeningState,
+  type OccupiedPort,
+  type Protocol,
+  type RoundData,
+  type TrafficProtocol,
+} from "../round.ts";
 import type { Database } from "./database.ts";
 
 /** A complete round's id and start, in time order. */
@@ -90,17 +96,17 @@ export function loadRounds(db: Database, ids: readonly number[]): RoundData[] {
       },
       occupied: ports.all(id).map((p) => ({
         port: Number(p.port_id),
-        protocol: p.protocol as "tcp" | "udp",
-        family: Number(p.family) as 4 | 6,
+        protocol: p.protocol as Protocol,
+        family: Number(p.family) as Family,
         listening: p.socket_state === null
           ? null
-          : isListeningState(p.protocol as "tcp" | "udp", String(p.socket_state)),
+          : isListeningState(p.protocol as Protocol, String(p.socket_state)),
         pid: p.pid === null ? null : Number(p.pid),
         command: p.command === null ? null : String(p.command),
       })),
       traffic: traffic.all(id).map((t) => ({
         port: t.port_id === null ? null : Number(t.port_id),
-        protocol: t.protocol as RoundData["traffic"][number]["protocol"],
+        protocol: t.protocol as TrafficProtocol,
         direction: t.direction as "in" | "out",
         packets: Number(t.packets),
         bytes: Number(t.bytes),
@@ -123,7 +129,7 @@ export function listenersBefore(db: Database, startTime: number): OccupiedPort[]
       "UNION ALL SELECT id, 'udp' FROM ports WHERE udp_listener_first_seen < ?",
   ).all(startTime, startTime).map((p) => ({
     port: Number(p.id),
-    protocol: p.protocol as "tcp" | "udp",
+    protocol: p.protocol as Protocol,
     family: 4,
     listening: true,
   }));

@@ -1,8 +1,18 @@
-/** Writing rounds: created open, filled sweep by sweep, closed with their traffic in one step. */
-import type { PacketRow, TrafficCount } from "../capture/round_traffic.ts";
-import type { SynSpread } from "../model/round_data.ts";
-import { isListeningState } from "../probe/procfs.ts";
-import type { ProbeName, SweepResult } from "../probe/types.ts";
+/**
+ * Writing rounds: a live round is created open, filled sweep by sweep and closed with its
+ * traffic in one step; an imported round (or a test's, a benchmark's) is written whole.
+ *
+ * @module
+ */
+import type {
+  DnsSummary,
+  OccupiedPort,
+  PacketRow,
+  ProbeName,
+  Sweep,
+  SynSpread,
+  TrafficRow,
+} from "../round.ts";
 import { type Database, insertRows, transaction } from "./database.ts";
 
 /** How a round starts. */
@@ -23,7 +33,7 @@ export interface CaptureFigures {
   seen: number;
   malformed: number;
   /** DNS packets with a query name, and those names' longest and mean length. */
-  dns?: { packets: number; nameMax: number; nameMean: number };
+  dns?: DnsSummary;
   /** How widely one remote address was reached for by connection attempts. */
   synSpread?: SynSpread;
 }
@@ -36,7 +46,7 @@ export interface RoundEnd {
   capture?: CaptureFigures;
   /** Set when capture stopped being possible mid-round. */
   captureOff?: string;
-  traffic?: TrafficCount[];
+  traffic?: TrafficRow[];
   packets?: PacketRow[];
 }
 
@@ -73,12 +83,107 @@ export function createRound(db: Database, round: NewRound): number {
   );
 }
 
+/** Stores one sweep of a round in one transaction: each occupied port counted once more. */
+export function storeSweep(db: Database, roundId: number, sweep: Sweep): void {
+  const seenAt = sweep.startedMs + sweep.durationMs;
+  transaction(db, () => {
+    storeOccupied(db, roundId, sweep.occupied, { from: seenAt, to: seenAt, sweeps: 1 });
+    const unknown = sweep.unknown.reduce((sum, u) => sum + u.ports, 0);
+    db.prepare("UPDATE rounds SET sweeps = sweeps + 1, ports_unknown = ? WHERE id = ?")
+      .run(unknown, roundId);
+  });
+}
+
+/** A round written whole, in one transaction: how it starts, what it held, how it ended. */
+export interface WholeRound extends NewRound, Omit<RoundEnd, "status" | "endTime"> {
+  /** `open` leaves it as a collector that is still running (or was killed) would. */
+  status: RoundEnd["status"] | "open";
+  /** Null for an open round. */
+  endTime: number | null;
+  /** Ports occupied in the round, each seen by all of its sweeps. */
+  occupied?: OccupiedPort[];
+  /** Sweeps the round made (default 1 when ports are given, else 0). */
+  sweeps?: number;
+  /** When the ports were first and last seen (default the round's start and end). */
+  portsSeen?: { from: number; to: number };
+}
+
+/**
+ * Writes a whole round and returns its id: what `pad import` stores, and how tests and
+ * benchmarks fill a database exactly as collect would have.
+ */
+export function storeRound(db: Database, round: WholeRound): number {
+  return transaction(db, () => {
+    const roundId = createRound(db, round);
+    const sweeps = round.sweeps ?? (round.occupied ? 1 : 0);
+    if (sweeps > 0) {
+      const seen = round.portsSeen ??
+        { from: round.startTime, to: round.endTime ?? round.startTime };
+      storeOccupied(db, roundId, round.occupied ?? [], { ...seen, sweeps });
+      db.prepare("UPDATE rounds SET sweeps = ? WHERE id = ?").run(sweeps, roundId);
+    }
+    if (round.status !== "open") {
+      finishRound(db, roundId, {
+        ...round,
+        status: round.status,
+        endTime: round.endTime ?? round.startTime,
+      });
+    } else {
+      // What an open round holds so far (tests of prune and inspect give it rows).
+      storeTraffic(db, roundId, round.traffic ?? [], round.packets ?? [], round.startTime);
+    }
+    return roundId;
+  });
+}
+
+/**
+ * Counts occupied ports of a round: a new row per port, protocol and family, or `sweeps` more
+ * sweeps for one already seen (its details kept where the new sweep knows none). A listener
+ * is remembered in `ports`.
+ */
+function storeOccupied(
+  db: Database,
+  roundId: number,
+  occupied: readonly OccupiedPort[],
+  seen: { from: number; to: number; sweeps: number },
+): void {
+  const upsert = db.prepare(
+    "INSERT INTO rounds_ports (round_id, port_id, protocol, family, sweeps_seen, first_seen, " +
+      "last_seen, address, socket_state, pid, command, uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) " +
+      "ON CONFLICT (round_id, port_id, protocol, family) DO UPDATE SET " +
+      "sweeps_seen = sweeps_seen + excluded.sweeps_seen, last_seen = excluded.last_seen, " +
+      "address = coalesce(excluded.address, address), " +
+      "socket_state = coalesce(excluded.socket_state, socket_state), " +
+      "pid = coalesce(excluded.pid, pid), command = coalesce(excluded.command, command), " +
+      "uid = coalesce(excluded.uid, uid)",
+  );
+  const rememberListener = listenerMemory(db);
+  addPorts(db, occupied.map((o) => o.port), seen.from);
+  for (const o of occupied) {
+    if (o.listening === true) rememberListener(o.protocol, o.port, seen.from);
+    upsert.run(
+      roundId,
+      o.port,
+      o.protocol,
+      o.family,
+      seen.sweeps,
+      seen.from,
+      seen.to,
+      o.address ?? null,
+      o.socketState ?? null,
+      o.pid ?? null,
+      o.command ?? null,
+      o.uid ?? null,
+    );
+  }
+}
+
 /**
  * A function recording that `port` had a `protocol` listener at `seenAt`, unless one was seen
  * earlier: the ports' memory of their first listener, kept when prune removes the rounds (the
  * new-listener rule reads it).
  */
-export function listenerMemory(
+function listenerMemory(
   db: Database,
 ): (protocol: "tcp" | "udp", port: number, seenAt: number) => void {
   const update = (column: string) =>
@@ -90,104 +195,14 @@ export function listenerMemory(
   return (protocol, port, seenAt) => statements[protocol].run(seenAt, port);
 }
 
-/** Stores one sweep of a round in one transaction: each occupied port counted once more. */
-export function storeSweep(db: Database, roundId: number, sweep: SweepResult): void {
-  const seenAt = sweep.startedMs + sweep.durationMs;
-  const upsert = db.prepare(
-    "INSERT INTO rounds_ports (round_id, port_id, protocol, family, sweeps_seen, first_seen, " +
-      "last_seen, address, socket_state, pid, command, uid) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?) " +
-      "ON CONFLICT (round_id, port_id, protocol, family) DO UPDATE SET " +
-      "sweeps_seen = sweeps_seen + 1, last_seen = excluded.last_seen, " +
-      "address = coalesce(excluded.address, address), " +
-      "socket_state = coalesce(excluded.socket_state, socket_state), " +
-      "pid = coalesce(excluded.pid, pid), command = coalesce(excluded.command, command), " +
-      "uid = coalesce(excluded.uid, uid)",
-  );
-  const rememberListener = listenerMemory(db);
-  transaction(db, () => {
-    addPorts(db, sweep.occupied.map((o) => o.port), seenAt);
-    for (const o of sweep.occupied) {
-      if (isListeningState(o.protocol, o.socketState)) rememberListener(o.protocol, o.port, seenAt);
-      upsert.run(
-        roundId,
-        o.port,
-        o.protocol,
-        o.family,
-        seenAt,
-        seenAt,
-        o.address ?? null,
-        o.socketState ?? null,
-        o.pid ?? null,
-        o.command ?? null,
-        o.uid ?? null,
-      );
-    }
-    const unknown = sweep.unknown.reduce((sum, u) => sum + u.ports, 0);
-    db.prepare("UPDATE rounds SET sweeps = sweeps + 1, ports_unknown = ? WHERE id = ?")
-      .run(unknown, roundId);
-  });
-}
-
 /**
  * Closes a round: its traffic counts, packet rows, capture figures and status in one
  * transaction, so a round is complete only when everything it holds is committed.
  */
 export function finishRound(db: Database, roundId: number, end: RoundEnd): void {
   transaction(db, () => {
-    const traffic = end.traffic ?? [];
     const packets = end.packets ?? [];
-    addPorts(
-      db,
-      [...traffic.map((t) => t.port), ...packets.map((p) => p.port)].filter((p) => p !== null),
-      end.endTime,
-    );
-    insertRows(
-      db,
-      "round_traffic",
-      ["round_id", "port_id", "protocol", "direction", "packets", "bytes", "peers", "remote_ports"],
-      traffic.map((t) => [
-        roundId,
-        t.port,
-        t.protocol,
-        t.direction,
-        t.packets,
-        t.bytes,
-        t.peers,
-        t.remotePorts,
-      ]),
-    );
-    insertRows(
-      db,
-      "packets",
-      [
-        "round_id",
-        "timestamp",
-        "protocols",
-        "qry_name",
-        "resp_name",
-        "port_id",
-        "remote_port",
-        "direction",
-        "family",
-        "remote_addr",
-        "length",
-        "payload",
-      ],
-      packets.map((p) => [
-        roundId,
-        p.timestamp,
-        p.protocols,
-        p.qryName,
-        p.respName,
-        p.port,
-        p.remotePort,
-        p.direction,
-        p.family,
-        p.remoteAddr,
-        p.length,
-        p.payload,
-      ]),
-    );
+    storeTraffic(db, roundId, end.traffic ?? [], packets, end.endTime);
     const capture = end.capture;
     db.prepare(
       "UPDATE rounds SET end_time = ?, status = ?, error = ?, " +
@@ -206,14 +221,76 @@ export function finishRound(db: Database, roundId: number, end: RoundEnd): void 
       capture?.seen ?? 0,
       packets.length,
       capture?.malformed ?? 0,
-      capture?.dns?.packets ?? 0,
-      capture?.dns?.nameMax ?? 0,
-      capture?.dns?.nameMean ?? 0,
+      capture?.dns?.queries ?? 0,
+      capture?.dns?.maxNameLength ?? 0,
+      capture?.dns?.meanNameLength ?? 0,
       capture?.synSpread?.in ?? null,
       capture?.synSpread?.out ?? null,
       roundId,
     );
   });
+}
+
+/** A round's traffic counts and packet rows. */
+function storeTraffic(
+  db: Database,
+  roundId: number,
+  traffic: readonly TrafficRow[],
+  packets: readonly PacketRow[],
+  seenAt: number,
+): void {
+  addPorts(
+    db,
+    [...traffic.map((t) => t.port), ...packets.map((p) => p.port)].filter((p) => p !== null),
+    seenAt,
+  );
+  insertRows(
+    db,
+    "round_traffic",
+    ["round_id", "port_id", "protocol", "direction", "packets", "bytes", "peers", "remote_ports"],
+    traffic.map((t) => [
+      roundId,
+      t.port,
+      t.protocol,
+      t.direction,
+      t.packets,
+      t.bytes,
+      t.peers,
+      t.remotePorts,
+    ]),
+  );
+  insertRows(
+    db,
+    "packets",
+    [
+      "round_id",
+      "timestamp",
+      "protocols",
+      "qry_name",
+      "resp_name",
+      "port_id",
+      "remote_port",
+      "direction",
+      "family",
+      "remote_addr",
+      "length",
+      "payload",
+    ],
+    packets.map((p) => [
+      roundId,
+      p.timestamp,
+      p.protocols,
+      p.qryName,
+      p.respName,
+      p.port,
+      p.remotePort,
+      p.direction,
+      p.family,
+      p.remoteAddr,
+      p.length,
+      p.payload,
+    ]),
+  );
 }
 
 /** Records port numbers in `ports` the first time pad sees them. */

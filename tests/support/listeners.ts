@@ -3,13 +3,8 @@
  * child (for options Deno cannot set), and a runner that sweeps as the unprivileged user `nobody`.
  */
 
-import type {
-  Family,
-  OccupiedPort,
-  Protocol,
-  SweepOptions,
-  SweepResult,
-} from "../../src/probe/mod.ts";
+import type { SweepOptions, SweepResult } from "../../src/probe/mod.ts";
+import type { Family, OccupiedPort, Protocol } from "../../src/round.ts";
 
 /** A socket this process holds open; `using` closes it. */
 export interface TestListener extends Disposable {
@@ -155,9 +150,10 @@ export async function sweepAsNobody(
   try {
     const source = new URL("../../src/", import.meta.url);
     await Deno.mkdir(`${dir}/src/probe`, { recursive: true });
-    await Deno.mkdir(`${dir}/src/capture`, { recursive: true });
-    await Deno.copyFile(new URL("errors.ts", source), `${dir}/src/errors.ts`);
-    await Deno.copyFile(new URL("capture/addr.ts", source), `${dir}/src/capture/addr.ts`);
+    await Deno.mkdir(`${dir}/src/net`, { recursive: true });
+    for (const file of ["errors.ts", "round.ts", "net/address.ts"]) {
+      await Deno.copyFile(new URL(file, source), `${dir}/src/${file}`);
+    }
     for await (const entry of Deno.readDir(new URL("probe/", source))) {
       if (entry.isFile && entry.name.endsWith(".ts")) {
         await Deno.copyFile(
