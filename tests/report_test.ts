@@ -3,7 +3,7 @@ import { DatabaseSync } from "node:sqlite";
 import { runDetect } from "../src/commands/detect.ts";
 import { runReport } from "../src/commands/report.ts";
 import { BufferOutput } from "../src/output.ts";
-import { LIMITS, loadReport } from "../src/report/data.ts";
+import { LIMITS, loadReport } from "../src/store/report.ts";
 import { html, raw } from "../src/report/markup.ts";
 import { openDatabase, openDatabaseReadOnly } from "../src/store/database.ts";
 import {

@@ -1,6 +1,13 @@
 import { UsageError } from "../errors.ts";
 import type { Output } from "../output.ts";
-import { columnsOf, existingTables, selectColumn, TIME_COLUMNS } from "../store/catalog.ts";
+import {
+  columnsOf,
+  existingTables,
+  readTable,
+  roundSpan,
+  tableSizes,
+  TIME_COLUMNS,
+} from "../store/catalog.ts";
 import { type Database, openDatabaseReadOnly, pragma } from "../store/database.ts";
 import {
   type Cell,
@@ -51,25 +58,11 @@ function dumpTable(
       `Unknown table "${tableName}": use one of ${tables.map((t) => t.name).join(", ")}`,
     );
   }
+  if (options.round !== undefined && !table.roundColumn) {
+    throw new UsageError(`--round does not apply to table "${table.name}": it has no round`);
+  }
   const columns = columnsOf(db, table);
-  const clauses: string[] = [];
-  const params: (string | number)[] = [];
-  if (options.since !== undefined) {
-    clauses.push(`${table.time} >= ?`);
-    params.push(options.since);
-  }
-  if (options.until !== undefined) {
-    clauses.push(`${table.time} < ?`);
-    params.push(options.until);
-  }
-  if (options.round !== undefined) {
-    if (!table.roundColumn) {
-      throw new UsageError(`--round does not apply to table "${table.name}": it has no round`);
-    }
-    clauses.push(`${table.roundColumn} = ?`);
-    params.push(options.round);
-  }
-  for (const filter of options.where) {
+  const equal = options.where.map((filter): [string, string] => {
     const eq = filter.indexOf("=");
     const column = eq > 0 ? filter.slice(0, eq) : "";
     if (!columns.includes(column)) {
@@ -79,41 +72,24 @@ function dumpTable(
         }`,
       );
     }
-    // Column names were just checked against the schema; values are bound parameters.
-    clauses.push(`"${column}" = ?`);
-    params.push(filter.slice(eq + 1));
-  }
-  const where = clauses.length > 0 ? ` WHERE ${clauses.join(" AND ")}` : "";
-  const limit = options.limit > 0 ? ` LIMIT ${options.limit}` : "";
-  const selected = columns.map((c) => selectColumn(table, c));
-  const statement = db.prepare(
-    `SELECT ${selected.map((c) => c.sql).join(", ")} FROM ${table.name}${where} ` +
-      `ORDER BY rowid DESC${limit}`,
-  );
-  const writer = rowWriter(
-    format,
-    selected.map((c) => c.name),
-    (text) => out.write(text),
-    displayCell,
-  );
-  for (const row of statement.iterate(...params)) writer.row(row as Row);
+    return [column, filter.slice(eq + 1)];
+  });
+  const read = readTable(db, table, { ...options, equal });
+  const writer = rowWriter(format, read.columns, (text) => out.write(text), displayCell);
+  for (const row of read.rows) writer.row(row as Row);
   writer.end();
 }
 
 function overview(db: Database, path: string, format: RowFormat, out: Output): void {
-  const tables = existingTables(db).map((t) => ({
-    table: t.name,
-    rows: Number(db.prepare(`SELECT count(*) AS n FROM ${t.name}`).get()!.n),
-  }));
-  const span = db.prepare("SELECT min(start_time) AS first, max(start_time) AS last FROM rounds")
-    .get()!;
+  const tables = tableSizes(db);
+  const span = roundSpan(db);
   const summary = {
     path,
     schema_version: pragma(db, "user_version"),
     size_bytes: fileSize(path),
     wal_bytes: fileSize(`${path}-wal`),
-    first_round: span.first as number | null,
-    last_round: span.last as number | null,
+    first_round: span.first,
+    last_round: span.last,
     tables,
   };
   if (format === "json") {

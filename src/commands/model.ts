@@ -56,7 +56,7 @@ export function runModelExport(
   const target: OutputTarget = { flag: "FILE", protect: databaseFiles(options.db) };
   checkOutputFile(options.file, target);
   using db = openDatabaseReadOnly(options.db);
-  const stored = hasModels(db) ? latestModel(db) : null;
+  const stored = latestModel(db);
   if (!stored) {
     throw new PadError(
       `No model to export in ${options.db}: run "pad detect" first (it trains one from the ` +
@@ -244,12 +244,6 @@ function calibrate(db: Database, detector: Detector, threshold: Threshold): numb
   const { scores } = detector.score(batch);
   threshold.observe(scores);
   return scores.length;
-}
-
-/** Whether the database has the `models` table (a database never detected on may not). */
-function hasModels(db: Database): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'models'")
-    .get() !== undefined;
 }
 
 /** The same file given twice counts twice in the average: allowed, but said. */

@@ -1,14 +1,17 @@
 import { logger } from "../log.ts";
 import type { Output } from "../output.ts";
 import { megabytes } from "../table_format.ts";
-import { roundChildTables } from "../store/catalog.ts";
+import { databaseFileBytes, openDatabase } from "../store/database.ts";
 import {
-  type Database,
-  databaseFileBytes,
-  openDatabase,
-  pragma,
-  transaction,
-} from "../store/database.ts";
+  addRemoved,
+  countPacketRowsBefore,
+  countRoundsBefore,
+  estimateRoundsOverSize,
+  reclaimSpace,
+  removePacketRowsBefore,
+  removeRoundsBefore,
+  shrinkTo,
+} from "../store/retention.ts";
 
 /** Options of `pad prune`. */
 export interface PruneOptions {
@@ -41,12 +44,6 @@ export interface PruneResult {
   fits: boolean;
 }
 
-/** An SQL condition on `rounds` with its parameters. Open rounds are never matched. */
-interface RoundSelection {
-  where: string;
-  params: number[];
-}
-
 const log = logger("prune");
 
 /** Deletes old rounds and packets in bounded batches, then gives the space back. */
@@ -55,14 +52,8 @@ export function runPrune(options: PruneOptions, out: Output): PruneResult {
   const now = options.now ?? Date.now();
   const batch = options.batchRows ?? 5_000;
   const bytesBefore = databaseFileBytes(options.db);
-  const byAge: RoundSelection = {
-    where: "status <> 'open' AND start_time < ?",
-    params: [now - options.keepMs],
-  };
-  const packetsByAge: RoundSelection = {
-    where: "status <> 'open' AND start_time < ?",
-    params: [now - options.keepPacketsMs],
-  };
+  const roundsBefore = now - options.keepMs;
+  const packetsBefore = now - options.keepPacketsMs;
   const result: PruneResult = {
     dryRun: options.dryRun,
     rounds: 0,
@@ -74,19 +65,20 @@ export function runPrune(options: PruneOptions, out: Output): PruneResult {
   };
 
   if (options.dryRun) {
-    result.rounds = countRounds(db, byAge);
-    result.rows = countChildRows(db, byAge);
-    result.agedPackets = countPackets(db, packetsByAge) - (result.rows.packets ?? 0);
+    addRemoved(result, countRoundsBefore(db, roundsBefore));
+    result.agedPackets = countPacketRowsBefore(db, packetsBefore) - (result.rows.packets ?? 0);
     if (options.maxSizeBytes !== undefined) {
       const extra = estimateRoundsOverSize(db, options.maxSizeBytes, result.rounds);
       result.rounds += extra.rounds;
       result.fits = extra.fits;
     }
   } else {
-    addRemoved(result, removeRounds(db, byAge, batch));
-    result.agedPackets = removePackets(db, packetsByAge, batch);
+    addRemoved(result, removeRoundsBefore(db, roundsBefore, batch));
+    result.agedPackets = removePacketRowsBefore(db, packetsBefore, batch);
     if (options.maxSizeBytes !== undefined) {
-      result.fits = shrinkTo(db, options.maxSizeBytes, batch, result);
+      const shrunk = shrinkTo(db, options.maxSizeBytes, batch);
+      addRemoved(result, shrunk.removed);
+      result.fits = shrunk.fits;
     }
     reclaimSpace(db);
     result.bytesAfter = databaseFileBytes(options.db);
@@ -99,142 +91,6 @@ export function runPrune(options: PruneOptions, out: Output): PruneResult {
     );
   }
   return result;
-}
-
-/** Deletes the selected rounds: their child rows first, batch by batch, then the rounds. */
-function removeRounds(
-  db: Database,
-  selection: RoundSelection,
-  batch: number,
-): { rounds: number; rows: Record<string, number> } {
-  const rows: Record<string, number> = {};
-  for (const { table, column } of roundChildTables(db)) {
-    rows[table] = deleteInBatches(
-      db,
-      `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${column} IN ` +
-        `(SELECT id FROM rounds WHERE ${selection.where}) LIMIT ?)`,
-      selection.params,
-      batch,
-    );
-  }
-  // Foreign keys cascade, so rows of a round that matched only now still go with it.
-  const rounds = deleteInBatches(
-    db,
-    `DELETE FROM rounds WHERE id IN (SELECT id FROM rounds WHERE ${selection.where} LIMIT ?)`,
-    selection.params,
-    batch,
-  );
-  return { rounds, rows };
-}
-
-function removePackets(db: Database, selection: RoundSelection, batch: number): number {
-  return deleteInBatches(
-    db,
-    "DELETE FROM packets WHERE rowid IN (SELECT rowid FROM packets WHERE round_id IN " +
-      `(SELECT id FROM rounds WHERE ${selection.where}) LIMIT ?)`,
-    selection.params,
-    batch,
-  );
-}
-
-/** Removes the oldest rounds until the pages in use fit `limit`; false if they cannot. */
-function shrinkTo(db: Database, limit: number, batch: number, result: PruneResult): boolean {
-  for (;;) {
-    const used = usedBytes(db);
-    if (used <= limit) return true;
-    const closed = countRounds(db, { where: "status <> 'open'", params: [] });
-    if (closed === 0) return false;
-    // Remove about as many rounds as the excess holds on average, at least one, then measure.
-    const perRound = used /
-      Math.max(1, Number(db.prepare("SELECT count(*) AS n FROM rounds").get()!.n));
-    const count = Math.min(closed, Math.max(1, Math.ceil((used - limit) / perRound)));
-    const newest = db.prepare(
-      "SELECT start_time FROM rounds WHERE status <> 'open' ORDER BY start_time LIMIT 1 OFFSET ?",
-    ).get(count - 1)!.start_time as number;
-    addRemoved(
-      result,
-      removeRounds(db, { where: "status <> 'open' AND start_time <= ?", params: [newest] }, batch),
-    );
-  }
-}
-
-function estimateRoundsOverSize(
-  db: Database,
-  limit: number,
-  alreadyCounted: number,
-): { rounds: number; fits: boolean } {
-  const total = Number(db.prepare("SELECT count(*) AS n FROM rounds").get()!.n);
-  const closed = countRounds(db, { where: "status <> 'open'", params: [] });
-  const used = usedBytes(db);
-  const perRound = used / Math.max(1, total);
-  const remaining = used - perRound * alreadyCounted;
-  if (remaining <= limit) return { rounds: 0, fits: true };
-  const needed = Math.ceil((remaining - limit) / perRound);
-  const available = closed - alreadyCounted;
-  return { rounds: Math.min(needed, available), fits: needed <= available };
-}
-
-/** Runs a `DELETE … LIMIT ?` statement one short transaction at a time until it deletes no more. */
-function deleteInBatches(db: Database, sql: string, params: number[], batch: number): number {
-  const statement = db.prepare(sql);
-  let total = 0;
-  for (;;) {
-    const deleted = transaction(db, () => Number(statement.run(...params, batch).changes));
-    total += deleted;
-    if (deleted < batch) return total;
-  }
-}
-
-/** Frees unused pages a few thousand at a time, then folds the write-ahead log back in. */
-function reclaimSpace(db: Database): void {
-  while (pragma(db, "freelist_count") > 0) {
-    transaction(db, () => db.exec("PRAGMA incremental_vacuum(4000)"));
-  }
-  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-}
-
-function countRounds(db: Database, selection: RoundSelection): number {
-  return Number(
-    db.prepare(`SELECT count(*) AS n FROM rounds WHERE ${selection.where}`).get(
-      ...selection.params,
-    )!.n,
-  );
-}
-
-function countChildRows(db: Database, selection: RoundSelection): Record<string, number> {
-  const rows: Record<string, number> = {};
-  for (const { table, column } of roundChildTables(db)) {
-    rows[table] = Number(
-      db.prepare(
-        `SELECT count(*) AS n FROM ${table} WHERE ${column} IN ` +
-          `(SELECT id FROM rounds WHERE ${selection.where})`,
-      ).get(...selection.params)!.n,
-    );
-  }
-  return rows;
-}
-
-function countPackets(db: Database, selection: RoundSelection): number {
-  return Number(
-    db.prepare(
-      `SELECT count(*) AS n FROM packets WHERE round_id IN (SELECT id FROM rounds WHERE ${selection.where})`,
-    ).get(...selection.params)!.n,
-  );
-}
-
-function addRemoved(
-  result: PruneResult,
-  removed: { rounds: number; rows: Record<string, number> },
-) {
-  result.rounds += removed.rounds;
-  for (const [table, n] of Object.entries(removed.rows)) {
-    result.rows[table] = (result.rows[table] ?? 0) + n;
-  }
-}
-
-/** Bytes of pages holding data: what the file shrinks to once free pages are given back. */
-function usedBytes(db: Database): number {
-  return (pragma(db, "page_count") - pragma(db, "freelist_count")) * pragma(db, "page_size");
 }
 
 function describe(result: PruneResult, options: PruneOptions): string {

@@ -1,7 +1,7 @@
 import { checkOutputFile, type OutputTarget, writeFileAtomic } from "../atomic_file.ts";
 import { UsageError } from "../errors.ts";
 import type { Output } from "../output.ts";
-import { databaseSpan, loadReport } from "../report/data.ts";
+import { databaseSpan, loadReport } from "../store/report.ts";
 import { isoTime, plural } from "../report/format.ts";
 import { renderReport } from "../report/html.ts";
 import { databaseFiles, openDatabaseReadOnly } from "../store/database.ts";

@@ -9,7 +9,8 @@ import { logger } from "../log.ts";
 import { databaseFiles, openDatabaseReadOnly } from "../store/database.ts";
 import { checkOutputFile, type OutputTarget, writeFileAtomic } from "../atomic_file.ts";
 import { type MetricFamily, renderExposition } from "./exposition.ts";
-import { readMetrics } from "./metrics.ts";
+import { metricFamilies } from "./metrics.ts";
+import { readStatus } from "../store/status.ts";
 
 /** What a Prometheus export wrote. */
 export interface PrometheusExport {
@@ -51,5 +52,5 @@ export function writePrometheusFile(db: string, file: string): PrometheusExport 
 /** The metrics of the database at `dbPath`, closed again before the file is written. */
 function metricsOf(dbPath: string): MetricFamily[] {
   using database = openDatabaseReadOnly(dbPath);
-  return readMetrics(database, dbPath);
+  return metricFamilies(readStatus(database), dbPath);
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Buckets, ReportData, Timeline } from "./data.ts";
+import type { Buckets, ReportData, Timeline } from "../store/report.ts";
 import { count, duration, figure, isoMinute, plural } from "./format.ts";
 import { html, type Markup } from "./markup.ts";
 import {

@@ -6,8 +6,8 @@
  */
 
 import { heatmapChart, heatStepLabels, modelChart, scoreChart, trafficChart } from "./charts.ts";
-import type { AnomalyEntry, AnomalyPortEntry, ModelEntry, ReportData } from "./data.ts";
-import { LIMITS } from "./data.ts";
+import type { AnomalyEntry, AnomalyPortEntry, ModelEntry, ReportData } from "../store/report.ts";
+import { LIMITS } from "../store/report.ts";
 import { count, duration, figure, isoMinute, isoTime, plural } from "./format.ts";
 import { html, type Markup, type Part, raw } from "./markup.ts";
 

@@ -1,3 +1,8 @@
+/**
+ * The tables a person may read with `pad inspect`, and the reads themselves.
+ *
+ * @module
+ */
 import type { Database } from "./database.ts";
 
 /** A table `pad inspect` may read; names come from this fixed list, never from input. */
@@ -62,22 +67,79 @@ export function columnsOf(db: Database, table: TableInfo): string[] {
 }
 
 /** What inspect selects for a column: itself, or for a size-only blob `length(c) AS c_bytes`. */
-export function selectColumn(table: TableInfo, column: string): { sql: string; name: string } {
+function selectColumn(table: TableInfo, column: string): { sql: string; name: string } {
   return table.sizeOnly?.includes(column)
     ? { sql: `length("${column}") AS "${column}_bytes"`, name: `${column}_bytes` }
     : { sql: `"${column}"`, name: column };
 }
 
-/** Tables whose rows belong to a round (a foreign key to rounds), with that column. */
-export function roundChildTables(db: Database): { table: string; column: string }[] {
-  const tables = db.prepare(
-    "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-  ).all().map((r) => String(r.name));
-  const children: { table: string; column: string }[] = [];
-  for (const table of tables) {
-    for (const fk of db.prepare("SELECT * FROM pragma_foreign_key_list(?)").all(table)) {
-      if (fk.table === "rounds") children.push({ table, column: String(fk.from) });
-    }
+/** Which rows of a table to read. */
+export interface TableFilter {
+  /** On the table's time (ms since the epoch): `since` inclusive, `until` exclusive. */
+  since?: number;
+  until?: number;
+  /** Rows of this round; the table must have a round column. */
+  round?: number;
+  /** `[column, value]` pairs that must all hold; columns checked against the schema. */
+  equal?: readonly [string, string][];
+  /** Rows at most, newest first; 0 for all. */
+  limit: number;
+}
+
+/**
+ * The rows of `table` that pass `filter`, newest first, as their columns (size-only blobs as
+ * `COLUMN_bytes`) and an iterator. Throws `RangeError` for a column or filter the table lacks.
+ */
+export function readTable(
+  db: Database,
+  table: TableInfo,
+  filter: TableFilter,
+): { columns: string[]; rows: Iterable<Record<string, unknown>> } {
+  const columns = columnsOf(db, table);
+  const clauses: string[] = [];
+  const params: (string | number)[] = [];
+  if (filter.since !== undefined) {
+    clauses.push(`${table.time} >= ?`);
+    params.push(filter.since);
   }
-  return children;
+  if (filter.until !== undefined) {
+    clauses.push(`${table.time} < ?`);
+    params.push(filter.until);
+  }
+  if (filter.round !== undefined) {
+    if (!table.roundColumn) throw new RangeError(`Table "${table.name}" has no round`);
+    clauses.push(`${table.roundColumn} = ?`);
+    params.push(filter.round);
+  }
+  for (const [column, value] of filter.equal ?? []) {
+    if (!columns.includes(column)) {
+      throw new RangeError(`Table "${table.name}" has no column "${column}"`);
+    }
+    // Column names were just checked against the schema; values are bound parameters.
+    clauses.push(`"${column}" = ?`);
+    params.push(value);
+  }
+  const where = clauses.length > 0 ? ` WHERE ${clauses.join(" AND ")}` : "";
+  const limit = filter.limit > 0 ? ` LIMIT ${filter.limit}` : "";
+  const selected = columns.map((c) => selectColumn(table, c));
+  const statement = db.prepare(
+    `SELECT ${selected.map((c) => c.sql).join(", ")} FROM ${table.name}${where} ` +
+      `ORDER BY rowid DESC${limit}`,
+  );
+  return { columns: selected.map((c) => c.name), rows: statement.iterate(...params) };
+}
+
+/** Rows per known table, in {@linkcode TABLES} order. */
+export function tableSizes(db: Database): { table: string; rows: number }[] {
+  return existingTables(db).map((t) => ({
+    table: t.name,
+    rows: Number(db.prepare(`SELECT count(*) AS n FROM ${t.name}`).get()!.n),
+  }));
+}
+
+/** Start of the first and of the last round; nulls without rounds. */
+export function roundSpan(db: Database): { first: number | null; last: number | null } {
+  const span = db.prepare("SELECT min(start_time) AS first, max(start_time) AS last FROM rounds")
+    .get()!;
+  return { first: span.first as number | null, last: span.last as number | null };
 }

@@ -21,8 +21,15 @@ export interface StoredModel {
 /** How many versions keep their weights; older rows stay as history without them. */
 export const WEIGHTED_VERSIONS = 24;
 
-/** The newest version that still has its weights, or null before the first. */
+/**
+ * The newest version that still has its weights, or null before the first (or in a database,
+ * opened read-only, whose schema predates models).
+ */
 export function latestModel(db: Database): StoredModel | null {
+  const hasModels = db.prepare(
+    "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'models'",
+  ).get();
+  if (!hasModels) return null;
   const row = db.prepare(
     "SELECT * FROM models WHERE weights IS NOT NULL ORDER BY id DESC LIMIT 1",
   ).get();

@@ -1,12 +1,13 @@
 /**
- * What `pad report` shows, read from the database. Every figure is aggregated by SQLite into at
+ * What `pad report` shows, read from the database (`src/report/` draws it). Every figure is aggregated by SQLite into at
  * most a few thousand rows (time buckets, a capped list of ports), so a week of rounds costs
  * about as much to draw as a day.
  *
  * @module
  */
 
-import type { Database } from "../store/database.ts";
+import { EPHEMERAL_FIRST, EPHEMERAL_LAST } from "../round.ts";
+import type { Database } from "./database.ts";
 
 /** The rounds a report covers: `since` inclusive, `until` exclusive, ms since the epoch. */
 export interface ReportRange {
@@ -191,9 +192,6 @@ export const LIMITS = {
 } as const;
 
 const MINUTE = 60_000;
-/** The ephemeral range Linux hands to clients: an occupied port there is rarely a service. */
-const EPHEMERAL_FIRST = 32_768;
-const EPHEMERAL_LAST = 60_999;
 
 /** Reads what the report shows for `range`. */
 export function loadReport(db: Database, range: ReportRange): ReportData {

@@ -1,0 +1,127 @@
+/**
+ * What a database says about the host now: the newest rounds, scores, anomalies and model. The
+ * Prometheus metrics are made of these.
+ *
+ * @module
+ */
+import type { Database } from "./database.ts";
+
+/** Ports occupied in a round, by protocol and family. */
+export interface OccupiedCount {
+  protocol: "tcp" | "udp";
+  family: 4 | 6;
+  count: number;
+}
+
+/** The newest complete round. */
+export interface LastRound {
+  id: number;
+  endTime: number | null;
+  /** Null when ports were not swept. */
+  probe: string | null;
+  /** Why capture was off; null when it was on. */
+  captureOff: string | null;
+  packetsSeen: number;
+  pcapDropped: number | null;
+  pcapIfDropped: number | null;
+  /** All four protocol/family counts, zeros included. */
+  occupied: OccupiedCount[];
+}
+
+/** The newest scored round. */
+export interface LastScore {
+  startTime: number;
+  score: number | null;
+  threshold: number | null;
+}
+
+/** What {@linkcode readStatus} returns; parts a database does not have yet are null. */
+export interface StoreStatus {
+  /**
+   * The newest round's id (0 without rounds): a counter that prune's deletions of the oldest
+   * rows never lower, unlike `count(*)`.
+   */
+  roundsTotal: number;
+  lastRound: LastRound | null;
+  /** Null where the database has no scores table yet. */
+  lastScore: LastScore | null | undefined;
+  /** The newest anomaly's id; undefined without the table. */
+  anomaliesTotal: number | undefined;
+  /** The newest model version; null before the first, undefined without the table. */
+  model: { version: number; created: number } | null | undefined;
+}
+
+/** Reads the status of `db`, opened read-only or not; writes nothing. */
+export function readStatus(db: Database): StoreStatus {
+  const tables = new Set(
+    db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all().map((r) =>
+      String(r.name)
+    ),
+  );
+  const last = db.prepare(
+    "SELECT id, end_time, probe, capture_off, packets_seen, pcap_dropped, pcap_if_dropped " +
+      "FROM rounds WHERE status = 'complete' ORDER BY start_time DESC LIMIT 1",
+  ).get();
+  const status: StoreStatus = {
+    roundsTotal: Number(db.prepare("SELECT coalesce(max(id), 0) AS n FROM rounds").get()!.n),
+    lastRound: last
+      ? {
+        id: Number(last.id),
+        endTime: numberOrNull(last.end_time),
+        probe: last.probe === null ? null : String(last.probe),
+        captureOff: last.capture_off === null ? null : String(last.capture_off),
+        packetsSeen: Number(last.packets_seen),
+        pcapDropped: numberOrNull(last.pcap_dropped),
+        pcapIfDropped: numberOrNull(last.pcap_if_dropped),
+        occupied: occupiedCounts(db, Number(last.id)),
+      }
+      : null,
+    lastScore: undefined,
+    anomaliesTotal: undefined,
+    model: undefined,
+  };
+  if (tables.has("round_scores")) {
+    const scored = db.prepare(
+      "SELECT r.start_time, s.score, s.threshold FROM rounds r " +
+        "JOIN round_scores s ON s.round_id = r.id ORDER BY r.start_time DESC LIMIT 1",
+    ).get();
+    status.lastScore = scored
+      ? {
+        startTime: Number(scored.start_time),
+        score: numberOrNull(scored.score),
+        threshold: numberOrNull(scored.threshold),
+      }
+      : null;
+  }
+  if (tables.has("anomalies")) {
+    status.anomaliesTotal = Number(
+      db.prepare("SELECT coalesce(max(id), 0) AS n FROM anomalies").get()!.n,
+    );
+  }
+  if (tables.has("models")) {
+    const model = db.prepare("SELECT id, created FROM models ORDER BY id DESC LIMIT 1").get();
+    status.model = model ? { version: Number(model.id), created: Number(model.created) } : null;
+  }
+  return status;
+}
+
+/** The four protocol/family counts of a round, zeros included. */
+function occupiedCounts(db: Database, roundId: number): OccupiedCount[] {
+  const counts = new Map(
+    db.prepare(
+      "SELECT protocol, family, count(*) AS n FROM rounds_ports WHERE round_id = ? " +
+        "GROUP BY protocol, family",
+    ).all(roundId).map((r) => [`${r.protocol}/${r.family}`, Number(r.n)]),
+  );
+  return (["tcp", "udp"] as const).flatMap((protocol) =>
+    ([4, 6] as const).map((family) => ({
+      protocol,
+      family,
+      count: counts.get(`${protocol}/${family}`) ?? 0,
+    }))
+  );
+}
+
+function numberOrNull(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
