@@ -1,50 +1,50 @@
 /**
- * pad — port anomaly detector. The command line: parses flags, sets up logging, runs one
- * subcommand, and maps what happened to an exit code. The only place that exits.
+ * pad — port anomaly detector. The command line: the global flags, the subcommands (each
+ * declared in its own file under src/commands/), logging, and the mapping of what happened to
+ * an exit code. The only place that exits.
  */
 import config from "./deno.json" with { type: "json" };
-import { Command, CommanderError, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { runCollect } from "./src/commands/collect.ts";
-import { runCron } from "./src/commands/cron.ts";
-import { runDetect } from "./src/commands/detect.ts";
-import { runDoctor } from "./src/commands/doctor.ts";
-import { runExport } from "./src/commands/export.ts";
-import { runImport } from "./src/commands/import.ts";
-import { runInit } from "./src/commands/init.ts";
-import { runInspect } from "./src/commands/inspect.ts";
-import { runModelExport, runModelImport, runModelMerge } from "./src/commands/model.ts";
-import { runPrune } from "./src/commands/prune.ts";
-import { runReport } from "./src/commands/report.ts";
-import { checkPrometheusFile, writePrometheusFile } from "./src/fleet/prometheus.ts";
+import {
+  Command,
+  CommanderError,
+  type CommandUnknownOpts,
+  Option,
+} from "@commander-js/extra-typings";
+import { type CommandContext, flag } from "./src/cli.ts";
+import { collectCommand } from "./src/commands/collect.ts";
+import { cronCommand } from "./src/commands/cron.ts";
+import { detectCommand } from "./src/commands/detect.ts";
+import { doctorCommand } from "./src/commands/doctor.ts";
+import { exportCommand } from "./src/commands/export.ts";
+import { importCommand } from "./src/commands/import.ts";
+import { initCommand } from "./src/commands/init.ts";
+import { inspectCommand } from "./src/commands/inspect.ts";
+import { modelCommand } from "./src/commands/model.ts";
+import { pruneCommand } from "./src/commands/prune.ts";
+import { reportCommand } from "./src/commands/report.ts";
 import { BusyError, errorMessage, ExitCode, UsageError } from "./src/errors.ts";
 import { LOG_FORMATS, logger, setupLogging } from "./src/log.ts";
 import { stdout } from "./src/output.ts";
-import { parseCount, parseDuration, parseMegabytes, parsePath, parseTime } from "./src/parse.ts";
+import { parsePath } from "./src/parse.ts";
 import { defaultDatabasePath } from "./src/store/database.ts";
-import { parseNetwork } from "./src/capture/local_net.ts";
-import { PROBE_NAMES } from "./src/round.ts";
-import { ROW_FORMATS } from "./src/table_format.ts";
-
-/**
- * Pause between sweeps of `pad collect` unless `--interval` says otherwise, chosen from
- * bench/collect_bench.ts: two listen sweeps a round cost 7% of one core; procfs sweeps are so
- * cheap that eleven cost 0.7%.
- */
-const DEFAULT_INTERVAL_MS = { listen: 25_000, procfs: 5_000 } as const;
 
 /** pad's version, printed by `pad --version` (deno.json's, as model files record it). */
 export const VERSION: string = config.version;
 
-/** Turns one of pad's parsers into a commander argument parser (a usage error either way). */
-function flag<T>(parse: (text: string, what: string) => T, what: string) {
-  return (text: string): T => {
-    try {
-      return parse(text, what);
-    } catch (error) {
-      throw new InvalidArgumentError(errorMessage(error));
-    }
-  };
-}
+/** The subcommands, in the order `pad --help` lists them. */
+const COMMANDS = [
+  initCommand,
+  collectCommand,
+  importCommand,
+  detectCommand,
+  doctorCommand,
+  inspectCommand,
+  pruneCommand,
+  reportCommand,
+  cronCommand,
+  exportCommand,
+  modelCommand,
+];
 
 /** Builds the command line; `setStatus` receives a command's exit code when it is not 0. */
 export function buildProgram(setStatus: (code: number) => void) {
@@ -76,324 +76,35 @@ export function buildProgram(setStatus: (code: number) => void) {
     });
 
   const db = () => program.opts().db ?? defaultDatabasePath();
-  /** The database where one can be named; only to refuse it as an output (merge needs none). */
-  const dbIfKnown = () => {
-    try {
-      return db();
-    } catch {
-      return undefined;
-    }
-  };
-  /** stdout, or nowhere with --quiet (summaries are for people; cron mails any output). */
-  const quietable = () => program.opts().quiet ? { write: () => {}, isTerminal: false } : stdout;
-
-  program.command("init")
-    .description("create or upgrade the database; print its path and schema version")
-    .action(() => {
-      runInit({ db: db() }, stdout);
-    });
-
-  program.command("collect")
-    .description("run one round: sweep the ports again and again while capturing packets")
-    .addOption(
-      new Option("--probe <probe>", "how ports are probed").choices(PROBE_NAMES).default(
-        "listen" as const,
-      ),
-    )
-    .option(
-      "--interval <duration>",
-      "pause between sweeps (default: 25s with listen, 5s with procfs)",
-      flag(parseDuration, "--interval"),
-    )
-    .option(
-      "--duration <duration>",
-      "round length (default: until 5 s before the next minute)",
-      flag(parseDuration, "--duration"),
-    )
-    .option("--interface <name>", "capture interface (default: first up, non-loopback)")
-    .option("--filter <expr>", "BPF capture filter, e.g. 'not port 22'")
-    .option("--no-capture", "sweep ports only")
-    .option(
-      "--payload-bytes <n>",
-      "payload bytes kept per stored packet (payloads can hold secrets)",
-      flag(parseCount, "--payload-bytes"),
-      0,
-    )
-    .option(
-      "--max-packets <n>",
-      "packet rows stored per round, DNS first (counts stay exact)",
-      flag(parseCount, "--max-packets"),
-      10_000,
-    )
-    .option(
-      "--prometheus <file>",
-      "then rewrite this node_exporter textfile with pad's metrics",
-      flag(parsePath, "--prometheus"),
-    )
-    .action(async (opts) => {
-      if (opts.prometheus) checkPrometheusFile(db(), opts.prometheus);
-      const interrupt = new AbortController();
-      const signals = ["SIGINT", "SIGTERM"] as const;
-      const stop = signals.map((signal) => {
-        const handler = () => interrupt.abort(signal);
-        Deno.addSignalListener(signal, handler);
-        return () => Deno.removeSignalListener(signal, handler);
-      });
+  const context: CommandContext = {
+    db,
+    dbIfKnown() {
       try {
-        await runCollect({
-          db: db(),
-          probe: opts.probe,
-          intervalMs: opts.interval ?? DEFAULT_INTERVAL_MS[opts.probe],
-          durationMs: opts.duration,
-          capture: opts.capture,
-          interface: opts.interface,
-          filter: opts.filter,
-          payloadBytes: opts.payloadBytes,
-          maxPackets: opts.maxPackets,
-          signal: interrupt.signal,
-        }, quietable());
-      } finally {
-        for (const remove of stop) remove();
+        return db();
+      } catch {
+        return undefined;
       }
-      if (opts.prometheus) writePrometheusFile(db(), opts.prometheus);
-    });
-
-  program.command("import")
-    .description("store the packets of a pcap or pcapng file as rounds")
-    .argument("<file>", "capture file")
-    .option(
-      "--round-length <duration>",
-      "slice packets into rounds this long, by their timestamps",
-      flag(parseDuration, "--round-length"),
-      60_000,
-    )
-    .option(
-      "--local <net>",
-      "the monitored host's address or network (repeatable; default: private ranges)",
-      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
-    )
-    .option("--filter <expr>", "BPF filter applied while reading")
-    .option(
-      "--payload-bytes <n>",
-      "payload bytes kept per stored packet",
-      flag(parseCount, "--payload-bytes"),
-      0,
-    )
-    .option(
-      "--max-packets <n>",
-      "packet rows stored per round, DNS first",
-      flag(parseCount, "--max-packets"),
-      10_000,
-    )
-    .action((file, opts) => {
-      runImport({
-        db: db(),
-        file,
-        roundLengthMs: opts.roundLength,
-        local: opts.local?.map((net) => (parseNetwork(net), net)),
-        filter: opts.filter,
-        payloadBytes: opts.payloadBytes,
-        maxPackets: opts.maxPackets,
-      }, quietable());
-    });
-
-  program.command("detect")
-    .description("score new rounds with the model, store anomalies, learn from normal rounds")
-    .option(
-      "--warmup <rounds>",
-      "rounds of history learned from before anything is flagged",
-      flag(parseCount, "--warmup"),
-      60,
-    )
-    .option(
-      "--seed <n>",
-      "seed of a new model: same seed, same scores",
-      flag(parseCount, "--seed"),
-      1,
-    )
-    .option("--rescore", "score every complete round again with the current model")
-    .option(
-      "--max-epochs <n>",
-      "most epochs per refit (early stopping usually ends sooner)",
-      flag((t, w) => parseCount(t, w, 1), "--max-epochs"),
-      20,
-    )
-    .addOption(
-      new Option("--format <format>", "report format").choices(["text", "json"] as const).default(
-        "text" as const,
-      ),
-    )
-    .option("--exit-code", `exit ${ExitCode.Anomalies} when anomalies were stored`)
-    .option(
-      "--prometheus <file>",
-      "then rewrite this node_exporter textfile with pad's metrics",
-      flag(parsePath, "--prometheus"),
-    )
-    .action(async (opts) => {
-      if (opts.prometheus) checkPrometheusFile(db(), opts.prometheus);
-      const result = await runDetect({
-        db: db(),
-        warmup: opts.warmup,
-        seed: opts.seed,
-        rescore: opts.rescore ?? false,
-        maxEpochs: opts.maxEpochs,
-        format: opts.format,
-      }, opts.format === "json" ? stdout : quietable());
-      if (opts.prometheus) writePrometheusFile(db(), opts.prometheus);
-      if (opts.exitCode && result.anomalies.length > 0) setStatus(ExitCode.Anomalies);
-    });
-
-  program.command("doctor")
-    .description("check what collect needs (libpcap, capture permission, paths) and what to do")
-    .option("--interface <name>", "the interface to check capture on")
-    .action((opts) => {
-      const findings = runDoctor({ db: db(), interface: opts.interface }, stdout);
-      if (findings.some((f) => f.status === "fail")) setStatus(ExitCode.Failure);
-    });
-
-  program.command("inspect")
-    .description("list the tables, or dump one as a table, JSON lines, CSV or TSV")
-    .argument("[table]", "rounds, ports, rounds_ports, packets, …")
-    .addOption(
-      new Option("--format <format>", "output format (default: table on a terminal, else tsv)")
-        .choices(ROW_FORMATS),
-    )
-    .option("--limit <n>", "rows at most, newest first; 0 for all", flag(parseCount, "--limit"), 20)
-    .option(
-      "--since <time>",
-      "from this time: ISO 8601 or an age like 2h, 7d",
-      flag(parseTime, "--since"),
-    )
-    .option("--until <time>", "before this time: ISO 8601 or an age", flag(parseTime, "--until"))
-    .option(
-      "--round <id>",
-      "rows of this round only",
-      flag((t, w) => parseCount(t, w, 1), "--round"),
-    )
-    .option(
-      "--where <column=value>",
-      "only rows where COLUMN equals VALUE (repeatable)",
-      (value: string, previous: string[]) => [...previous, value],
-      [] as string[],
-    )
-    .action((table, opts) => {
-      runInspect({ db: db(), table, ...opts }, stdout);
-    });
-
-  program.command("prune")
-    .description("remove old rounds and packets; give the space back")
-    .option(
-      "--keep <duration>",
-      "keep rounds younger than this",
-      flag(parseDuration, "--keep"),
-      7 * 86_400_000,
-    )
-    .option(
-      "--keep-packets <duration>",
-      "keep packet rows younger than this (rounds and their counts stay)",
-      flag(parseDuration, "--keep-packets"),
-      86_400_000,
-    )
-    .option(
-      "--max-size <MB>",
-      "then remove the oldest rounds until the file fits",
-      flag(parseMegabytes, "--max-size"),
-    )
-    .option("--dry-run", "report what would be removed; change nothing", false)
-    .action((opts) => {
-      const result = runPrune({
-        db: db(),
-        keepMs: opts.keep,
-        keepPacketsMs: opts.keepPackets,
-        maxSizeBytes: opts.maxSize,
-        dryRun: opts.dryRun,
-      }, quietable());
-      if (!result.fits) setStatus(ExitCode.Failure);
-    });
-
-  program.command("report")
-    .description("write one self-contained HTML report: scores, anomalies, ports, traffic, model")
-    .option(
-      "-o, --output <file>",
-      "HTML file to write",
-      flag(parsePath, "--output"),
-      "pad-report.html",
-    )
-    .option(
-      "--since <time>",
-      "from this time: ISO 8601 or an age like 24h, 7d",
-      flag(parseTime, "--since"),
-    )
-    .option("--until <time>", "before this time: ISO 8601 or an age", flag(parseTime, "--until"))
-    .action(async (opts) => {
-      await runReport({
-        db: db(),
-        output: opts.output,
-        since: opts.since ?? Date.now() - 86_400_000,
-        until: opts.until,
-      }, quietable());
-    });
-
-  program.command("cron")
-    .description("print pad's crontab lines (collect, detect, prune), or install/uninstall them")
-    .option("--install", "add the lines to your crontab (idempotent; other lines untouched)")
-    .option("--uninstall", "remove exactly pad's lines from your crontab")
-    .option(
-      "--log-dir <dir>",
-      "where the jobs append their logs (default: next to the database)",
-      flag(parsePath, "--log-dir"),
-    )
-    .option(
-      "--prometheus <file>",
-      "make the collect and detect lines refresh this node_exporter textfile",
-      flag(parsePath, "--prometheus"),
-    )
-    .action(async (opts) => {
-      if (opts.install && opts.uninstall) {
-        throw new UsageError("--install and --uninstall exclude each other: choose one");
-      }
-      const action = opts.install ? "install" : opts.uninstall ? "uninstall" : "print";
-      await runCron({ db: db(), action, logDir: opts.logDir, prometheus: opts.prometheus }, stdout);
-    });
-
-  program.command("export")
-    .description("write pad's metrics for Prometheus (node_exporter textfile collector)")
-    .requiredOption(
-      "--prometheus <file>",
-      "the .prom file to rewrite atomically",
-      flag(parsePath, "--prometheus"),
-    )
-    .action((opts) => {
-      runExport({ db: db(), prometheus: opts.prometheus }, quietable());
-    });
-
-  const model = program.command("model")
-    .description("move models between hosts: export, import, merge (federated averaging)");
-  model.command("export")
-    .description("write the current model (weights, threshold, rounds trained on) to one file")
-    .argument("<file>", "model file to write")
-    .action((file) => {
-      runModelExport({ db: db(), file: parsePath(file, "FILE") }, quietable());
-    });
-  model.command("import")
-    .description("install a model file as the next model version")
-    .argument("<file>", "model file to read")
-    .action(async (file) => {
-      await runModelImport({ db: db(), file: parsePath(file, "FILE") }, quietable());
-    });
-  model.command("merge")
-    .description("average models weighted by the rounds each was trained on")
-    .argument("<files...>", "model files (two or more)")
-    .requiredOption("-o, --output <file>", "merged model file", flag(parsePath, "--output"))
-    .action(async (files, opts) => {
-      await runModelMerge({
-        inputs: files.map((f) => parsePath(f, "FILE")),
-        output: opts.output,
-        db: dbIfKnown(),
-      }, quietable());
-    });
-
+    },
+    stdout,
+    // Summaries are for people; cron mails any output, so --quiet sends them nowhere.
+    summary: () => program.opts().quiet ? { write: () => {}, isTerminal: false } : stdout,
+    setStatus,
+  };
+  for (const define of COMMANDS) {
+    const command = define(context);
+    inheritSettings(command, program);
+    program.addCommand(command);
+  }
   return program;
+}
+
+/**
+ * Gives a subcommand, and its own subcommands, the program's settings (exit override, help
+ * configuration): `addCommand` does not copy them, unlike `.command()`.
+ */
+function inheritSettings(command: CommandUnknownOpts, parent: CommandUnknownOpts): void {
+  command.copyInheritedSettings(parent);
+  for (const child of command.commands) inheritSettings(child, command);
 }
 
 /** Runs pad with `args` (without the program name) and returns the exit code. */

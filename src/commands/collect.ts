@@ -1,17 +1,98 @@
+import { Command, Option } from "@commander-js/extra-typings";
 import { PcapError, PcapStatus } from "../../ffi/mod.ts";
 import { defaultInterface, type LiveCapture, startLiveCapture } from "../capture/live.ts";
 import { LocalNetworks } from "../capture/local_net.ts";
 import { RoundTraffic } from "../capture/round_traffic.ts";
 import { errorMessage, PadError, UsageError } from "../errors.ts";
+import {
+  type CommandContext,
+  examples,
+  flag,
+  maxPacketsOption,
+  payloadBytesOption,
+  prometheusOption,
+} from "../cli.ts";
+import { checkPrometheusFile, writePrometheusFile } from "../fleet/prometheus.ts";
 import { logger } from "../log.ts";
+import { parseDuration } from "../parse.ts";
 import type { Output } from "../output.ts";
 import { sleep } from "../sleep.ts";
 import { createProbe } from "../probe/mod.ts";
 import type { SweepError, SweepResult } from "../probe/types.ts";
-import type { ProbeName } from "../round.ts";
+import { PROBE_NAMES, type ProbeName } from "../round.ts";
 import { openDatabase } from "../store/database.ts";
 import { lockRole } from "../store/lock.ts";
 import { createRound, failAbandonedRounds, finishRound, storeSweep } from "../store/rounds.ts";
+
+/**
+ * Pause between sweeps unless `--interval` says otherwise, chosen from bench/collect_bench.ts:
+ * two listen sweeps a round cost 7% of one core; procfs sweeps are so cheap that eleven cost
+ * 0.7%.
+ */
+const DEFAULT_INTERVAL_MS = { listen: 25_000, procfs: 5_000 } as const;
+
+/** `pad collect`: its flags, help and action. */
+export function collectCommand(context: CommandContext) {
+  return new Command("collect")
+    .description("run one round: sweep the ports again and again while capturing packets")
+    .addOption(
+      new Option("--probe <probe>", "how ports are probed").choices(PROBE_NAMES).default(
+        "listen" as const,
+      ),
+    )
+    .option(
+      "--interval <duration>",
+      "pause between sweeps (default: 25s with listen, 5s with procfs)",
+      flag(parseDuration, "--interval"),
+    )
+    .option(
+      "--duration <duration>",
+      "round length (default: until 5 s before the next minute)",
+      flag(parseDuration, "--duration"),
+    )
+    .option("--interface <name>", "capture interface (default: first up, non-loopback)")
+    .option("--filter <expr>", "BPF capture filter, e.g. 'not port 22'")
+    .option("--no-capture", "sweep ports only")
+    .addOption(payloadBytesOption())
+    .addOption(maxPacketsOption())
+    .addOption(prometheusOption())
+    .addHelpText(
+      "after",
+      examples([
+        ["sudo pad collect --probe procfs", "one round, as cron runs it every minute"],
+        ["pad collect --duration 20s --interface lo --filter 'not port 22'", "a short round"],
+        ["pad collect --no-capture", "sweep ports only"],
+      ]),
+    )
+    .action(async (opts) => {
+      const db = context.db();
+      if (opts.prometheus) checkPrometheusFile(db, opts.prometheus);
+      const interrupt = new AbortController();
+      const signals = ["SIGINT", "SIGTERM"] as const;
+      const stop = signals.map((signal) => {
+        const handler = () => interrupt.abort(signal);
+        Deno.addSignalListener(signal, handler);
+        return () => Deno.removeSignalListener(signal, handler);
+      });
+      try {
+        await runCollect({
+          db,
+          probe: opts.probe,
+          intervalMs: opts.interval ?? DEFAULT_INTERVAL_MS[opts.probe],
+          durationMs: opts.duration,
+          capture: opts.capture,
+          interface: opts.interface,
+          filter: opts.filter,
+          payloadBytes: opts.payloadBytes,
+          maxPackets: opts.maxPackets,
+          signal: interrupt.signal,
+        }, context.summary());
+      } finally {
+        for (const remove of stop) remove();
+      }
+      if (opts.prometheus) writePrometheusFile(db, opts.prometheus);
+    });
+}
 
 /** Options of `pad collect`. */
 export interface CollectOptions {

@@ -1,11 +1,42 @@
 import { resolve } from "node:path";
-import { errorMessage, PadError } from "../errors.ts";
+import { Command } from "@commander-js/extra-typings";
+import { type CommandContext, flag } from "../cli.ts";
+import { parsePath } from "../parse.ts";
+import { errorMessage, PadError, UsageError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Output } from "../output.ts";
 import { cronBlock, installBlock, removeBlock } from "../fleet/cron_block.ts";
 import { checkPrometheusFile } from "../fleet/prometheus.ts";
 import { cronLines, logDirectory } from "../fleet/cron_lines.ts";
 import { readCrontab, writeCrontab } from "../fleet/crontab.ts";
+
+/** `pad cron`: its flags, help and action. */
+export function cronCommand(context: CommandContext) {
+  return new Command("cron")
+    .description("print pad's crontab lines (collect, detect, prune), or install/uninstall them")
+    .option("--install", "add the lines to your crontab (idempotent; other lines untouched)")
+    .option("--uninstall", "remove exactly pad's lines from your crontab")
+    .option(
+      "--log-dir <dir>",
+      "where the jobs append their logs (default: next to the database)",
+      flag(parsePath, "--log-dir"),
+    )
+    .option(
+      "--prometheus <file>",
+      "make the collect and detect lines refresh this node_exporter textfile",
+      flag(parsePath, "--prometheus"),
+    )
+    .action(async (opts) => {
+      if (opts.install && opts.uninstall) {
+        throw new UsageError("--install and --uninstall exclude each other: choose one");
+      }
+      const action = opts.install ? "install" : opts.uninstall ? "uninstall" : "print";
+      await runCron(
+        { db: context.db(), action, logDir: opts.logDir, prometheus: opts.prometheus },
+        context.stdout,
+      );
+    });
+}
 
 /** Options of `pad cron`. */
 export interface CronOptions {

@@ -1,4 +1,9 @@
+import { Command, Option } from "@commander-js/extra-typings";
+import { type CommandContext, examples, flag, prometheusOption } from "../cli.ts";
+import { ExitCode } from "../errors.ts";
+import { checkPrometheusFile, writePrometheusFile } from "../fleet/prometheus.ts";
 import { logger } from "../log.ts";
+import { parseCount } from "../parse.ts";
 import type { Output } from "../output.ts";
 import type { RoundData } from "../round.ts";
 import { type Database, openDatabase } from "../store/database.ts";
@@ -22,6 +27,60 @@ import {
 import { lockRole } from "../store/lock.ts";
 import type { ModelState } from "../detect/model_state.ts";
 import { listenerKey } from "../detect/new_listeners.ts";
+
+/** `pad detect`: its flags, help and action. */
+export function detectCommand(context: CommandContext) {
+  return new Command("detect")
+    .description("score new rounds with the model, store anomalies, learn from normal rounds")
+    .option(
+      "--warmup <rounds>",
+      "rounds of history learned from before anything is flagged",
+      flag(parseCount, "--warmup"),
+      60,
+    )
+    .option(
+      "--seed <n>",
+      "seed of a new model: same seed, same scores",
+      flag(parseCount, "--seed"),
+      1,
+    )
+    .option("--rescore", "score every complete round again with the current model")
+    .option(
+      "--max-epochs <n>",
+      "most epochs per refit (early stopping usually ends sooner)",
+      flag((t, w) => parseCount(t, w, 1), "--max-epochs"),
+      20,
+    )
+    .addOption(
+      new Option("--format <format>", "report format").choices(["text", "json"] as const).default(
+        "text" as const,
+      ),
+    )
+    .option("--exit-code", `exit ${ExitCode.Anomalies} when anomalies were stored`)
+    .addOption(prometheusOption())
+    .addHelpText(
+      "after",
+      examples([
+        ["pad detect", "score the rounds collected since the last run, as cron runs it hourly"],
+        ["pad detect --format json | jq -c 'select(.type == \"anomaly\")'", "for log shippers"],
+        ["pad detect --rescore", "score every round again with the current model"],
+      ]),
+    )
+    .action(async (opts) => {
+      const db = context.db();
+      if (opts.prometheus) checkPrometheusFile(db, opts.prometheus);
+      const result = await runDetect({
+        db,
+        warmup: opts.warmup,
+        seed: opts.seed,
+        rescore: opts.rescore ?? false,
+        maxEpochs: opts.maxEpochs,
+        format: opts.format,
+      }, opts.format === "json" ? context.stdout : context.summary());
+      if (opts.prometheus) writePrometheusFile(db, opts.prometheus);
+      if (opts.exitCode && result.anomalies.length > 0) context.setStatus(ExitCode.Anomalies);
+    });
+}
 
 /** Options of `pad detect`. */
 export interface DetectOptions {

@@ -1,4 +1,6 @@
 import { dirname } from "node:path";
+import { Command } from "@commander-js/extra-typings";
+import type { CommandContext } from "../cli.ts";
 import {
   findAllDevices,
   libpcapPath,
@@ -7,9 +9,20 @@ import {
   PcapError,
   PcapStatus,
 } from "../../ffi/mod.ts";
-import { errorMessage } from "../errors.ts";
+import { errorMessage, ExitCode } from "../errors.ts";
 import type { Output } from "../output.ts";
 import { alignedTable } from "../table_format.ts";
+
+/** `pad doctor`: its flags, help and action. */
+export function doctorCommand(context: CommandContext) {
+  return new Command("doctor")
+    .description("check what collect needs (libpcap, capture permission, paths) and what to do")
+    .option("--interface <name>", "the interface to check capture on")
+    .action((opts) => {
+      const findings = runDoctor({ db: context.db(), interface: opts.interface }, context.stdout);
+      if (findings.some((f) => f.status === "fail")) context.setStatus(ExitCode.Failure);
+    });
+}
 
 /** Options of `pad doctor`. */
 export interface DoctorOptions {

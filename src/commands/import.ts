@@ -1,6 +1,16 @@
+import { Command } from "@commander-js/extra-typings";
 import { PcapError } from "../../ffi/mod.ts";
 import { CaptureFileError, openCaptureFile } from "../capture/offline.ts";
-import { LocalNetworks, PRIVATE_NETWORKS } from "../capture/local_net.ts";
+import { LocalNetworks, parseNetwork, PRIVATE_NETWORKS } from "../capture/local_net.ts";
+import {
+  type CommandContext,
+  examples,
+  flag,
+  maxPacketsOption,
+  payloadBytesOption,
+  repeatable,
+} from "../cli.ts";
+import { parseDuration } from "../parse.ts";
 import { RoundTraffic } from "../capture/round_traffic.ts";
 import { errorMessage, PadError } from "../errors.ts";
 import { logger } from "../log.ts";
@@ -9,6 +19,45 @@ import { type Database, openDatabase } from "../store/database.ts";
 import { storeRound } from "../store/rounds.ts";
 
 const log = logger("import");
+
+/** `pad import FILE`: its flags, help and action. */
+export function importCommand(context: CommandContext) {
+  return new Command("import")
+    .description("store the packets of a pcap or pcapng file as rounds")
+    .argument("<file>", "capture file")
+    .option(
+      "--round-length <duration>",
+      "slice packets into rounds this long, by their timestamps",
+      flag(parseDuration, "--round-length"),
+      60_000,
+    )
+    .option(
+      "--local <net>",
+      "the monitored host's address or network (repeatable; default: private ranges)",
+      repeatable,
+    )
+    .option("--filter <expr>", "BPF filter applied while reading")
+    .addOption(payloadBytesOption())
+    .addOption(maxPacketsOption())
+    .addHelpText(
+      "after",
+      examples([
+        ["pad import capture.pcapng --local 192.168.1.20", "the capture of one host"],
+        ["pad import lab.pcap --round-length 10s --local 10.0.0.0/8", "rounds of 10 s"],
+      ]),
+    )
+    .action((file, opts) => {
+      runImport({
+        db: context.db(),
+        file,
+        roundLengthMs: opts.roundLength,
+        local: opts.local?.map((net) => (parseNetwork(net), net)),
+        filter: opts.filter,
+        payloadBytes: opts.payloadBytes,
+        maxPackets: opts.maxPackets,
+      }, context.summary());
+    });
+}
 
 /** Options of `pad import FILE`. */
 export interface ImportOptions {

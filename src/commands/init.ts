@@ -1,5 +1,16 @@
+import { Command } from "@commander-js/extra-typings";
+import type { CommandContext } from "../cli.ts";
 import type { Output } from "../output.ts";
 import { openAndMigrate } from "../store/database.ts";
+
+/** `pad init`: its flags, help and action. */
+export function initCommand(context: CommandContext) {
+  return new Command("init")
+    .description("create or upgrade the database; print its path and schema version")
+    .action(() => {
+      runInit({ db: context.db() }, context.stdout);
+    });
+}
 
 /** Options of `pad init`. */
 export interface InitOptions {

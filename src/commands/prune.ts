@@ -1,4 +1,8 @@
+import { Command } from "@commander-js/extra-typings";
+import { type CommandContext, examples, flag } from "../cli.ts";
+import { ExitCode } from "../errors.ts";
 import { logger } from "../log.ts";
+import { parseDuration, parseMegabytes } from "../parse.ts";
 import type { Output } from "../output.ts";
 import { megabytes } from "../table_format.ts";
 import { databaseFileBytes, openDatabase } from "../store/database.ts";
@@ -12,6 +16,47 @@ import {
   removeRoundsBefore,
   shrinkTo,
 } from "../store/retention.ts";
+
+/** `pad prune`: its flags, help and action. */
+export function pruneCommand(context: CommandContext) {
+  return new Command("prune")
+    .description("remove old rounds and packets; give the space back")
+    .option(
+      "--keep <duration>",
+      "keep rounds younger than this",
+      flag(parseDuration, "--keep"),
+      7 * 86_400_000,
+    )
+    .option(
+      "--keep-packets <duration>",
+      "keep packet rows younger than this (rounds and their counts stay)",
+      flag(parseDuration, "--keep-packets"),
+      86_400_000,
+    )
+    .option(
+      "--max-size <MB>",
+      "then remove the oldest rounds until the file fits",
+      flag(parseMegabytes, "--max-size"),
+    )
+    .option("--dry-run", "report what would be removed; change nothing", false)
+    .addHelpText(
+      "after",
+      examples([
+        ["pad prune", "a week of rounds and a day of packet rows stay, as cron runs it daily"],
+        ["pad prune --max-size 500 --dry-run", "what keeping the file under 500 MB would take"],
+      ]),
+    )
+    .action((opts) => {
+      const result = runPrune({
+        db: context.db(),
+        keepMs: opts.keep,
+        keepPacketsMs: opts.keepPackets,
+        maxSizeBytes: opts.maxSize,
+        dryRun: opts.dryRun,
+      }, context.summary());
+      if (!result.fits) context.setStatus(ExitCode.Failure);
+    });
+}
 
 /** Options of `pad prune`. */
 export interface PruneOptions {

@@ -1,0 +1,71 @@
+/**
+ * What every subcommand's definition shares: how a flag's text becomes a value (a usage error
+ * either way), the context main.ts gives each command (the database, where output goes, how to
+ * set the exit code), and the flags more than one command takes, declared once.
+ *
+ * @module
+ */
+import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { errorMessage } from "./errors.ts";
+import type { Output } from "./output.ts";
+import { parseCount, parsePath } from "./parse.ts";
+
+/** What main.ts gives each command's action. */
+export interface CommandContext {
+  /** The database: `--db`, else `$PAD_DB`, else the XDG default. */
+  db(): string;
+  /** The database where one can be named (only to refuse it as an output), else undefined. */
+  dbIfKnown(): string | undefined;
+  /** Standard output, for data a script reads. */
+  stdout: Output;
+  /** Standard output for summaries meant for people: nowhere with `--quiet`. */
+  summary(): Output;
+  /** Sets the exit code (when not 0) that main returns once the action is done. */
+  setStatus(code: number): void;
+}
+
+/** Turns one of pad's parsers into a commander argument parser (a usage error either way). */
+export function flag<T>(parse: (text: string, what: string) => T, what: string) {
+  return (text: string): T => {
+    try {
+      return parse(text, what);
+    } catch (error) {
+      throw new InvalidArgumentError(errorMessage(error));
+    }
+  };
+}
+
+/** A repeatable flag's parser: each use adds one value. */
+export function repeatable(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Help text listing examples, for `.addHelpText("after", …)`. */
+export function examples(lines: readonly [command: string, what: string][]): string {
+  return "\nExamples:\n" + lines.map(([command, what]) => `  $ ${command}\n      ${what}`)
+    .join("\n");
+}
+
+/** `--payload-bytes N`: collect and import keep this many payload bytes per packet row. */
+export function payloadBytesOption() {
+  return new Option(
+    "--payload-bytes <n>",
+    "payload bytes kept per stored packet (payloads can hold secrets)",
+  ).argParser(flag(parseCount, "--payload-bytes")).default(0);
+}
+
+/** `--max-packets N`: collect and import store at most this many packet rows per round. */
+export function maxPacketsOption() {
+  return new Option(
+    "--max-packets <n>",
+    "packet rows stored per round, DNS first (counts stay exact)",
+  ).argParser(flag(parseCount, "--max-packets")).default(10_000);
+}
+
+/** `--prometheus FILE`: collect and detect refresh the fleet's metrics file when done. */
+export function prometheusOption() {
+  return new Option(
+    "--prometheus <file>",
+    "then rewrite this node_exporter textfile with pad's metrics",
+  ).argParser(flag(parsePath, "--prometheus"));
+}
