@@ -24,7 +24,7 @@
  * @module
  */
 
-import type { DetectorConfig } from "../src/model/autoencoder.ts";
+import type { DetectorConfig } from "../src/model/mod.ts";
 import type { RoundData } from "../src/round.ts";
 import { databaseFileBytes, openDatabase } from "../src/store/database.ts";
 import { storeRoundHistory } from "../fixtures/history.ts";
@@ -64,7 +64,7 @@ const { loadTf } = await import("../src/model/tf.ts");
 await loadTf();
 const importMs = performance.now() - importStart;
 const { createDetector, DEFAULT_CONFIG, loadDetector } = await import(
-  "../src/model/autoencoder.ts"
+  "../src/model/mod.ts"
 );
 const { encodeRound, featureLayout } = await import("../src/model/features.ts");
 const { buildWindows, selectWindows } = await import("../src/model/windows.ts");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { type DetectOptions, runDetect } from "../src/commands/detect.ts";
-import { loadDetector } from "../src/model/autoencoder.ts";
+import { loadDetector } from "../src/model/mod.ts";
 import { BufferOutput } from "../src/output.ts";
 import { openDatabase } from "../src/store/database.ts";
 import { latestModel } from "../src/store/detections.ts";

@@ -5,7 +5,7 @@ import {
   loadDetector,
   ModelFormatError,
   type SavedModel,
-} from "../src/model/autoencoder.ts";
+} from "../src/model/mod.ts";
 import {
   encodeRound,
   featureLayout,

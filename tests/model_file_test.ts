@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { createDetector, type Detector, type DetectorConfig } from "../src/model/autoencoder.ts";
+import { createDetector, type Detector, type DetectorConfig } from "../src/model/mod.ts";
 import { encodeRound, featureLayout } from "../src/model/features.ts";
 import {
   checkMergeable,

@@ -5,27 +5,16 @@ import { checkPrometheusFile, writePrometheusFile } from "../fleet/prometheus.ts
 import { logger } from "../log.ts";
 import { parseCount } from "../parse.ts";
 import type { Output } from "../output.ts";
-import type { RoundData } from "../round.ts";
-import { type Database, openDatabase } from "../store/database.ts";
-import {
-  latestModel,
-  type RoundScore,
-  saveModel,
-  type StoredModel,
-  storeScores,
-} from "../store/detections.ts";
+import { openDatabase } from "../store/database.ts";
+import { latestModel, type RoundScore, storeScores } from "../store/detections.ts";
 import {
   listenersBefore,
   loadRounds,
-  normalRounds,
-  precedingRoundIds,
   precedingRounds,
-  type RoundRef,
   roundsBefore,
   roundsToScore,
 } from "../store/history.ts";
 import { lockRole } from "../store/lock.ts";
-import type { ModelState } from "../detect/model_state.ts";
 import { listenerKey } from "../detect/new_listeners.ts";
 
 /** `pad detect`: its flags, help and action. */
@@ -166,47 +155,17 @@ export async function runDetect(options: DetectOptions, out: Output): Promise<De
         });
       }
     }
-    if (!options.rescore) await learn(db, model, step, options);
+    if (options.rescore) continue;
+    await model.learn(db, step, { maxEpochs: options.maxEpochs });
+    log.debug("Model version {version} learned from the hour up to round {round}", {
+      version: model.version,
+      round: step[step.length - 1]!.id,
+    });
   }
   result.modelVersion = model.version;
   result.threshold = model.threshold;
   report(result, options, out);
   return result;
-}
-
-async function learn(
-  db: Database,
-  model: ModelState,
-  step: RoundRef[],
-  options: DetectOptions,
-): Promise<void> {
-  const from = step[0]!.startTime;
-  const to = step[step.length - 1]!.startTime + 1;
-  const fresh = normalRounds(db, from, to);
-  if (fresh.length === 0) return;
-  // Older normal rounds are learned again with the new ones, so an hour of night does not make
-  // the model forget the day (a replay of the last day, sampled).
-  const replay = model.replaySample(normalRounds(db, from - 86_400_000, from), fresh.length);
-  const train = [...replay, ...fresh].sort((a, b) => a.startTime - b.startTime);
-  // Windows of consecutive rounds share most of their context: load each round once.
-  const contextIds = new Map(
-    train.map((r) => [r.id, precedingRoundIds(db, r.startTime, model.window - 1)]),
-  );
-  const needed = new Set([...train.map((r) => r.id), ...[...contextIds.values()].flat()]);
-  const byId = new Map(loadRounds(db, [...needed]).map((r) => [r.id, r]));
-  const rounds = train.map((r) => byId.get(r.id)!);
-  const contexts = new Map<number, RoundData[]>(
-    [...contextIds].map(([id, ids]) => [id, ids.map((c) => byId.get(c)!)]),
-  );
-  const stored: Omit<StoredModel, "id"> = await model.learn(rounds, contexts, {
-    maxEpochs: options.maxEpochs,
-    trainedUntil: step[step.length - 1]!.startTime,
-  });
-  model.version = saveModel(db, stored);
-  log.debug("Model version {version} learned from {n} rounds", {
-    version: model.version,
-    n: train.length,
-  });
 }
 
 function report(result: DetectResult, options: DetectOptions, out: Output): void {

@@ -12,8 +12,7 @@ import { type CommandContext, examples, flag } from "../cli.ts";
 import { parsePath } from "../parse.ts";
 import { errorMessage, PadError, UsageError } from "../errors.ts";
 import { logger } from "../log.ts";
-import type { Detector } from "../model/autoencoder.ts";
-import { encodeRound } from "../model/features.ts";
+import type { Detector } from "../model/detector.ts";
 import {
   checkMergeable,
   contentOfSavedModel,
@@ -30,7 +29,7 @@ import {
 } from "../model/model_file.ts";
 import { Threshold } from "../model/threshold.ts";
 import { ModelFormatError } from "../model/weights_blob.ts";
-import type { WindowBatch } from "../model/windows.ts";
+import { contextWindows } from "../model/windows.ts";
 import {
   type Database,
   databaseFiles,
@@ -38,7 +37,7 @@ import {
   openDatabaseReadOnly,
 } from "../store/database.ts";
 import { latestModel, saveModel, type StoredModel } from "../store/detections.ts";
-import { loadRounds, normalRounds, precedingRoundIds } from "../store/history.ts";
+import { loadWithContext, normalRounds } from "../store/history.ts";
 import { lockRole } from "../store/lock.ts";
 import type { Output } from "../output.ts";
 
@@ -267,22 +266,8 @@ function calibrate(db: Database, detector: Detector, threshold: Threshold): numb
   const refs = normalRounds(db, 0, Number.MAX_SAFE_INTEGER).slice(-threshold.options.capacity);
   if (refs.length === 0) return 0;
   const { window } = detector.config;
-  const layout = detector.layout;
-  const contextIds = refs.map((r) => precedingRoundIds(db, r.startTime, window - 1));
-  const ids = new Set([...refs.map((r) => r.id), ...contextIds.flat()]);
-  const encoded = new Map(loadRounds(db, [...ids]).map((r) => [r.id, encodeRound(r, layout)]));
-  const rounds: Float32Array[] = [];
-  const ends: number[] = [];
-  refs.forEach((ref, k) => {
-    const own = encoded.get(ref.id)!;
-    const context = contextIds[k]!.map((id) => encoded.get(id)!);
-    // As detect pads a round with too little history: with its oldest round.
-    while (context.length < window - 1) context.unshift(context[0] ?? own);
-    rounds.push(...context, own); // references: a round shared by windows is stored once
-    ends.push(rounds.length - 1);
-  });
-  const batch: WindowBatch = { window, length: layout.length, rounds, ends };
-  const { scores } = detector.score(batch);
+  const { rounds, contextOf } = loadWithContext(db, refs, window - 1);
+  const { scores } = detector.score(contextWindows(rounds, contextOf, window, detector.layout));
   threshold.observe(scores);
   return scores.length;
 }

@@ -5,25 +5,23 @@
  * @module
  */
 import { attribute } from "../model/attribution.ts";
-import {
-  createDetector,
-  type Detector,
-  type DetectorConfig,
-  loadDetector,
-  type SavedModel,
-  type TrainingMetrics,
-} from "../model/autoencoder.ts";
-import { encodeRound } from "../model/features.ts";
-import type { RoundData } from "../round.ts";
+import type { DetectorConfig } from "../model/config.ts";
+import { createDetector, type Detector, loadDetector, type SavedModel } from "../model/detector.ts";
 import { Threshold } from "../model/threshold.ts";
-import { newListeners } from "./new_listeners.ts";
-import { buildWindows, type WindowBatch } from "../model/windows.ts";
-import type { RoundScore, StoredModel } from "../store/detections.ts";
-import type { RoundRef } from "../store/history.ts";
+import type { TrainingMetrics } from "../model/training.ts";
+import { contextWindows } from "../model/windows.ts";
 import { mulberry32 } from "../random.ts";
+import type { RoundData } from "../round.ts";
+import type { Database } from "../store/database.ts";
+import { type RoundScore, saveModel, type StoredModel } from "../store/detections.ts";
+import { loadWithContext, normalRounds, type RoundRef } from "../store/history.ts";
+import { newListeners } from "./new_listeners.ts";
 
 /** Ports reported per anomaly at most. */
 const PORTS_PER_ANOMALY = 10;
+
+/** How far back the normal rounds replayed with each hour's go. */
+const REPLAY_SPAN_MS = 86_400_000;
 
 /** A stored version as the detector saved it. */
 export function savedModelOf(stored: StoredModel): SavedModel {
@@ -105,10 +103,12 @@ export class ModelState implements Disposable {
     knownListeners: Set<string>,
   ): RoundScore[] {
     const layout = this.#detector.layout;
-    const encoded = [...context, ...rounds].map((r) => encodeRound(r, layout));
     const trained = this.#detector.roundsTrainedOn > 0;
+    const all = [...context, ...rounds];
+    const before = (_: RoundData, i: number) =>
+      all.slice(Math.max(0, context.length + i - (this.window - 1)), context.length + i);
     const result = trained
-      ? this.#detector.score(buildWindows(encoded, this.window, context.length))
+      ? this.#detector.score(contextWindows(rounds, before, this.window, layout))
       : null;
     const threshold = this.#threshold.value;
     const verdicts = rounds.map((round, i): RoundScore => {
@@ -139,52 +139,41 @@ export class ModelState implements Disposable {
     return verdicts;
   }
 
+  /**
+   * Learns from the rounds of `step` that were judged normal (flagged ones never are), with a
+   * sample of as many normal rounds of the day before (so an hour of night does not make the
+   * model forget the day), each after its own context, and saves the new version in one
+   * transaction. Does nothing when the step had no normal round.
+   */
+  async learn(
+    db: Database,
+    step: readonly RoundRef[],
+    options: { maxEpochs: number },
+  ): Promise<void> {
+    const from = step[0]!.startTime;
+    const to = step[step.length - 1]!.startTime + 1;
+    const fresh = normalRounds(db, from, to);
+    if (fresh.length === 0) return;
+    const replay = this.#replaySample(normalRounds(db, from - REPLAY_SPAN_MS, from), fresh.length);
+    const train = [...replay, ...fresh].sort((a, b) => a.startTime - b.startTime);
+    const { rounds, contextOf } = loadWithContext(db, train, this.window - 1);
+    const windows = contextWindows(rounds, contextOf, this.window, this.#detector.layout);
+    const metrics = await this.#detector.fit(windows, {
+      maxEpochs: options.maxEpochs,
+      seed: this.#detector.config.seed + (this.version ?? 0),
+    });
+    this.#trainedUntil = Math.max(this.#trainedUntil ?? 0, step[step.length - 1]!.startTime);
+    this.version = saveModel(db, this.#snapshot(metrics));
+  }
+
   /** Up to `count` of `refs`, drawn without replacement by the model's seeded generator. */
-  replaySample(refs: RoundRef[], count: number): RoundRef[] {
+  #replaySample(refs: RoundRef[], count: number): RoundRef[] {
     const pool = [...refs];
     for (let i = pool.length - 1; i > 0; i--) {
       const j = Math.floor(this.#random() * (i + 1));
       [pool[i], pool[j]] = [pool[j]!, pool[i]!];
     }
     return pool.slice(0, count);
-  }
-
-  /**
-   * Learns from normal `rounds` (each with up to `window − 1` rounds of context before it) and
-   * returns the new version to store.
-   */
-  async learn(
-    rounds: RoundData[],
-    contexts: Map<number, RoundData[]>,
-    options: { maxEpochs: number; trainedUntil: number },
-  ): Promise<Omit<StoredModel, "id">> {
-    const metrics = await this.#detector.fit(this.#windows(rounds, contexts), {
-      maxEpochs: options.maxEpochs,
-      seed: this.#detector.config.seed + (this.version ?? 0),
-    });
-    this.#trainedUntil = Math.max(this.#trainedUntil ?? 0, options.trainedUntil);
-    return this.#snapshot(metrics);
-  }
-
-  /** One window per round, each round after its own context (padded with its oldest round). */
-  #windows(rounds: RoundData[], contexts: Map<number, RoundData[]>): WindowBatch {
-    const layout = this.#detector.layout;
-    const cache = new Map<number, Float32Array>();
-    const encode = (r: RoundData) => {
-      let e = cache.get(r.id);
-      if (!e) cache.set(r.id, e = encodeRound(r, layout));
-      return e;
-    };
-    const list: Float32Array[] = [];
-    const ends: number[] = [];
-    for (const round of rounds) {
-      const context = (contexts.get(round.id) ?? []).map(encode);
-      const own = encode(round);
-      while (context.length < this.window - 1) context.unshift(context[0] ?? own);
-      list.push(...context, own); // references: a round shared by windows is stored once
-      ends.push(list.length - 1);
-    }
-    return { window: this.window, length: layout.length, rounds: list, ends };
   }
 
   #snapshot(metrics: TrainingMetrics): Omit<StoredModel, "id"> {

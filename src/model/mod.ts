@@ -48,21 +48,11 @@ export {
 export type { Channel, FeatureLayout, FeatureName, Global } from "./features.ts";
 export { buildWindows, selectWindows } from "./windows.ts";
 export type { WindowBatch } from "./windows.ts";
-export {
-  createDetector,
-  DEFAULT_CONFIG,
-  loadDetector,
-  ModelFormatError,
-  resolveConfig,
-} from "./autoencoder.ts";
-export type {
-  Detector,
-  DetectorConfig,
-  FitOptions,
-  SavedModel,
-  ScoreResult,
-  TrainingMetrics,
-} from "./autoencoder.ts";
+export { DEFAULT_CONFIG, resolveConfig } from "./config.ts";
+export type { DetectorConfig } from "./config.ts";
+export { createDetector, loadDetector, ModelFormatError } from "./detector.ts";
+export type { Detector, SavedModel, ScoreResult } from "./detector.ts";
+export type { FitOptions, TrainingMetrics } from "./training.ts";
 export { DEFAULT_THRESHOLD_OPTIONS, Threshold } from "./threshold.ts";
 export type { TailFit, ThresholdOptions, ThresholdState } from "./threshold.ts";
 export { attribute } from "./attribution.ts";

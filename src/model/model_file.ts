@@ -34,15 +34,8 @@ import { createHash } from "node:crypto";
 import { checkOutputFile, type OutputTarget, writeFileAtomic } from "../atomic_file.ts";
 import config from "../../deno.json" with { type: "json" };
 import { errorMessage, PadError } from "../errors.ts";
-import {
-  DEFAULT_CONFIG,
-  type Detector,
-  type DetectorConfig,
-  loadDetector,
-  ModelFormatError,
-  resolveConfig,
-  type SavedModel,
-} from "./autoencoder.ts";
+import { DEFAULT_CONFIG, type DetectorConfig, resolveConfig } from "./config.ts";
+import { type Detector, loadDetector, ModelFormatError, type SavedModel } from "./detector.ts";
 import { featureLayout } from "./features.ts";
 import { Threshold, type ThresholdState } from "./threshold.ts";
 import { decodeWeights, encodeWeights, type NamedTensor } from "./weights_blob.ts";

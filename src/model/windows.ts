@@ -14,6 +14,8 @@
  *
  * @module
  */
+import type { RoundData } from "../round.ts";
+import { encodeRound, type FeatureLayout } from "./features.ts";
 
 /** Windows over a shared list of encoded rounds. */
 export interface WindowBatch {
@@ -50,6 +52,38 @@ export function buildWindows(
   }
   const ends = Array.from({ length: rounds.length - first }, (_, k) => first + k);
   return { window, length, rounds, ends };
+}
+
+/**
+ * One window per round of `rounds`, each ending at its round after its own context
+ * (`contextOf(round)`: the rounds before it, oldest first, at most `window − 1`), padded at the
+ * front with the oldest round it has, as {@linkcode buildWindows} pads. Each round is encoded
+ * once however many windows share it. This is how detect scores and learns, and how a model
+ * import calibrates its threshold.
+ */
+export function contextWindows(
+  rounds: readonly RoundData[],
+  contextOf: (round: RoundData, index: number) => readonly RoundData[],
+  window: number,
+  layout: FeatureLayout,
+): WindowBatch {
+  const encoded = new Map<number, Float32Array>();
+  const encode = (round: RoundData) => {
+    let e = encoded.get(round.id);
+    if (!e) encoded.set(round.id, e = encodeRound(round, layout));
+    return e;
+  };
+  const list: Float32Array[] = [];
+  const ends: number[] = [];
+  rounds.forEach((round, index) => {
+    const before = contextOf(round, index);
+    const context = before.slice(Math.max(0, before.length - (window - 1))).map(encode);
+    const own = encode(round);
+    while (context.length < window - 1) context.unshift(context[0] ?? own);
+    list.push(...context, own); // references: a round shared by windows is stored once
+    ends.push(list.length - 1);
+  });
+  return { window, length: layout.length, rounds: list, ends };
 }
 
 /** The windows at `indices` (in that order), e.g. those of the rounds that were not flagged. */

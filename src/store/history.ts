@@ -44,6 +44,27 @@ export function precedingRoundIds(db: Database, startTime: number, count: number
   ).all(startTime, count).map((r) => Number(r.id)).reverse();
 }
 
+/**
+ * The rounds of `refs`, loaded, and each one's context: the `count` complete rounds before it,
+ * oldest first. Every round is loaded once however many contexts share it; a round removed
+ * meanwhile (a prune running) is left out.
+ */
+export function loadWithContext(
+  db: Database,
+  refs: readonly RoundRef[],
+  count: number,
+): { rounds: RoundData[]; contextOf: (round: RoundData) => RoundData[] } {
+  const contextIds = new Map(refs.map((r) => [r.id, precedingRoundIds(db, r.startTime, count)]));
+  const needed = new Set([...refs.map((r) => r.id), ...[...contextIds.values()].flat()]);
+  const byId = new Map(loadRounds(db, [...needed]).map((r) => [r.id, r]));
+  const loaded = (id: number) => byId.get(id);
+  return {
+    rounds: refs.map((r) => loaded(r.id)).filter((r) => r !== undefined),
+    contextOf: (round) =>
+      (contextIds.get(round.id) ?? []).map(loaded).filter((r) => r !== undefined),
+  };
+}
+
 /** The rounds of {@linkcode precedingRoundIds}, loaded. */
 export function precedingRounds(db: Database, startTime: number, count: number): RoundData[] {
   return loadRounds(db, precedingRoundIds(db, startTime, count));

@@ -1,4 +1,4 @@
-import type { DetectorConfig } from "../../src/model/autoencoder.ts";
+import type { DetectorConfig } from "../../src/model/config.ts";
 
 /** A small network, so model tests take seconds; the detection test runs the real sizes. */
 export const SMALL_MODEL: Readonly<Partial<DetectorConfig>> = Object.freeze({
