@@ -63,11 +63,15 @@ const importStart = performance.now();
 const { loadTf } = await import("../src/model/tf.ts");
 await loadTf();
 const importMs = performance.now() - importStart;
-const { createDetector, DEFAULT_CONFIG, loadDetector } = await import(
-  "../src/model/mod.ts"
-);
-const { encodeRound, featureLayout } = await import("../src/model/features.ts");
-const { buildWindows, selectWindows } = await import("../src/model/windows.ts");
+const {
+  buildWindows,
+  createDetector,
+  DEFAULT_CONFIG,
+  encodeRound,
+  featureLayout,
+  loadDetector,
+  selectWindows,
+} = await import("../src/model/mod.ts");
 
 let peakRss = Deno.memoryUsage().rss;
 const sample = () => (peakRss = Math.max(peakRss, Deno.memoryUsage().rss));

@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
 import { attribute } from "../src/model/attribution.ts";
-import {
-  binFeatureIndex,
-  featureLayout,
-  globalFeatureIndex,
-  portBin,
-} from "../src/model/features.ts";
+import { binFeatureIndex, featureLayout, globalFeatureIndex, portBin } from "../src/model/mod.ts";
 import type { RoundData } from "../src/round.ts";
 
 const layout = featureLayout(256);

@@ -11,7 +11,7 @@ import {
   featureLayout,
   globalFeatureIndex,
   scoredFeatures,
-} from "../src/model/features.ts";
+} from "../src/model/mod.ts";
 import { buildWindows, type WindowBatch } from "../src/model/windows.ts";
 import { SMALL_MODEL } from "./support/small_model.ts";
 import { generateHistory } from "../fixtures/synthetic.ts";

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { attribute, type PortContribution } from "../src/model/attribution.ts";
 import { createDetector } from "../src/model/mod.ts";
-import { encodeRound, featureLayout } from "../src/model/features.ts";
+import { encodeRound, featureLayout } from "../src/model/mod.ts";
 import type { RoundData } from "../src/round.ts";
 import { Threshold } from "../src/model/threshold.ts";
 import { buildWindows, selectWindows } from "../src/model/windows.ts";

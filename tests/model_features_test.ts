@@ -11,7 +11,7 @@ import {
   GLOBALS,
   portBin,
   scoredFeatures,
-} from "../src/model/features.ts";
+} from "../src/model/mod.ts";
 import type { RoundData } from "../src/round.ts";
 import { buildWindows, copyWindow, lastRound, selectWindows } from "../src/model/windows.ts";
 import { generateHistory, injectListener } from "../fixtures/synthetic.ts";

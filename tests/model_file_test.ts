@@ -1,21 +1,18 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createDetector, type Detector, type DetectorConfig } from "../src/model/mod.ts";
-import { encodeRound, featureLayout } from "../src/model/features.ts";
+import { encodeRound, featureLayout } from "../src/model/mod.ts";
 import {
-  checkMergeable,
   contentOfSavedModel,
   decodeModelFile,
   encodeModelFile,
-  mergeModelContents,
   type ModelContent,
   type ModelFile,
   ModelFileError,
   type NamedModelFile,
-  readModelFile,
-  restoreDetector,
-  writeModelFile,
 } from "../src/model/model_file.ts";
+import { readModelFile, restoreDetector, writeModelFile } from "../src/model/model_file_io.ts";
+import { checkMergeable, mergeModelContents } from "../src/model/model_merge.ts";
 import { Threshold } from "../src/model/threshold.ts";
 import { buildWindows, type WindowBatch } from "../src/model/windows.ts";
 import { tempDir } from "../fixtures/pad_cli.ts";

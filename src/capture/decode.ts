@@ -27,7 +27,6 @@
 
 import { ipv4Text, ipv6Text } from "../net/address.ts";
 import { parseDns } from "./dns.ts";
-import { LinkType } from "./link_type.ts";
 import { isQuicAt } from "./quic.ts";
 
 /** One IP packet as pad records it. */
@@ -204,68 +203,110 @@ function malformed(reason: string, protocols: string): DecodeResult {
   return { kind: "malformed", reason, protocols };
 }
 
+/** A link-layer type pad decodes: the numbers it is known by, its name, and its decoder. */
+interface LinkType {
+  /**
+   * libpcap's DLT_ value first, then other numbers the same frames come with (raw IP is DLT 12,
+   * 14 on OpenBSD, and LINKTYPE 101 in files).
+   */
+  numbers: readonly number[];
+  name: string;
+  decode(frame: Frame): DecodeResult;
+}
+
+/**
+ * Every link type pad decodes, in one table: the decoder dispatches on it, pad's capture file
+ * reader reads the files whose link type is in it (it leaves the rest to libpcap), and their
+ * names come from it.
+ */
+const LINK_TYPES: readonly LinkType[] = [
+  { numbers: [0], name: "BSD loopback (null)", decode: (f) => decodeLoopback(f, "null") },
+  { numbers: [1], name: "Ethernet", decode: decodeEthernet },
+  { numbers: [12, 14, 101], name: "raw IP", decode: decodeRawIp },
+  { numbers: [108], name: "OpenBSD loopback", decode: (f) => decodeLoopback(f, "loop") },
+  {
+    numbers: [113],
+    name: "Linux cooked (SLL)",
+    decode: (f) =>
+      f.end - f.start < SLL_HEADER
+        ? malformed("truncated Linux cooked header", "sll")
+        : decodeCooked(
+          f,
+          f.start + SLL_HEADER,
+          f.u16(f.start + SLL_HATYPE),
+          f.u16(f.start + SLL_PROTOCOL),
+          "sll",
+        ),
+  },
+  { numbers: [228], name: "raw IPv4", decode: (f) => decodeIpv4(f, f.start, "raw") },
+  { numbers: [229], name: "raw IPv6", decode: (f) => decodeIpv6(f, f.start, "raw") },
+  {
+    numbers: [276],
+    name: "Linux cooked v2 (SLL2)",
+    decode: (f) =>
+      f.end - f.start < SLL2_HEADER
+        ? malformed("truncated Linux cooked v2 header", "sll2")
+        : decodeCooked(
+          f,
+          f.start + SLL2_HEADER,
+          f.u16(f.start + SLL2_HATYPE),
+          f.u16(f.start + SLL2_PROTOCOL),
+          "sll2",
+        ),
+  },
+];
+
+/** The table by number, as a sparse array: a lookup per frame costs an index, not a hash. */
+const BY_NUMBER: (LinkType | undefined)[] = [];
+for (const type of LINK_TYPES) for (const n of type.numbers) BY_NUMBER[n] = type;
+
+/** True when pad decodes frames of this link type (a DLT_ value, or a file's LINKTYPE_). */
+export function decodesLinkType(linkType: number): boolean {
+  return BY_NUMBER[linkType] !== undefined;
+}
+
+/** A readable name for a link type, e.g. `linkTypeName(113)` is "Linux cooked (SLL)". */
+export function linkTypeName(linkType: number): string {
+  return BY_NUMBER[linkType]?.name ?? `link type ${linkType}`;
+}
+
 function decodeLink(frame: Frame, linkType: number): DecodeResult {
+  const type = BY_NUMBER[linkType];
+  return type ? type.decode(frame) : { kind: "non-ip", protocols: `linktype-${linkType}` };
+}
+
+function decodeEthernet(frame: Frame): DecodeResult {
+  if (frame.end - frame.start < ETHERNET_HEADER) {
+    return malformed("truncated Ethernet header", "eth");
+  }
+  const type = frame.u16(frame.start + 12);
+  if (type <= ETHERTYPE_MAX_LENGTH) return { kind: "non-ip", protocols: "eth:llc" };
+  return decodeEthertype(frame, frame.start + ETHERNET_HEADER, type, "eth");
+}
+
+function decodeRawIp(frame: Frame): DecodeResult {
+  if (frame.end - frame.start < 1) return malformed("empty raw IP frame", "raw");
+  const version = frame.bytes[frame.start]! >> 4;
+  if (version === 4) return decodeIpv4(frame, frame.start, "raw");
+  if (version === 6) return decodeIpv6(frame, frame.start, "raw");
+  return malformed(`IP version ${version} in a raw IP frame`, "raw");
+}
+
+/** BSD (`null`) and OpenBSD (`loop`) loopback: a 4-byte address family, then IP. */
+function decodeLoopback(frame: Frame, layer: "null" | "loop"): DecodeResult {
   const bytes = frame.bytes;
   const start = frame.start;
-  const length = frame.end - start;
-  switch (linkType) {
-    case LinkType.ETHERNET: {
-      if (length < ETHERNET_HEADER) return malformed("truncated Ethernet header", "eth");
-      const type = frame.u16(start + 12);
-      if (type <= ETHERTYPE_MAX_LENGTH) return { kind: "non-ip", protocols: "eth:llc" };
-      return decodeEthertype(frame, start + ETHERNET_HEADER, type, "eth");
-    }
-    case LinkType.LINUX_SLL: {
-      if (length < SLL_HEADER) return malformed("truncated Linux cooked header", "sll");
-      return decodeCooked(
-        frame,
-        start + SLL_HEADER,
-        frame.u16(start + SLL_HATYPE),
-        frame.u16(start + SLL_PROTOCOL),
-        "sll",
-      );
-    }
-    case LinkType.LINUX_SLL2: {
-      if (length < SLL2_HEADER) return malformed("truncated Linux cooked v2 header", "sll2");
-      return decodeCooked(
-        frame,
-        start + SLL2_HEADER,
-        frame.u16(start + SLL2_HATYPE),
-        frame.u16(start + SLL2_PROTOCOL),
-        "sll2",
-      );
-    }
-    case LinkType.RAW:
-    case LinkType.RAW_OPENBSD:
-    case LinkType.RAW_LINKTYPE: {
-      if (length < 1) return malformed("empty raw IP frame", "raw");
-      const version = bytes[start]! >> 4;
-      if (version === 4) return decodeIpv4(frame, start, "raw");
-      if (version === 6) return decodeIpv6(frame, start, "raw");
-      return malformed(`IP version ${version} in a raw IP frame`, "raw");
-    }
-    case LinkType.IPV4:
-      return decodeIpv4(frame, start, "raw");
-    case LinkType.IPV6:
-      return decodeIpv6(frame, start, "raw");
-    case LinkType.NULL:
-    case LinkType.LOOP: {
-      const layer = linkType === LinkType.NULL ? "null" : "loop";
-      if (length < NULL_HEADER) return malformed("truncated loopback header", layer);
-      // The family is a small number, so whichever byte order leaves the upper half zero is right.
-      const b0 = bytes[start]!;
-      const b1 = bytes[start + 1]!;
-      const b2 = bytes[start + 2]!;
-      const b3 = bytes[start + 3]!;
-      let family = ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0;
-      if (family > 0xffff) family = ((b3 << 24) | (b2 << 16) | (b1 << 8) | b0) >>> 0;
-      if (family === AF_INET) return decodeIpv4(frame, start + NULL_HEADER, layer);
-      if (AF_INET6.has(family)) return decodeIpv6(frame, start + NULL_HEADER, layer);
-      return { kind: "non-ip", protocols: `${layer}:af-${family}` };
-    }
-    default:
-      return { kind: "non-ip", protocols: `linktype-${linkType}` };
-  }
+  if (frame.end - start < NULL_HEADER) return malformed("truncated loopback header", layer);
+  // The family is a small number, so whichever byte order leaves the upper half zero is right.
+  const b0 = bytes[start]!;
+  const b1 = bytes[start + 1]!;
+  const b2 = bytes[start + 2]!;
+  const b3 = bytes[start + 3]!;
+  let family = ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0;
+  if (family > 0xffff) family = ((b3 << 24) | (b2 << 16) | (b1 << 8) | b0) >>> 0;
+  if (family === AF_INET) return decodeIpv4(frame, start + NULL_HEADER, layer);
+  if (AF_INET6.has(family)) return decodeIpv6(frame, start + NULL_HEADER, layer);
+  return { kind: "non-ip", protocols: `${layer}:af-${family}` };
 }
 
 function decodeCooked(

@@ -8,8 +8,7 @@
 
 import { fileURLToPath } from "node:url";
 import { Pcap, PcapError, type PcapPacket } from "../../ffi/mod.ts";
-import { decodeFrame, decodeFrameAt, type DecodeResult } from "./decode.ts";
-import { linkTypeName } from "./link_type.ts";
+import { decodeFrame, decodeFrameAt, type DecodeResult, linkTypeName } from "./decode.ts";
 import { CaptureFileError, PcapFileReader } from "./pcap_reader.ts";
 
 export { CaptureFileError };

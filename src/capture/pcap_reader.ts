@@ -20,6 +20,8 @@
  * @module
  */
 
+import { decodesLinkType } from "./decode.ts";
+
 /** Why reading stopped before the end of a capture file. */
 export class CaptureFileError extends Error {
   override name = "CaptureFileError";
@@ -76,11 +78,6 @@ const BIG_SNAPLENS: Record<number, number> = {
   279: 8 * 1024 * 1024, // DLT_EBHSCR
   249: 1024 * 1024, // DLT_USBPCAP
 };
-/**
- * Link types (as stored in files) whose frames `decodeFrame` reads; classic files of other
- * types are left to libpcap, which knows every LINKTYPE_-to-DLT_ mapping.
- */
-const DECODED_LINKTYPES = new Set([0, 1, 12, 14, 101, 108, 113, 228, 229, 276]);
 /** LINKTYPE_RAW is stored as 101 and reported as DLT_RAW, 12 on Linux (linktype_to_dlt()). */
 const LINKTYPE_RAW = 101;
 const DLT_RAW = 12;
@@ -234,7 +231,9 @@ export class PcapFileReader implements Disposable {
     const minor = view.getUint16(6, little);
     const linkType = view.getUint32(20, little) & PCAP_LINKTYPE_MASK;
     // 2.3 and older may have caplen and len swapped; libpcap has the heuristics for them.
-    if (major !== 2 || minor !== 4 || !DECODED_LINKTYPES.has(linkType)) return false;
+    // Classic files of a link type pad does not decode go to libpcap, which knows every
+    // LINKTYPE_-to-DLT_ mapping.
+    if (major !== 2 || minor !== 4 || !decodesLinkType(linkType)) return false;
     this.#dlt = linkTypeToDlt(linkType);
     this.linkType = this.#dlt;
     this.#snapshot = adjustSnapshot(this.#dlt, view.getUint32(16, little));

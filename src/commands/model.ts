@@ -1,6 +1,7 @@
 /**
  * `pad model export|import|merge`: moving models between hosts as files (see
- * `src/model/model_file.ts` for the format and its checks). pad has no server: hosts exchange the
+ * `src/model/model_file.ts` for the format and its checks, `model_file_io.ts` for reading and
+ * writing, `model_merge.ts` for the averaging). pad has no server: hosts exchange the
  * files over whatever they already use (scp, object storage, a configuration manager).
  *
  * @module
@@ -14,19 +15,20 @@ import { errorMessage, PadError, UsageError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Detector } from "../model/detector.ts";
 import {
-  checkMergeable,
   contentOfSavedModel,
   digestOf,
   encodeModelFile,
-  loadModelFile,
-  mergeModelContents,
   type ModelContent,
   type ModelFile,
   type NamedModelFile,
+} from "../model/model_file.ts";
+import {
+  loadModelFile,
   readModelFile,
   restoreDetector,
   writeModelFile,
-} from "../model/model_file.ts";
+} from "../model/model_file_io.ts";
+import { checkMergeable, mergeModelContents } from "../model/model_merge.ts";
 import { Threshold } from "../model/threshold.ts";
 import { ModelFormatError } from "../model/weights_blob.ts";
 import { contextWindows } from "../model/windows.ts";

@@ -24,14 +24,16 @@
  */
 
 import {
-  type Channel,
-  CHANNELS,
+  CHANNEL_SPECS,
+  type ChannelSpec,
   type FeatureLayout,
   featureLayout,
-  type Global,
-  GLOBALS,
+  GLOBAL_SPECS,
+  type GlobalParts,
   portBin,
-} from "./features.ts";
+  type TrafficMeasure,
+  type TrafficWeight,
+} from "./feature_layout.ts";
 import {
   isEphemeral,
   type OccupiedPort,
@@ -108,19 +110,19 @@ export function attribute(
     }
   };
 
-  const c = CHANNELS.length;
+  const c = CHANNEL_SPECS.length;
   for (let bin = 0; bin < layout.bins; bin++) {
     for (let k = 0; k < c; k++) {
       const error = errors[bin * c + k]!;
       if (error >= cut) {
-        share(error, contributors(CHANNELS[k]!, occupied.get(bin) ?? [], traffic.get(bin) ?? []));
+        share(error, binParts(CHANNEL_SPECS[k]!, occupied.get(bin) ?? [], traffic.get(bin) ?? []));
       }
     }
   }
-  for (const [k, name] of GLOBALS.entries()) {
+  GLOBAL_SPECS.forEach((spec, k) => {
     const error = errors[layout.binFeatures + k]!;
-    if (error >= cut) share(error, totalContributors(name, round));
-  }
+    if (error >= cut) share(error, roundParts(spec.parts, round));
+  });
 
   const owners = new Map<string, OccupiedPort>();
   for (const o of round.occupied) {
@@ -148,131 +150,93 @@ function hasPort(t: TrafficRow): boolean {
   return (t.protocol === "tcp" || t.protocol === "udp") && t.port !== null;
 }
 
-/** The ports a per-round total counts, with their weights. */
-function totalContributors(name: Global, round: RoundData): Part[] {
-  const ports = (test: (o: OccupiedPort) => boolean) =>
-    unique(
-      round.occupied.filter(test).map((o) => ({ port: o.port, protocol: o.protocol, weight: 1 })),
-    );
-  const rows = (direction: "in" | "out", protocol?: "tcp" | "udp") =>
-    round.traffic.filter((t) =>
-      hasPort(t) && t.direction === direction && (protocol === undefined || t.protocol === protocol)
-    );
-  const by = (list: TrafficRow[], weight: (t: TrafficRow) => number) =>
-    list.map((t) => ({ port: t.port, protocol: t.protocol, weight: Math.max(0, weight(t)) }));
-  const widest = (direction: "in" | "out") => {
-    const list = rows(direction);
-    const most = Math.max(0, ...list.map((t) => t.remotePorts));
-    return by(list, (t) => (t.remotePorts === most ? 1 : 0));
-  };
-  const portless = (direction: "in" | "out") =>
-    round.traffic.filter((t) => !hasPort(t) && t.direction === direction)
-      .map((t) => ({ port: null, protocol: t.protocol, weight: Math.max(0, t.packets) }));
-  switch (name) {
-    case "tcp_occupied":
-      return ports((o) => o.protocol === "tcp");
-    case "udp_occupied":
-      return ports((o) => o.protocol === "udp");
-    case "listeners":
-      return ports((o) => o.listening !== false);
-    case "ephemeral_occupied":
-      return ports((o) => isEphemeral(o.port));
-    case "tcp_packets_in":
-      return by(rows("in", "tcp"), (t) => t.packets);
-    case "tcp_packets_out":
-      return by(rows("out", "tcp"), (t) => t.packets);
-    case "udp_packets_in":
-      return by(rows("in", "udp"), (t) => t.packets);
-    case "udp_packets_out":
-      return by(rows("out", "udp"), (t) => t.packets);
-    case "bytes_in":
-      return by(rows("in"), (t) => t.bytes);
-    case "bytes_out":
-      return by(rows("out"), (t) => t.bytes);
-    case "max_remote_ports_in":
-      return widest("in");
-    case "max_remote_ports_out":
-      return widest("out");
-    // The round keeps no per-address figures: the TCP ports with traffic that way share it.
-    case "syn_ports_per_peer_in":
-      return by(rows("in", "tcp"), (t) => (t.packets > 0 ? 1 : 0));
-    case "syn_ports_per_peer_out":
-      return by(rows("out", "tcp"), (t) => (t.packets > 0 ? 1 : 0));
-    case "ports_in":
-      return by(rows("in"), (t) => (t.packets > 0 ? 1 : 0));
-    case "ports_out":
-      return by(rows("out"), (t) => (t.packets > 0 ? 1 : 0));
-    case "portless_packets_in":
-      return portless("in");
-    case "portless_packets_out":
-      return portless("out");
-    case "dns_queries":
-    case "dns_name_max":
-    case "dns_name_mean":
-      return by(
-        round.traffic.filter((t) => t.port === 53 && t.protocol === "udp"),
-        (t) => t.packets,
-      );
-    case "hour_sin":
-    case "hour_cos":
-    case "captured":
-      return [];
-  }
-}
-
 interface Part {
   port: number | null;
   protocol: TrafficProtocol;
   weight: number;
 }
 
-/** The ports of a bin behind one of its channels, with their weights. */
-function contributors(channel: Channel, occupied: OccupiedPort[], traffic: TrafficRow[]): Part[] {
-  const occupiedBy = (protocol: "tcp" | "udp", listening: boolean) =>
-    unique(
-      occupied.filter((o) => o.protocol === protocol && (o.listening !== false) === listening)
-        .map((o) => ({ port: o.port, protocol, weight: 1 })),
+/** The ports a per-round figure counts, with their weights. */
+function roundParts(parts: GlobalParts, round: RoundData): Part[] {
+  if (parts === null) return [];
+  if ("occupied" in parts) {
+    const which = parts.occupied;
+    const test = which === "listening"
+      ? (o: OccupiedPort) => o.listening !== false
+      : which === "ephemeral"
+      ? (o: OccupiedPort) => isEphemeral(o.port)
+      : (o: OccupiedPort) => o.protocol === which;
+    return unique(
+      round.occupied.filter(test).map((o) => ({ port: o.port, protocol: o.protocol, weight: 1 })),
     );
-  const rows = (direction: "in" | "out", protocol?: "tcp" | "udp") =>
-    traffic.filter((t) =>
-      t.direction === direction && (protocol === undefined || t.protocol === protocol)
-    );
-  const by = (list: TrafficRow[], weight: (t: TrafficRow) => number) =>
-    list.map((t) => ({ port: t.port, protocol: t.protocol, weight: Math.max(0, weight(t)) }));
-  switch (channel) {
-    case "tcp_listen":
-      return occupiedBy("tcp", true);
-    case "udp_listen":
-      return occupiedBy("udp", true);
-    case "tcp_other":
-      return occupiedBy("tcp", false);
-    case "udp_other":
-      return occupiedBy("udp", false);
-    case "in_ports":
-      return by(rows("in"), (t) => (t.packets > 0 ? 1 : 0));
-    case "out_ports":
-      return by(rows("out"), (t) => (t.packets > 0 ? 1 : 0));
-    case "tcp_in_packets":
-      return by(rows("in", "tcp"), (t) => t.packets);
-    case "tcp_out_packets":
-      return by(rows("out", "tcp"), (t) => t.packets);
-    case "udp_in_packets":
-      return by(rows("in", "udp"), (t) => t.packets);
-    case "udp_out_packets":
-      return by(rows("out", "udp"), (t) => t.packets);
-    case "in_bytes":
-      return by(rows("in"), (t) => t.bytes);
-    case "out_bytes":
-      return by(rows("out"), (t) => t.bytes);
-    case "in_peers":
-      return by(rows("in"), (t) => t.peers);
-    case "out_peers":
-      return by(rows("out"), (t) => t.peers);
-    case "in_remote_ports":
-      return by(rows("in"), (t) => t.remotePorts);
-    case "out_remote_ports":
-      return by(rows("out"), (t) => t.remotePorts);
   }
+  if ("portless" in parts) {
+    return round.traffic.filter((t) => !hasPort(t) && t.direction === parts.portless)
+      .map((t) => ({ port: null, protocol: t.protocol, weight: Math.max(0, t.packets) }));
+  }
+  if ("dns" in parts) {
+    return weighed(
+      round.traffic.filter((t) => t.port === 53 && t.protocol === "udp"),
+      (t) => t.packets,
+    );
+  }
+  const rows = round.traffic.filter((t) => hasPort(t) && t.direction === parts.traffic);
+  return weighed(
+    parts.protocol === undefined ? rows : rows.filter((t) => t.protocol === parts.protocol),
+    trafficWeight(parts.weight, rows),
+  );
+}
+
+/** How a traffic row weighs in a per-round figure; `rows` are the figure's direction's. */
+function trafficWeight(weight: TrafficWeight, rows: TrafficRow[]): (t: TrafficRow) => number {
+  switch (weight) {
+    case "packets":
+      return (t) => t.packets;
+    case "bytes":
+      return (t) => t.bytes;
+    case "present":
+      return (t) => (t.packets > 0 ? 1 : 0);
+    case "widest_remote_ports": {
+      const most = Math.max(0, ...rows.map((t) => t.remotePorts));
+      return (t) => (t.remotePorts === most ? 1 : 0);
+    }
+  }
+}
+
+/** The ports of a bin behind one of its channels, with their weights. */
+function binParts(channel: ChannelSpec, occupied: OccupiedPort[], traffic: TrafficRow[]): Part[] {
+  if (channel.source === "occupied") {
+    return unique(
+      occupied.filter((o) =>
+        o.protocol === channel.protocol && (o.listening !== false) === channel.listening
+      ).map((o) => ({ port: o.port, protocol: channel.protocol, weight: 1 })),
+    );
+  }
+  const rows = traffic.filter((t) =>
+    t.direction === channel.direction &&
+    (channel.protocol === undefined || t.protocol === channel.protocol)
+  );
+  return weighed(rows, measureOf(channel.measure));
+}
+
+/** How a traffic row weighs in a bin's traffic channel. */
+function measureOf(measure: TrafficMeasure): (t: TrafficRow) => number {
+  switch (measure) {
+    case "ports":
+      return (t) => (t.packets > 0 ? 1 : 0);
+    case "packets":
+      return (t) => t.packets;
+    case "bytes":
+      return (t) => t.bytes;
+    case "peers":
+      return (t) => t.peers;
+    case "remotePorts":
+      return (t) => t.remotePorts;
+  }
+}
+
+function weighed(rows: TrafficRow[], weight: (t: TrafficRow) => number): Part[] {
+  return rows.map((t) => ({ port: t.port, protocol: t.protocol, weight: Math.max(0, weight(t)) }));
 }
 
 /** One part per (port, protocol): the probes may report a port once per address family. */

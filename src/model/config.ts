@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { DEFAULT_BINS, featureLayout } from "./features.ts";
+import { DEFAULT_BINS, featureLayout } from "./feature_layout.ts";
 
 /** Shape and training settings of a detector; saved with it. */
 export interface DetectorConfig {

@@ -22,7 +22,7 @@ import {
   standardizedErrors,
   topMean,
 } from "./error_scale.ts";
-import { type FeatureLayout, featureLayout, scoredFeatures } from "./features.ts";
+import { type FeatureLayout, featureLayout, scoredFeatures } from "./feature_layout.ts";
 import { Network } from "./network.ts";
 import { loadTf, type Tf } from "./tf.ts";
 import { type FitOptions, range, type TrainingMetrics, trainNetwork } from "./training.ts";

@@ -14,7 +14,7 @@
  * @module
  */
 import type { DetectorConfig } from "./config.ts";
-import type { FeatureLayout } from "./features.ts";
+import type { FeatureLayout } from "./feature_layout.ts";
 
 /**
  * Per feature, the running means of its squared error `s` and of `s²` on normal rounds

@@ -43,161 +43,16 @@
  */
 
 import { isEphemeral, PORT_COUNT, type RoundData } from "../round.ts";
-
-/** Bumped whenever the meaning or order of any feature changes. */
-export const ENCODING_VERSION = 2;
-
-/** Bins the default encoding folds the ports into. */
-export const DEFAULT_BINS = 128;
-
-/** The channels of one bin, in order. */
-export const CHANNELS = [
-  "tcp_listen",
-  "udp_listen",
-  "tcp_other",
-  "udp_other",
-  "in_ports",
-  "out_ports",
-  "tcp_in_packets",
-  "tcp_out_packets",
-  "udp_in_packets",
-  "udp_out_packets",
-  "in_bytes",
-  "out_bytes",
-  "in_peers",
-  "out_peers",
-  "in_remote_ports",
-  "out_remote_ports",
-] as const;
-
-/** A channel name. */
-export type Channel = typeof CHANNELS[number];
-
-/** The per-round features after the bins, in order. */
-export const GLOBALS = [
-  "tcp_occupied",
-  "udp_occupied",
-  "listeners",
-  "ephemeral_occupied",
-  "tcp_packets_in",
-  "tcp_packets_out",
-  "udp_packets_in",
-  "udp_packets_out",
-  "bytes_in",
-  "bytes_out",
-  "max_remote_ports_in",
-  "max_remote_ports_out",
-  "syn_ports_per_peer_in",
-  "syn_ports_per_peer_out",
-  "ports_in",
-  "ports_out",
-  "portless_packets_in",
-  "portless_packets_out",
-  "dns_queries",
-  "dns_name_max",
-  "dns_name_mean",
-  "hour_sin",
-  "hour_cos",
-  "captured",
-] as const;
-
-/** A global feature name. */
-export type Global = typeof GLOBALS[number];
-
-/** Channels that come from captured traffic (unknown when capture was off). */
-const TRAFFIC_CHANNELS: ReadonlySet<Channel> = new Set(CHANNELS.slice(4));
-/** Globals that come from captured traffic. */
-const TRAFFIC_GLOBALS: ReadonlySet<Global> = new Set(
-  GLOBALS.slice(GLOBALS.indexOf("tcp_packets_in"), GLOBALS.indexOf("dns_name_mean") + 1),
-);
-/** Globals that only mean something when the round had DNS queries. */
-const DNS_NAME_GLOBALS: ReadonlySet<Global> = new Set(["dns_name_max", "dns_name_mean"]);
-/** Globals that describe the round rather than the host: never part of the score. */
-const CONTEXT_GLOBALS: ReadonlySet<Global> = new Set(["hour_sin", "hour_cos", "captured"]);
-
-/** Where everything sits in an encoded round. */
-export interface FeatureLayout {
-  /** Carried by saved models, e.g. `pad-features-v1/bins-256`. */
-  readonly id: string;
-  readonly bins: number;
-  readonly portsPerBin: number;
-  readonly channels: readonly Channel[];
-  readonly globals: readonly Global[];
-  /** `bins × channels`: the bin part comes first, bin-major (bin 0's channels, then bin 1's…). */
-  readonly binFeatures: number;
-  /** Length of an encoded round: `binFeatures + globals.length`. */
-  readonly length: number;
-}
-
-const layouts = new Map<number, FeatureLayout>();
-
-/** The layout for `bins` bins: a power of two from 16 to 4096. */
-export function featureLayout(bins: number = DEFAULT_BINS): FeatureLayout {
-  let layout = layouts.get(bins);
-  if (layout) return layout;
-  if (!Number.isInteger(bins) || bins < 16 || bins > 4096 || (bins & (bins - 1)) !== 0) {
-    throw new RangeError(`Bins must be a power of two from 16 to 4096: got ${bins}`);
-  }
-  const binFeatures = bins * CHANNELS.length;
-  layout = Object.freeze({
-    id: `pad-features-v${ENCODING_VERSION}/bins-${bins}`,
-    bins,
-    portsPerBin: PORT_COUNT / bins,
-    channels: CHANNELS,
-    globals: GLOBALS,
-    binFeatures,
-    length: binFeatures + GLOBALS.length,
-  });
-  layouts.set(bins, layout);
-  return layout;
-}
-
-/** Index of a channel of a bin in an encoded round. */
-export function binFeatureIndex(layout: FeatureLayout, bin: number, channel: Channel): number {
-  if (!Number.isInteger(bin) || bin < 0 || bin >= layout.bins) {
-    throw new RangeError(`Bin must be in [0, ${layout.bins}): got ${bin}`);
-  }
-  return bin * CHANNELS.length + CHANNEL_INDEX[channel];
-}
-
-/** Index of a global feature in an encoded round. */
-export function globalFeatureIndex(layout: FeatureLayout, name: Global): number {
-  return layout.binFeatures + GLOBAL_INDEX[name];
-}
-
-/** The bin a port falls in. */
-export function portBin(layout: FeatureLayout, port: number): number {
-  return Math.floor(port / layout.portsPerBin);
-}
-
-/** What an index of an encoded round is: a channel of a bin, or a global. */
-export type FeatureName =
-  | { kind: "bin"; bin: number; channel: Channel; firstPort: number; lastPort: number }
-  | { kind: "global"; name: Global };
-
-/** Names the feature at `index`, e.g. for attribution or a debug dump. */
-export function describeFeature(layout: FeatureLayout, index: number): FeatureName {
-  if (!Number.isInteger(index) || index < 0 || index >= layout.length) {
-    throw new RangeError(`Feature index must be in [0, ${layout.length}): got ${index}`);
-  }
-  if (index >= layout.binFeatures) {
-    return { kind: "global", name: GLOBALS[index - layout.binFeatures]! };
-  }
-  const bin = Math.floor(index / CHANNELS.length);
-  return {
-    kind: "bin",
-    bin,
-    channel: CHANNELS[index % CHANNELS.length]!,
-    firstPort: bin * layout.portsPerBin,
-    lastPort: (bin + 1) * layout.portsPerBin - 1,
-  };
-}
-
-const CHANNEL_INDEX = Object.fromEntries(CHANNELS.map((c, i) => [c, i])) as Record<
-  Channel,
-  number
->;
-const GLOBAL_INDEX = Object.fromEntries(GLOBALS.map((g, i) => [g, i])) as Record<Global, number>;
+import type { Direction } from "../round.ts";
+import {
+  CHANNEL_SPECS,
+  CHANNELS,
+  type FeatureLayout,
+  featureLayout,
+  GLOBAL_INDEX,
+  portBin,
+  type TrafficMeasure,
+} from "./feature_layout.ts";
 
 // Fixed ceilings of the log scales: ordinary values land in [0, 1], floods stay finite.
 // Packets count in units of PACKET_UNIT and bytes in units of BYTE_UNIT before the log: below
@@ -245,23 +100,40 @@ interface DirectionChannels {
   remotePorts: number;
 }
 
-const IN_CHANNELS: DirectionChannels = {
-  ports: CHANNEL_INDEX.in_ports,
-  tcpPackets: CHANNEL_INDEX.tcp_in_packets,
-  udpPackets: CHANNEL_INDEX.udp_in_packets,
-  bytes: CHANNEL_INDEX.in_bytes,
-  peers: CHANNEL_INDEX.in_peers,
-  remotePorts: CHANNEL_INDEX.in_remote_ports,
-};
+/** The index of the traffic channel of `direction` that measures `measure` (of `protocol`). */
+function trafficChannel(direction: Direction, measure: TrafficMeasure, protocol?: string): number {
+  const index = CHANNEL_SPECS.findIndex((c) =>
+    c.source === "traffic" && c.direction === direction && c.measure === measure &&
+    ("protocol" in c ? c.protocol : undefined) === protocol
+  );
+  if (index < 0) throw new Error(`No ${direction} ${measure} channel of ${protocol ?? "any"}`);
+  return index;
+}
 
-const OUT_CHANNELS: DirectionChannels = {
-  ports: CHANNEL_INDEX.out_ports,
-  tcpPackets: CHANNEL_INDEX.tcp_out_packets,
-  udpPackets: CHANNEL_INDEX.udp_out_packets,
-  bytes: CHANNEL_INDEX.out_bytes,
-  peers: CHANNEL_INDEX.out_peers,
-  remotePorts: CHANNEL_INDEX.out_remote_ports,
-};
+function directionChannels(direction: Direction): DirectionChannels {
+  return {
+    ports: trafficChannel(direction, "ports"),
+    tcpPackets: trafficChannel(direction, "packets", "tcp"),
+    udpPackets: trafficChannel(direction, "packets", "udp"),
+    bytes: trafficChannel(direction, "bytes"),
+    peers: trafficChannel(direction, "peers"),
+    remotePorts: trafficChannel(direction, "remotePorts"),
+  };
+}
+
+const IN_CHANNELS = directionChannels("in");
+const OUT_CHANNELS = directionChannels("out");
+
+/**
+ * The occupancy channel of each slot `(listening ? 0 : 2) + (udp ? 1 : 0)` the encoder counts
+ * sockets in.
+ */
+const OCCUPANCY_CHANNELS = [0, 1, 2, 3].map((slot) =>
+  CHANNEL_SPECS.findIndex((c) =>
+    c.source === "occupied" && c.listening === (slot < 2) &&
+    c.protocol === (slot % 2 === 1 ? "udp" : "tcp")
+  )
+);
 
 /** Encodes one round; see the module documentation for what each feature means. */
 export function encodeRound(
@@ -293,13 +165,12 @@ export function encodeRound(
       if (isEphemeral(o.port)) ephemeral++;
     }
     if (listens) listeners++;
-    // In CHANNELS order: tcp_listen, udp_listen, tcp_other, udp_other.
     counts[portBin(layout, o.port) * 4 + (listens ? 0 : 2) + udpBit]!++;
   }
   for (let bin = 0; bin < layout.bins; bin++) {
-    for (let k = 0; k < 4; k++) {
-      const n = counts[bin * 4 + k]!;
-      if (n > 0) out[bin * c + k] = portCount(n);
+    for (let slot = 0; slot < 4; slot++) {
+      const n = counts[bin * 4 + slot]!;
+      if (n > 0) out[bin * c + OCCUPANCY_CHANNELS[slot]!] = portCount(n);
     }
   }
 
@@ -412,34 +283,4 @@ function nonNegative(x: number): number {
 
 function clamp01(x: number): number {
   return Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0;
-}
-
-const masks = new Map<string, Float32Array>();
-
-/**
- * Which features count in the score of an encoded round: 1 or 0 per feature. Hour and
- * `captured` describe the round, not the host, and never count; traffic counts only when it was
- * captured; DNS name lengths only when there were DNS queries (without names they are unknown,
- * not zero). The array is shared: do not modify it.
- */
-export function scoredFeatures(layout: FeatureLayout, encoded: ArrayLike<number>): Float32Array {
-  const g = layout.binFeatures;
-  const captured = encoded[g + GLOBAL_INDEX.captured]! > 0.5;
-  const named = captured && encoded[g + GLOBAL_INDEX.dns_queries]! > 0;
-  const key = `${layout.id}/${captured}/${named}`;
-  let mask = masks.get(key);
-  if (mask) return mask;
-  mask = new Float32Array(layout.length);
-  for (let bin = 0; bin < layout.bins; bin++) {
-    CHANNELS.forEach((channel, k) => {
-      mask![bin * CHANNELS.length + k] = captured || !TRAFFIC_CHANNELS.has(channel) ? 1 : 0;
-    });
-  }
-  GLOBALS.forEach((name, k) => {
-    const counted = !CONTEXT_GLOBALS.has(name) && (captured || !TRAFFIC_GLOBALS.has(name)) &&
-      (named || !DNS_NAME_GLOBALS.has(name));
-    mask![g + k] = counted ? 1 : 0;
-  });
-  masks.set(key, mask);
-  return mask;
 }

@@ -36,16 +36,19 @@
 export type { DnsSummary, OccupiedPort, RoundData, TrafficRow } from "../round.ts";
 export type { Protocol, TrafficProtocol } from "../round.ts";
 export {
+  binFeatureIndex,
   CHANNELS,
   DEFAULT_BINS,
   describeFeature,
-  encodeRound,
   ENCODING_VERSION,
   featureLayout,
+  globalFeatureIndex,
   GLOBALS,
+  portBin,
   scoredFeatures,
-} from "./features.ts";
-export type { Channel, FeatureLayout, FeatureName, Global } from "./features.ts";
+} from "./feature_layout.ts";
+export type { Channel, FeatureLayout, FeatureName, Global } from "./feature_layout.ts";
+export { encodeRound } from "./features.ts";
 export { buildWindows, selectWindows } from "./windows.ts";
 export type { WindowBatch } from "./windows.ts";
 export { DEFAULT_CONFIG, resolveConfig } from "./config.ts";

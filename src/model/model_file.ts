@@ -31,14 +31,20 @@
  */
 
 import { createHash } from "node:crypto";
-import { checkOutputFile, type OutputTarget, writeFileAtomic } from "../atomic_file.ts";
 import config from "../../deno.json" with { type: "json" };
 import { errorMessage, PadError } from "../errors.ts";
 import { DEFAULT_CONFIG, type DetectorConfig, resolveConfig } from "./config.ts";
-import { type Detector, loadDetector, ModelFormatError, type SavedModel } from "./detector.ts";
-import { featureLayout } from "./features.ts";
+import type { SavedModel } from "./detector.ts";
+import { featureLayout } from "./feature_layout.ts";
+import {
+  type NamedTensor,
+  readTensors,
+  tensorBytes,
+  tensorSize,
+  writeTensors,
+} from "./tensor_codec.ts";
 import { Threshold, type ThresholdState } from "./threshold.ts";
-import { decodeWeights, encodeWeights, type NamedTensor } from "./weights_blob.ts";
+import { decodeWeights, encodeWeights } from "./weights_blob.ts";
 
 /** The first word of every model file. */
 export const MODEL_FILE_MAGIC = "pad-model";
@@ -51,7 +57,7 @@ export const PAD_VERSION: string = config.version;
 
 const DIGEST_BYTES = 32;
 /** Longest first line accepted: the magic, a space, a version number. */
-const MAX_FIRST_LINE = 32;
+export const MAX_FIRST_LINE = 32;
 
 /** A file that is not a usable pad model file; the message says which file and why. */
 export class ModelFileError extends PadError {
@@ -129,13 +135,12 @@ const encoder = new TextEncoder();
 
 /** The bytes of a model file holding `content`. */
 export function encodeModelFile(content: ModelContent): Uint8Array {
-  const weightSpecs = content.tensors.map((t): WeightSpec => {
-    if (t.values.length !== size(t.shape)) {
-      throw new RangeError(`Tensor "${t.name}" has ${t.values.length} values for [${t.shape}]`);
-    }
-    return { name: t.name, shape: [...t.shape], dtype: "float32" };
-  });
-  const weightsBytes = 4 * weightSpecs.reduce((n, s) => n + size(s.shape), 0);
+  const weightsBytes = tensorBytes(content.tensors);
+  const weightSpecs = content.tensors.map((t): WeightSpec => ({
+    name: t.name,
+    shape: [...t.shape],
+    dtype: "float32",
+  }));
   const { tensors: _, ...rest } = content;
   const header: ModelFileHeader = {
     format: MODEL_FILE_VERSION,
@@ -148,14 +153,7 @@ export function encodeModelFile(content: ModelContent): Uint8Array {
   );
   const bytes = new Uint8Array(head.length + weightsBytes + DIGEST_BYTES);
   bytes.set(head, 0);
-  const view = new DataView(bytes.buffer);
-  let at = head.length;
-  for (const t of content.tensors) {
-    for (const v of t.values) {
-      view.setFloat32(at, v, true);
-      at += 4;
-    }
-  }
+  const at = writeTensors(new DataView(bytes.buffer), head.length, content.tensors);
   bytes.set(sha256(bytes.subarray(0, at)), at);
   return bytes;
 }
@@ -230,112 +228,15 @@ export function decodeModelFile(bytes: Uint8Array, name: string): ModelFile {
     fail(`holds ${bytes.length} bytes but its header says ${expected}`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let at = headerEnd + 1;
-  const tensors = header.weightSpecs.map((spec): NamedTensor => {
-    const values = new Float32Array(size(spec.shape));
-    for (let i = 0; i < values.length; i++) values[i] = view.getFloat32(at + 4 * i, true);
-    at += 4 * values.length;
-    return { name: spec.name, shape: spec.shape, values };
-  });
+  // The length was checked against the specs above: every tensor fits.
+  const { tensors } = readTensors(view, headerEnd + 1, body, header.weightSpecs);
   const { format: _, weightSpecs: _specs, weightsBytes: _bytes, ...content } = header;
   return { ...content, tensors, sha256: hex(digest), bytes: bytes.length };
-}
-
-/** Reads and verifies a model file (see {@linkcode decodeModelFile}). */
-export function readModelFile(path: string): ModelFile {
-  let bytes: Uint8Array;
-  try {
-    // The first line decides, before a large file given by mistake (a database) is read whole.
-    using file = Deno.openSync(path, { read: true });
-    const head = new Uint8Array(MAX_FIRST_LINE);
-    const n = file.readSync(head) ?? 0;
-    if (!new TextDecoder().decode(head.subarray(0, n)).startsWith(`${MODEL_FILE_MAGIC} `)) {
-      return decodeModelFile(head.subarray(0, n), path);
-    }
-    bytes = Deno.readFileSync(path);
-  } catch (error) {
-    if (error instanceof ModelFileError) throw error;
-    throw new ModelFileError(`Cannot read model file ${path}: ${fileProblem(error)}`, {
-      cause: error,
-    });
-  }
-  return decodeModelFile(bytes, path);
-}
-
-/**
- * Reads a model file and restores its detector (see {@linkcode restoreDetector}). The caller
- * disposes the detector.
- */
-export async function loadModelFile(
-  path: string,
-): Promise<NamedModelFile & { detector: Detector }> {
-  const file = readModelFile(path);
-  return { name: path, file, detector: await restoreDetector(path, file) };
-}
-
-/**
- * The detector of a file's content: the check that its weights fit its topology, that this pad
- * builds that topology from its configuration, and that it encodes rounds as the model expects.
- * `name` starts the error messages. The caller disposes the detector.
- */
-export async function restoreDetector(name: string, content: ModelContent): Promise<Detector> {
-  const own = featureLayout(content.config.bins).id;
-  if (content.encoding !== own) {
-    throw new ModelFileError(
-      `Model file ${name} was trained on feature encoding "${content.encoding}"; this pad ` +
-        `(${PAD_VERSION}) encodes "${own}": use a model written by a pad of the same encoding`,
-    );
-  }
-  try {
-    return await loadDetector(savedModelOfFile(content));
-  } catch (error) {
-    if (!(error instanceof ModelFormatError)) throw error;
-    throw new ModelFileError(`Model file ${name} cannot be loaded: ${error.message}`, {
-      cause: error,
-    });
-  }
 }
 
 /** Hex SHA-256 digest that the bytes of a model file end with. */
 export function digestOf(bytes: Uint8Array): string {
   return hex(bytes.subarray(bytes.length - DIGEST_BYTES));
-}
-
-/**
- * Writes a model file atomically (a temporary file beside it, then renamed over it) with mode
- * 0600: a model tells which ports a host uses and when. Replaces only a model file: any other
- * file at `path` (a database given by mistake) is refused and kept, as is what `target`
- * protects ({@linkcode checkOutputFile}).
- */
-export function writeModelFile(path: string, bytes: Uint8Array, target: OutputTarget): void {
-  checkOutputFile(path, target);
-  refuseOtherFile(path);
-  try {
-    writeFileAtomic(path, bytes, 0o600, target);
-  } catch (error) {
-    throw new ModelFileError(errorMessage(error), { cause: error });
-  }
-}
-
-/** Throws unless `path` is free or holds a model file. */
-function refuseOtherFile(path: string): void {
-  let head: Uint8Array;
-  try {
-    using file = Deno.openSync(path, { read: true });
-    head = new Uint8Array(MODEL_FILE_MAGIC.length + 1);
-    head = head.subarray(0, file.readSync(head) ?? 0);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return;
-    throw new ModelFileError(`Cannot write model file ${path}: ${fileProblem(error)}`, {
-      cause: error,
-    });
-  }
-  if (new TextDecoder().decode(head) !== `${MODEL_FILE_MAGIC} `) {
-    throw new ModelFileError(
-      `Cannot write model file ${path}: it exists and is not a pad model file (kept); ` +
-        "remove it or choose another name",
-    );
-  }
 }
 
 /** The {@linkcode SavedModel} that {@linkcode loadDetector} restores from a file's content. */
@@ -367,91 +268,6 @@ export function contentOfSavedModel(
     roundsTrainedOn: saved.roundsTrainedOn,
     errorRounds: Number(meta.errorRounds) || 0,
     ...rest,
-    tensors,
-  };
-}
-
-/**
- * Throws {@linkcode ModelFileError} unless every file can be averaged with the first: the same
- * feature encoding, configuration, topology and weight specs. The message names what differs.
- */
-export function checkMergeable(inputs: readonly NamedModelFile[]): void {
-  const [first, ...others] = inputs;
-  if (!first) return;
-  for (const other of others) {
-    const a = first.file, b = other.file;
-    const differences: string[] = [];
-    if (a.encoding !== b.encoding) {
-      differences.push(`feature encoding "${a.encoding}" vs "${b.encoding}"`);
-    }
-    for (const key of Object.keys(DEFAULT_CONFIG) as (keyof DetectorConfig)[]) {
-      if (a.config[key] !== b.config[key]) {
-        differences.push(`${key} ${a.config[key]} vs ${b.config[key]}`);
-      }
-    }
-    if (differences.length === 0 && a.topology !== b.topology) {
-      differences.push(`topology (written by pad ${a.pad} vs ${b.pad})`);
-    }
-    if (differences.length === 0) {
-      const specs = (f: ModelFile) => f.tensors.map((t) => `${t.name}[${t.shape}]`).join(",");
-      if (specs(a) !== specs(b)) differences.push("weight specs");
-    }
-    if (differences.length > 0) {
-      throw new ModelFileError(
-        `Cannot merge ${other.name} with ${first.name}: ${differences.join(", ")} ` +
-          `(${first.name} first); merge only models of the same configuration and encoding, ` +
-          "e.g. hosts that all ran pad detect with the same --seed",
-      );
-    }
-  }
-}
-
-/**
- * Federated averaging: each weight (the per-feature error moments too) is the mean of the
- * inputs' weighted by the rounds each was trained on. The merged model was trained on their sum.
- * Its threshold starts empty: scores of different hosts are not comparable, so each host
- * calibrates it on its own rounds when it imports the model. Check {@linkcode checkMergeable}
- * first.
- */
-export function mergeModelContents(inputs: readonly NamedModelFile[]): ModelContent {
-  if (inputs.length < 2) throw new RangeError("A merge needs two or more models");
-  checkMergeable(inputs);
-  const files = inputs.map((i) => i.file);
-  const first = files[0]!;
-  const total = files.reduce((n, f) => n + f.roundsTrainedOn, 0);
-  const tensors = first.tensors.map((t, k): NamedTensor => {
-    const sum = new Float64Array(t.values.length);
-    for (const f of files) {
-      const share = f.roundsTrainedOn / total;
-      const values = f.tensors[k]!.values;
-      for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + share * values[i]!;
-    }
-    return { name: t.name, shape: [...t.shape], values: Float32Array.from(sum) };
-  });
-  const until = files.map((f) => f.trainedUntil).filter((t) => t !== null);
-  return {
-    pad: PAD_VERSION,
-    created: new Date().toISOString(),
-    encoding: first.encoding,
-    config: { ...first.config },
-    topology: first.topology,
-    roundsTrainedOn: total,
-    // The pooled moments rest on all the inputs' rounds, up to what one model remembers.
-    errorRounds: Math.min(
-      files.reduce((n, f) => n + f.errorRounds, 0),
-      first.config.errorMemory,
-    ),
-    trainedUntil: until.length > 0 ? Math.max(...until) : null,
-    threshold: null,
-    thresholdState: { version: 1, options: { ...first.thresholdState.options }, scores: [] },
-    source: {
-      kind: "merge",
-      inputs: files.map((f) => ({
-        sha256: f.sha256,
-        roundsTrainedOn: f.roundsTrainedOn,
-        created: f.created,
-      })),
-    },
     tensors,
   };
 }
@@ -507,7 +323,7 @@ function checkHeader(json: unknown, fail: (why: string) => never): ModelFileHead
     }
     if (names.has(spec.name)) invalid(`weight "${spec.name}" is listed twice`);
     names.add(spec.name);
-    floats += size(spec.shape);
+    floats += tensorSize(spec.shape);
   }
   if (4 * floats !== h.weightsBytes) {
     invalid(`its weight specs hold ${4 * floats} bytes, "weightsBytes" says ${h.weightsBytes}`);
@@ -558,13 +374,6 @@ function expectedLength(headerText: string, headerEnd: number): number | null {
   }
 }
 
-function fileProblem(error: unknown): string {
-  if (error instanceof Deno.errors.NotFound) return "no such file or directory";
-  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
-  if (error instanceof Deno.errors.IsADirectory) return "it is a directory";
-  return errorMessage(error);
-}
-
 function sha256(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(createHash("sha256").update(bytes).digest());
 }
@@ -575,8 +384,4 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function size(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
 }

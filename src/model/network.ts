@@ -18,7 +18,7 @@
 import type * as TfCore from "@tensorflow/tfjs-core";
 import type * as TfLayers from "@tensorflow/tfjs-layers";
 import type { DetectorConfig } from "./config.ts";
-import type { FeatureLayout } from "./features.ts";
+import type { FeatureLayout } from "./feature_layout.ts";
 import { quietly, type Tf } from "./tf.ts";
 import { copyWindow, lastRound, type WindowBatch } from "./windows.ts";
 

@@ -9,12 +9,9 @@
  * @module
  */
 
-/** A named float32 tensor. */
-export interface NamedTensor {
-  name: string;
-  shape: number[];
-  values: Float32Array;
-}
+import { type NamedTensor, readTensors, tensorBytes, writeTensors } from "./tensor_codec.ts";
+
+export type { NamedTensor } from "./tensor_codec.ts";
 
 /** What a blob holds. */
 export interface WeightsContent {
@@ -38,28 +35,13 @@ export function encodeWeights(content: WeightsContent): Uint8Array {
     meta: content.meta,
   }));
   const dataStart = align4(PREFIX + header.length);
-  let floats = 0;
-  for (const t of content.tensors) {
-    if (t.values.length !== size(t.shape)) {
-      throw new RangeError(
-        `Tensor "${t.name}" has ${t.values.length} values for shape [${t.shape}]`,
-      );
-    }
-    floats += t.values.length;
-  }
-  const bytes = new Uint8Array(dataStart + floats * 4 + 4);
+  const bytes = new Uint8Array(dataStart + tensorBytes(content.tensors) + 4);
   const view = new DataView(bytes.buffer);
   bytes.set(MAGIC, 0);
   view.setUint32(4, FORMAT_VERSION, true);
   view.setUint32(8, header.length, true);
   bytes.set(header, PREFIX);
-  let at = dataStart;
-  for (const t of content.tensors) {
-    for (const v of t.values) {
-      view.setFloat32(at, v, true);
-      at += 4;
-    }
-  }
+  const at = writeTensors(view, dataStart, content.tensors);
   view.setUint32(at, crc32(bytes.subarray(0, at)), true);
   return bytes;
 }
@@ -101,8 +83,6 @@ export function decodeWeights(blob: Uint8Array): WeightsContent {
   if (!Array.isArray(header?.tensors)) {
     throw new ModelFormatError("Model weights header lists no tensors");
   }
-  let at = align4(PREFIX + headerLength);
-  const tensors: NamedTensor[] = [];
   for (const t of header.tensors) {
     if (
       typeof t?.name !== "string" || !Array.isArray(t.shape) ||
@@ -110,25 +90,22 @@ export function decodeWeights(blob: Uint8Array): WeightsContent {
     ) {
       throw new ModelFormatError("Model weights header has a malformed tensor entry");
     }
-    const n = size(t.shape);
-    if (at + n * 4 > blob.length - 4) {
-      throw new ModelFormatError(`Model weights end inside tensor "${t.name}"`);
-    }
-    const values = new Float32Array(n);
-    for (let i = 0; i < n; i++) values[i] = view.getFloat32(at + i * 4, true);
-    at += n * 4;
-    tensors.push({ name: t.name, shape: t.shape, values });
   }
+  let read: { tensors: NamedTensor[]; end: number };
+  try {
+    read = readTensors(view, align4(PREFIX + headerLength), blob.length - 4, header.tensors);
+  } catch (error) {
+    throw new ModelFormatError(`Model weights end early: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const { tensors, end: at } = read;
   if (at !== blob.length - 4) {
     throw new ModelFormatError(
       `Model weights have ${blob.length - 4 - at} bytes after the last tensor`,
     );
   }
   return { tensors, meta: header.meta ?? {} };
-}
-
-function size(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
 }
 
 function align4(n: number): number {

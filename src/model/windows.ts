@@ -15,7 +15,8 @@
  * @module
  */
 import type { RoundData } from "../round.ts";
-import { encodeRound, type FeatureLayout } from "./features.ts";
+import type { FeatureLayout } from "./feature_layout.ts";
+import { encodeRound } from "./features.ts";
 
 /** Windows over a shared list of encoded rounds. */
 export interface WindowBatch {
