@@ -6,6 +6,7 @@ import { ABANDONED } from "../src/store/rounds.ts";
 import { dnsQuery } from "../fixtures/frames.ts";
 import { commandExists, freePortBlock, openListener } from "./support/listeners.ts";
 import { runPad, spawnPad, tempDir } from "../fixtures/pad_cli.ts";
+import { waitFor } from "./support/wait.ts";
 
 const isRoot = Deno.uid() === 0;
 
@@ -28,16 +29,21 @@ function query(db: string, sql: string, ...params: (string | number)[]) {
 }
 
 /** Resolves once the database holds an open round (the collector has started its capture). */
-async function roundOpened(db: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    try {
-      if (query(db, "SELECT id FROM rounds WHERE status = 'open'").length > 0) return;
-    } catch {
-      // not created yet
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error("No round opened within 10 s");
+function roundOpened(db: string): Promise<void> {
+  return waitFor(
+    () => query(db, "SELECT id FROM rounds WHERE status = 'open'").length > 0,
+    `an open round in ${db}`,
+  );
+}
+
+/** Resolves once the open round has stored `sweeps` sweeps (the collector is running). */
+function sweepsStored(db: string, sweeps = 1): Promise<void> {
+  return waitFor(
+    () =>
+      Number(query(db, "SELECT sweeps FROM rounds WHERE status = 'open'")[0]?.sweeps ?? -1) >=
+        sweeps,
+    `an open round with ${sweeps} sweeps in ${db}`,
+  );
 }
 
 Deno.test("defaultRoundLength() ends 5 s before the next minute, or the one after when late", () => {
@@ -245,8 +251,7 @@ Deno.test({
     using dir = tempDir();
     const db = `${dir.path}/pad.db`;
     const child = spawnPad(["--db", db, "collect", "--duration", "30s", "--interface", "lo"]);
-    await roundOpened(db);
-    await new Promise((r) => setTimeout(r, 300)); // let it store a sweep or two
+    await sweepsStored(db);
     child.kill("SIGKILL");
     await child.output();
 
@@ -304,8 +309,7 @@ Deno.test("SIGTERM ends the round early: stored as failed with its sweeps, exit 
     "--interval",
     "100ms",
   ]);
-  await roundOpened(db);
-  await new Promise((r) => setTimeout(r, 500));
+  await sweepsStored(db, 2);
   child.kill("SIGTERM");
   const output = await child.output();
   assert.equal(output.code, 1);

@@ -4,6 +4,7 @@ import { BufferOutput } from "../src/output.ts";
 import { type Database, openDatabase } from "../src/store/database.ts";
 import { runPad, tempDir } from "../fixtures/pad_cli.ts";
 import { count, seedRounds } from "./support/seed.ts";
+import { waitFor } from "./support/wait.ts";
 
 const DAY = 86_400_000;
 const NOW = Date.parse("2026-11-21T12:00:00Z");
@@ -48,7 +49,10 @@ Deno.test("prune removes exactly the rounds older than --keep, with their rows, 
     writer.onmessage = (e) => resolve(e.data)
   );
   writer.postMessage({ path, start: NOW - 60_000 });
-  await new Promise((resolve) => setTimeout(resolve, 50)); // let it write a few rounds first
+  await waitFor(() => {
+    using db = openDatabase(path);
+    return count(db, "rounds", `start_time >= ${NOW - 60_000}`) >= 3;
+  }, "the writer's first rounds");
 
   const { result, text } = prune(path, { batchRows: 500 });
   writer.postMessage("stop");
