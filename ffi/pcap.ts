@@ -336,7 +336,8 @@ export class Pcap {
       const dataPointer = Deno.UnsafePointer.create(this.#dataOut[0]!);
       if (caplen > 0 && dataPointer !== null) Deno.UnsafePointerView.copyInto(dataPointer, data);
       return {
-        tsSec: header[PKTHDR_TV_SEC_LO]! + header[PKTHDR_TV_SEC_HI]! * 2 ** 32,
+        // time_t is signed: the high word's top bit is the sign.
+        tsSec: header[PKTHDR_TV_SEC_LO]! + (header[PKTHDR_TV_SEC_HI]! | 0) * 2 ** 32,
         tsUsec: header[PKTHDR_TV_USEC]!,
         caplen,
         len: header[PKTHDR_LEN]!,

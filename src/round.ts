@@ -37,6 +37,17 @@ export const PORT_COUNT = 65_536;
 export const EPHEMERAL_FIRST = 32_768;
 export const EPHEMERAL_LAST = 60_999;
 
+/**
+ * The latest time a round can hold: the end of year 9999, the last that ISO 8601's four-digit
+ * years write. A capture stamped later (a damaged or fuzzed file) is not stored.
+ */
+export const LATEST_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** Whether a round can hold `ms` (milliseconds since the epoch): from 1970 to the year 9999. */
+export function isStorableTime(ms: number): boolean {
+  return Number.isFinite(ms) && ms >= 0 && ms <= LATEST_TIME;
+}
+
 /** Whether `port` lies in the ephemeral range, where an occupied port is rarely a service. */
 export function isEphemeral(port: number): boolean {
   return port >= EPHEMERAL_FIRST && port <= EPHEMERAL_LAST;

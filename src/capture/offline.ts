@@ -84,7 +84,13 @@ export class CaptureFile implements Iterable<DecodeResult>, Disposable {
       const reader = PcapFileReader.open(path);
       if (reader !== null) return new CaptureFile(reader, "pad");
     }
-    return new CaptureFile(LibpcapSource.open(path, options.filter), "libpcap");
+    const classic = !regular || !isPcapng(path);
+    return new CaptureFile(LibpcapSource.open(path, options.filter, classic), "libpcap");
+  }
+
+  /** The time stamp of the frame `next()` returned last, ms since the epoch. */
+  get timeMs(): number {
+    return this.#source.tsSec * 1000 + this.#source.tsUsec / 1000;
   }
 
   /** The next frame's decode result, or null at the end of the file. */
@@ -97,7 +103,7 @@ export class CaptureFile implements Iterable<DecodeResult>, Disposable {
       source.bytes,
       offset,
       offset + source.caplen,
-      source.tsSec * 1000 + source.tsUsec / 1000,
+      this.timeMs,
       source.wireLength,
     );
     count(result, this.counts);
@@ -157,6 +163,29 @@ function count(result: DecodeResult, counts: CaptureCounts): void {
   else counts.malformed++;
 }
 
+/**
+ * The seconds of a capture file's record as libpcap gives them, read as the unsigned number
+ * the file holds: libpcap 1.10.3 (Debian 12) reads a classic pcap file's ts_sec as signed
+ * 32-bit, so a stamp after 2038-01-19 comes out negative; 2^32 more is the file's value.
+ */
+export function fileSeconds(tsSec: number): number {
+  return tsSec < 0 && tsSec >= -TWO_31 ? tsSec + TWO_32 : tsSec;
+}
+
+const TWO_31 = 2 ** 31;
+const TWO_32 = 2 ** 32;
+
+/** pcapng's Section Header Block type, the first four bytes of a pcapng file in any order. */
+const PCAPNG_MAGIC = 0x0a0d0d0a;
+
+/** Whether the regular file at `path` begins as a pcapng file does. */
+function isPcapng(path: string): boolean {
+  using file = Deno.openSync(path, { read: true });
+  const head = new Uint8Array(4);
+  if ((file.readSync(head) ?? 0) < 4) return false;
+  return new DataView(head.buffer).getUint32(0) === PCAPNG_MAGIC;
+}
+
 /** libpcap's reader behind the same interface; read errors become `CaptureFileError`s. */
 class LibpcapSource implements FrameSource {
   linkType: number;
@@ -168,16 +197,20 @@ class LibpcapSource implements FrameSource {
   caplen = 0;
   #pcap: Pcap;
 
-  private constructor(pcap: Pcap) {
+  readonly #classic: boolean;
+
+  /** `classic`: a classic pcap file, whose seconds libpcap 1.10.3 reads as signed. */
+  private constructor(pcap: Pcap, classic: boolean) {
     this.#pcap = pcap;
+    this.#classic = classic;
     this.linkType = pcap.datalink();
   }
 
-  static open(path: string, filter: string | undefined): LibpcapSource {
+  static open(path: string, filter: string | undefined, classic: boolean): LibpcapSource {
     const pcap = Pcap.openOffline(path);
     try {
       if (filter !== undefined) pcap.setFilter(filter);
-      return new LibpcapSource(pcap);
+      return new LibpcapSource(pcap, classic);
     } catch (error) {
       pcap.close();
       throw error;
@@ -198,7 +231,7 @@ class LibpcapSource implements FrameSource {
       }
       if (packet === "eof") return false;
       if (packet === null) continue; // never for files; kept for a handle read live
-      this.tsSec = packet.tsSec;
+      this.tsSec = this.#classic ? fileSeconds(packet.tsSec) : packet.tsSec;
       this.tsUsec = packet.tsUsec;
       this.wireLength = packet.len;
       this.bytes = packet.data;

@@ -284,16 +284,14 @@ export class PcapFileReader implements Disposable {
     this.linkType = this.#dlt;
     this.caplen = kept;
     this.wireLength = wireLength;
+    // ts_sec is unsigned, as tshark and libpcap from 1.10.5 read it: a stamp after 2038 is in
+    // 2038–2106, not before 1970 (libpcap 1.10.3 sign-extends it; see fileSeconds() in
+    // offline.ts). In the host's byte order (little-endian wherever Deno runs) libpcap 1.10
+    // divides a negative nanosecond fraction as signed; tests/pcap_reader_test.ts checks both.
+    this.tsSec = seconds;
     if (little) {
-      // In the host's byte order (little-endian wherever Deno runs) libpcap copies ts_sec and
-      // ts_usec as signed 32-bit numbers into the time_t and suseconds_t, so a stamp after 2038
-      // turns negative, which Pcap.next() reads as an unsigned 64-bit number. Swapped files
-      // go through an unsigned byte swap and stay positive. tests/pcap_reader_test.ts checks
-      // both against libpcap.
-      this.tsSec = seconds < 0x80000000 ? seconds : seconds + (TWO_32 - 1) * TWO_32;
       this.tsUsec = this.#nano ? Math.trunc((fraction | 0) / 1000) >>> 0 : fraction;
     } else {
-      this.tsSec = seconds;
       this.tsUsec = this.#nano ? Math.floor(fraction / 1000) : fraction;
     }
     return true;
@@ -597,9 +595,10 @@ export class PcapFileReader implements Disposable {
     } else if (!iface.binary && resolution < micro) fraction = u64(fraction * (micro / resolution));
     else if (!iface.binary) fraction = fraction / (resolution / micro);
     else fraction = u64(fraction * micro) / resolution;
-    // pcap_pkthdr: tv_sec is a time_t and tv_usec an int; Pcap.next() reads the time_t as
-    // unsigned 64-bit and the low 32 bits of tv_usec.
-    this.tsSec = Number(seconds >> 32n) * TWO_32 + Number(seconds & 0xffffffffn);
+    // pcap_pkthdr: tv_sec is a time_t (signed 64-bit) and tv_usec an int; Pcap.next() reads
+    // the time_t's two halves and the low 32 bits of tv_usec.
+    this.tsSec = Number(BigInt.asIntN(32, seconds >> 32n)) * TWO_32 +
+      Number(seconds & 0xffffffffn);
     this.tsUsec = Number(BigInt.asUintN(32, fraction));
   }
 

@@ -4,6 +4,7 @@ import { ExitCode } from "../errors.ts";
 import { checkPrometheusFile, writePrometheusFile } from "../fleet/prometheus.ts";
 import { logger } from "../log.ts";
 import { parseCount } from "../parse.ts";
+import { isoString } from "../time.ts";
 import type { Output } from "../output.ts";
 import { openDatabase } from "../store/database.ts";
 import { latestModel, type RoundScore, storeScores } from "../store/detections.ts";
@@ -175,7 +176,7 @@ function report(result: DetectResult, options: DetectOptions, out: Output): void
         JSON.stringify({
           type: "anomaly",
           round_id: a.roundId,
-          start_time: new Date(a.startTime).toISOString(),
+          start_time: isoString(a.startTime),
           score: a.score,
           threshold: a.threshold,
           reason: a.reason ?? "score",
@@ -221,9 +222,9 @@ function report(result: DetectResult, options: DetectOptions, out: Output): void
       }`
     ).join(", ");
     out.write(
-      `  round ${a.roundId} at ${new Date(a.startTime).toISOString()}: score ${
-        a.score!.toPrecision(4)
-      }${a.reason === "new listener" ? " (a new listener)" : ""}` +
+      `  round ${a.roundId} at ${isoString(a.startTime)}: score ${a.score!.toPrecision(4)}${
+        a.reason === "new listener" ? " (a new listener)" : ""
+      }` +
         `${ports ? `; ports ${ports}` : ""}\n`,
     );
   }

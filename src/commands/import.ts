@@ -11,7 +11,9 @@ import {
   repeatable,
 } from "../cli.ts";
 import { parseDuration } from "../parse.ts";
+import { RoundSlicer, type SliceCounts } from "../capture/round_slicer.ts";
 import { RoundTraffic } from "../capture/round_traffic.ts";
+import { isoString } from "../time.ts";
 import { errorMessage, PadError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Output } from "../output.ts";
@@ -93,7 +95,8 @@ export interface ImportResult {
  * Stores a capture file as rounds: packets are sliced by their own timestamps into
  * `roundLengthMs` slots. Each round is written complete in one transaction, so an interrupted
  * import leaves whole rounds only. Minutes without packets make no round (nothing says the host
- * was watched then). A packet stamped before its predecessor's slot joins the current round.
+ * was watched then). Each packet goes to the round of its own time stamp, in whatever order
+ * the file holds them (see `round_slicer.ts`); frames stamped where no round can be are skipped.
  *
  * A file that ends inside a record (a capture cut short) is imported up to that record, with a
  * warning; a record that makes no sense stops the import with a `PadError` once the packets
@@ -109,35 +112,22 @@ export function runImport(options: ImportOptions, out: Output): ImportResult {
     reader: file.reader === "pad" ? "pad's reader" : "libpcap",
   });
 
-  let slot: number | null = null;
-  let traffic = newTraffic(options, local);
-  let malformed = 0;
-  let rounds = 0;
-  const flush = () => {
-    if (slot === null) return;
-    storeSlot(db, options, slot, traffic, malformed);
-    rounds++;
-    traffic = newTraffic(options, local);
-    malformed = 0;
-  };
+  const slicer = new RoundSlicer({
+    roundLengthMs: options.roundLengthMs,
+    newTraffic: () => newTraffic(options, local),
+    store: (slot, traffic, malformed) => storeSlot(db, options, slot, traffic, malformed),
+  });
   let stoppedBy: CaptureFileError | null = null;
   try {
     for (let result = file.next(); result !== null; result = file.next()) {
-      if (result.kind === "malformed") malformed++;
-      if (result.kind !== "ip") continue;
-      const packetSlot = Math.floor(result.packet.tsMs / options.roundLengthMs) *
-        options.roundLengthMs;
-      if (slot === null || packetSlot > slot) {
-        flush();
-        slot = packetSlot;
-      }
-      traffic.add(result.packet);
+      slicer.add(result, file.timeMs);
     }
   } catch (error) {
     if (!(error instanceof CaptureFileError)) throw error;
     stoppedBy = error;
   }
-  flush();
+  slicer.finish();
+  const rounds = slicer.counts.rounds;
 
   const seconds = (performance.now() - started) / 1000;
   const { frames, ip, nonIp } = file.counts;
@@ -156,6 +146,7 @@ export function runImport(options: ImportOptions, out: Output): ImportResult {
       `(${result.malformed} malformed, ${nonIp} not IP) in ${seconds.toFixed(2)} s, ` +
       `${result.packetsPerSecond} packets/s\n`,
   );
+  warnAboutStamps(options.file, slicer.counts);
   if (stoppedBy?.kind === "truncated") {
     log.warn(
       "{file} ends inside frame {frame} ({reason}): the {frames} frames before it were imported",
@@ -169,6 +160,32 @@ export function runImport(options: ImportOptions, out: Output): ImportResult {
     );
   }
   return result;
+}
+
+/** One warning for each way the capture's time stamps were not in order or not possible. */
+function warnAboutStamps(file: string, counts: SliceCounts): void {
+  const first = counts.firstOutOfRange;
+  if (first) {
+    log.warn(
+      "{file}: {n} frames are stamped where no round can be, before 1970 or after 9999 (the " +
+        "first, frame {frame}, at {time}): they were not imported",
+      { file, n: counts.outOfRange, frame: first.frame, time: isoString(first.timeMs) },
+    );
+  }
+  if (counts.outOfOrder > 0) {
+    log.warn(
+      "{file}: {n} frames are stamped earlier than the frame before them; each went to the " +
+        "round of its own time",
+      { file, n: counts.outOfOrder },
+    );
+  }
+  if (counts.late > 0) {
+    log.warn(
+      "{file}: {n} packets came after their round was stored, so some minutes have two rounds; " +
+        "sort the capture by time first (reordercap IN OUT) and import it again",
+      { file, n: counts.late },
+    );
+  }
 }
 
 function openCapture(options: ImportOptions) {

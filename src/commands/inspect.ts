@@ -2,6 +2,7 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { type CommandContext, examples, flag } from "../cli.ts";
 import { UsageError } from "../errors.ts";
 import { parseCount, parseTime } from "../parse.ts";
+import { isoString } from "../time.ts";
 import type { Output } from "../output.ts";
 import {
   columnsOf,
@@ -142,7 +143,7 @@ function overview(db: Database, path: string, format: RowFormat, out: Output): v
   }
   const writer = rowWriter(format, ["table", "rows"], (text) => out.write(text));
   if (format === "table") {
-    const time = (ms: number | null) => ms === null ? "none" : new Date(ms).toISOString();
+    const time = (ms: number | null) => ms === null ? "none" : isoString(ms);
     out.write(
       `database  ${path}\n` +
         `schema    version ${summary.schema_version}\n` +
@@ -158,7 +159,7 @@ function overview(db: Database, path: string, format: RowFormat, out: Output): v
 
 /** Times become ISO 8601 for people; other cells are shown as stored, long text shortened. */
 function displayCell(column: string, cell: Cell): string {
-  if (TIME_COLUMNS.has(column) && typeof cell === "number") return new Date(cell).toISOString();
+  if (TIME_COLUMNS.has(column) && typeof cell === "number") return isoString(cell);
   const text = plain(cell).replace(/[\t\r\n]/g, " ");
   return text.length > 64 ? text.slice(0, 63) + "…" : text;
 }

@@ -11,6 +11,7 @@ import { Command } from "@commander-js/extra-typings";
 import { checkOutputFile, type OutputTarget } from "../atomic_file.ts";
 import { type CommandContext, examples, flag } from "../cli.ts";
 import { parsePath } from "../parse.ts";
+import { isoString } from "../time.ts";
 import { errorMessage, PadError, UsageError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Detector } from "../model/detector.ts";
@@ -244,7 +245,7 @@ function exportContent(stored: StoredModel, dbPath: string): ModelContent {
       source: {
         kind: "export",
         version: stored.id,
-        created: new Date(stored.created).toISOString(),
+        created: isoString(stored.created),
       },
     });
   } catch (error) {

@@ -1,4 +1,5 @@
 /** How the report writes times and numbers: ISO 8601 in UTC, and figures people can read. */
+import { isoString } from "../time.ts";
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -6,7 +7,7 @@ const DAY = 86_400_000;
 
 /** `2026-03-02 14:05:00Z`: ISO 8601 in UTC, with a space so it wraps and reads well. */
 export function isoTime(ms: number): string {
-  return new Date(ms).toISOString().replace("T", " ").replace(/\.\d{3}Z$/, "Z");
+  return isoString(ms).replace("T", " ").replace(/\.\d{3}Z$/, "Z");
 }
 
 /** `2026-03-02 14:05Z`: minutes are enough for axis titles and ranges of rounds. */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { LATEST_TIME } from "../round.ts";
 import { type Database, pragma, transaction } from "./database.ts";
 
 /** Rounds removed, and the rows removed with them per table. */
@@ -19,9 +20,15 @@ interface RoundSelection {
   params: number[];
 }
 
-/** Closed rounds that started before `time`. */
+/**
+ * Closed rounds that started before `time`, and those stamped where no round can be (stored by
+ * an older pad from a damaged capture; they would otherwise never be old enough to go).
+ */
 function startedBefore(time: number): RoundSelection {
-  return { where: "status <> 'open' AND start_time < ?", params: [time] };
+  return {
+    where: "status <> 'open' AND (start_time < ? OR start_time > ?)",
+    params: [time, LATEST_TIME],
+  };
 }
 
 /** What {@linkcode removeRoundsBefore} would remove, counted; changes nothing. */

@@ -1,9 +1,11 @@
 /**
  * What a database says about the host now: the newest rounds, scores, anomalies and model. The
- * Prometheus metrics are made of these.
+ * Prometheus metrics are made of these. A round stamped after any time a round can hold (stored
+ * by an older pad from a damaged capture) is never the newest.
  *
  * @module
  */
+import { LATEST_TIME } from "../round.ts";
 import type { Database } from "./database.ts";
 
 /** Ports occupied in a round, by protocol and family. */
@@ -60,8 +62,8 @@ export function readStatus(db: Database): StoreStatus {
   );
   const last = db.prepare(
     "SELECT id, end_time, probe, capture_off, packets_seen, pcap_dropped, pcap_if_dropped " +
-      "FROM rounds WHERE status = 'complete' ORDER BY start_time DESC LIMIT 1",
-  ).get();
+      "FROM rounds WHERE status = 'complete' AND start_time <= ? ORDER BY start_time DESC LIMIT 1",
+  ).get(LATEST_TIME);
   const status: StoreStatus = {
     roundsTotal: Number(db.prepare("SELECT coalesce(max(id), 0) AS n FROM rounds").get()!.n),
     lastRound: last
@@ -83,8 +85,9 @@ export function readStatus(db: Database): StoreStatus {
   if (tables.has("round_scores")) {
     const scored = db.prepare(
       "SELECT r.start_time, s.score, s.threshold FROM rounds r " +
-        "JOIN round_scores s ON s.round_id = r.id ORDER BY r.start_time DESC LIMIT 1",
-    ).get();
+        "JOIN round_scores s ON s.round_id = r.id WHERE r.start_time <= ? " +
+        "ORDER BY r.start_time DESC LIMIT 1",
+    ).get(LATEST_TIME);
     status.lastScore = scored
       ? {
         startTime: Number(scored.start_time),
