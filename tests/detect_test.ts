@@ -138,19 +138,54 @@ Deno.test("a second detect on the same database exits 4 at once", async () => {
   assert.equal(query(db, "SELECT count(*) AS n FROM round_scores")[0]!.n, 0);
 });
 
-Deno.test("a corrupt model is reported once and rebuilt", async () => {
-  using dir = tempDir();
-  const rounds = history(17);
-  const db = database(dir.path, rounds.slice(0, 120));
-  await detect(db);
-  {
-    using conn = new DatabaseSync(db);
-    const row = conn.prepare("SELECT id, weights FROM models ORDER BY id DESC LIMIT 1").get()!;
+/** Flips a byte in the middle of the weights of model versions `ids` (all when absent). */
+function damageModels(db: string, ids?: number[]): void {
+  using conn = new DatabaseSync(db);
+  for (
+    const row of conn.prepare("SELECT id, weights FROM models WHERE weights IS NOT NULL").all()
+  ) {
+    if (ids && !ids.includes(row.id as number)) continue;
     const damaged = new Uint8Array(row.weights as Uint8Array);
     const middle = damaged.length >> 1;
     damaged[middle] = damaged[middle]! ^ 0xff;
     conn.prepare("UPDATE models SET weights = ? WHERE id = ?").run(damaged, row.id as number);
   }
+}
+
+Deno.test("a damaged newest model is passed over for the newest version that loads", async () => {
+  using dir = tempDir();
+  const rounds = history(17);
+  const db = database(dir.path, rounds.slice(0, 120));
+  await detect(db);
+  const versions = query(db, "SELECT id FROM models ORDER BY id").map((r) => r.id as number);
+  assert.ok(versions.length >= 2, "two hours learned: two versions");
+  const newest = versions.at(-1)!;
+  damageModels(db, [newest]);
+  {
+    using conn = openDatabase(db);
+    storeRoundHistory(conn, rounds.slice(120));
+  }
+  const run = await runPad(["--db", db, "detect"]);
+  assert.equal(run.code, 0, run.stderr);
+  const warnings = run.stderr.trim().split("\n");
+  assert.equal(warnings.length, 1, run.stderr);
+  assert.match(
+    warnings[0]!,
+    new RegExp(
+      `stored model could not be loaded \\(version ${newest}: .*\\); scoring with version ` +
+        `${newest - 1}, the newest that loads`,
+    ),
+  );
+  const scoredBy = query(db, "SELECT DISTINCT model_id FROM round_scores WHERE round_id > 120");
+  assert.deepEqual(scoredBy, [{ model_id: newest - 1 }]);
+});
+
+Deno.test("a corrupt model with no older version that loads is reported once and rebuilt", async () => {
+  using dir = tempDir();
+  const rounds = history(17);
+  const db = database(dir.path, rounds.slice(0, 120));
+  await detect(db);
+  damageModels(db);
   {
     using conn = openDatabase(db);
     storeRoundHistory(conn, rounds.slice(120));
@@ -165,6 +200,47 @@ Deno.test("a corrupt model is reported once and rebuilt", async () => {
   );
   using conn = openDatabase(db);
   (await loadDetector(savedModelOf(latestModel(conn)!))).dispose();
+});
+
+Deno.test("detect --rescore never replaces verdicts with those of a model that could not load", async () => {
+  using dir = tempDir();
+  const injected = ROUNDS - 20;
+  const db = database(dir.path, history(19, (r) => r[injected] = injectListener(r[injected]!)));
+  await detect(db);
+  const verdicts = () => query(db, "SELECT round_id, verdict, model_id FROM round_scores");
+  const anomalies = () => query(db, "SELECT round_id, reason FROM anomalies");
+  assert.equal(anomalies().length, 1);
+  const newest = query(db, "SELECT max(id) AS id FROM models")[0]!.id as number;
+
+  // The newest version is damaged: --rescore scores with the one before it.
+  damageModels(db, [newest]);
+  const fallback = await runPad(["--db", db, "detect", "--rescore"]);
+  assert.equal(fallback.code, 0, fallback.stderr);
+  assert.match(fallback.stderr, new RegExp(`scoring with version ${newest - 1}`));
+  assert.deepEqual(
+    [...new Set(verdicts().map((v) => v.model_id))],
+    [newest - 1],
+    "every round scored by the version that loads",
+  );
+  assert.ok(verdicts().some((v) => v.verdict === "normal"), "not all warm-up");
+  assert.deepEqual(
+    anomalies().map((a) => a.round_id),
+    [injected + 1],
+    "the listener still flagged",
+  );
+
+  // No version loads: --rescore changes nothing and says so.
+  const older = query(db, "SELECT id FROM models WHERE weights IS NOT NULL AND id < ?", newest);
+  damageModels(db, older.map((r) => r.id as number));
+  const before = { verdicts: verdicts(), anomalies: anomalies() };
+  const refused = await runPad(["--db", db, "detect", "--rescore"]);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.equal(refused.stderr.trim().split("\n").length, 1, refused.stderr);
+  assert.match(
+    refused.stderr,
+    /nor any older version: rescoring with a new model would replace every verdict with warm-up, so nothing was changed/,
+  );
+  assert.deepEqual({ verdicts: verdicts(), anomalies: anomalies() }, before);
 });
 
 Deno.test("a detect killed mid-fit leaves the previous model loadable", async () => {
@@ -186,6 +262,8 @@ Deno.test("a detect killed mid-fit leaves the previous model loadable", async ()
   child.kill("SIGKILL");
   await child.output();
   assert.deepEqual(query(db, "PRAGMA integrity_check"), [{ integrity_check: "ok" }]);
+  const unlearned = query(db, "SELECT count(*) AS n FROM round_scores WHERE learned = 0")[0]!.n;
+  assert.ok((unlearned as number) > 0, "killed while an hour it had scored was being learned");
   const models = query(db, "SELECT max(id) AS id FROM models")[0]!.id as number;
   assert.ok(models >= (before as number));
   using conn = openDatabase(db);
@@ -196,5 +274,11 @@ Deno.test("a detect killed mid-fit leaves the previous model loadable", async ()
     query(db, "SELECT count(*) AS n FROM round_scores")[0]!.n,
     ROUNDS,
     `scored ${next.result.scored}`,
+  );
+  // ... and learns the hour the killed run had scored but not learned: every hour is learned.
+  assert.equal(query(db, "SELECT count(*) AS n FROM round_scores WHERE learned = 0")[0]!.n, 0);
+  assert.equal(
+    query(db, "SELECT max(trained_until) AS t FROM models")[0]!.t,
+    query(db, "SELECT max(start_time) AS t FROM rounds")[0]!.t,
   );
 });

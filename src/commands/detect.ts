@@ -7,13 +7,14 @@ import { parseCount } from "../parse.ts";
 import { isoString } from "../time.ts";
 import type { Output } from "../output.ts";
 import { openDatabase } from "../store/database.ts";
-import { latestModel, type RoundScore, storeScores } from "../store/detections.ts";
+import { type RoundScore, storeScores } from "../store/detections.ts";
 import {
   listenersBefore,
   loadRounds,
   precedingRounds,
   roundsBefore,
   roundsToScore,
+  unlearnedRounds,
 } from "../store/history.ts";
 import { lockRole } from "../store/lock.ts";
 import { listenerKey } from "../detect/new_listeners.ts";
@@ -116,6 +117,7 @@ export async function runDetect(options: DetectOptions, out: Output): Promise<De
   using db = openDatabase(options.db);
   using _lock = lockRole(options.db, "detect");
   const todo = roundsToScore(db, options.rescore);
+  const unlearned = options.rescore ? [] : unlearnedRounds(db);
   const result: DetectResult = {
     scored: 0,
     warmup: 0,
@@ -123,18 +125,26 @@ export async function runDetect(options: DetectOptions, out: Output): Promise<De
     modelVersion: null,
     threshold: null,
   };
-  if (todo.length === 0) {
+  if (todo.length === 0 && unlearned.length === 0) {
     report(result, options, out);
     return result;
   }
   // TensorFlow.js is loaded here only, so collect, prune and inspect start fast.
   const { ModelState } = await import("../detect/model_state.ts");
-  using model = await ModelState.open(
-    latestModel(db),
-    options.seed,
-    (reason) =>
-      log.warn("The stored model could not be loaded ({reason}); building a new one", { reason }),
-  );
+  using model = await ModelState.open(db, {
+    seed: options.seed,
+    keepVerdicts: options.rescore,
+    warn: (message) => log.warn(message),
+  });
+  if (unlearned.length > 0) {
+    log.info("Learning {n} rounds an earlier detect scored but stopped before learning", {
+      n: unlearned.length,
+    });
+  }
+  for (let start = 0; start < unlearned.length; start += ROUNDS_PER_STEP) {
+    const step = unlearned.slice(start, start + ROUNDS_PER_STEP);
+    await model.catchUp(db, step, { maxEpochs: options.maxEpochs });
+  }
   // Listeners the host had before the first round to score; judge adds each round's.
   const knownListeners = new Set(
     listenersBefore(db, todo[0]!.startTime).map(listenerKey).filter((k) => k !== null),

@@ -13,8 +13,16 @@ import { contextWindows } from "../model/windows.ts";
 import { mulberry32 } from "../random.ts";
 import type { RoundData } from "../round.ts";
 import type { Database } from "../store/database.ts";
-import { type RoundScore, saveModel, type StoredModel } from "../store/detections.ts";
-import { loadWithContext, normalRounds, type RoundRef } from "../store/history.ts";
+import {
+  markLearned,
+  type RoundScore,
+  saveModel,
+  type StoredModel,
+  storedModel,
+  weightedModelIds,
+} from "../store/detections.ts";
+import { loadWithContext, normalRounds, normalScores, type RoundRef } from "../store/history.ts";
+import { PadError } from "../errors.ts";
 import { newListeners } from "./new_listeners.ts";
 
 /** Ports reported per anomaly at most. */
@@ -57,24 +65,49 @@ export class ModelState implements Disposable {
   }
 
   /**
-   * The stored model, or a new one (seeded) when there is none or it cannot be loaded; then
-   * `onRebuild` hears why, and the new model learns from the stored history as it goes.
+   * The newest stored version that loads; versions that do not (damaged, another encoding) are
+   * passed over and `warn` hears why. When none loads, a new model (seeded with `seed`) learns
+   * from the stored history as it goes, unless `keepVerdicts`: then it throws, since a new
+   * model's warm-up would replace every stored verdict (`--rescore`).
    */
   static async open(
-    stored: StoredModel | null,
-    seed: number,
-    onRebuild: (reason: string) => void,
+    db: Database,
+    options: { seed: number; keepVerdicts: boolean; warn: (message: string) => void },
   ): Promise<ModelState> {
-    if (stored) {
+    let newestFailure: string | null = null;
+    for (const id of weightedModelIds(db)) {
+      const stored = storedModel(db, id);
+      if (!stored) continue;
       try {
         const detector = await loadDetector(savedModelOf(stored));
-        const threshold = Threshold.fromJSON(JSON.parse(stored.thresholdState));
+        let threshold: Threshold;
+        try {
+          threshold = Threshold.fromJSON(JSON.parse(stored.thresholdState));
+        } catch (error) {
+          detector.dispose();
+          throw error;
+        }
+        if (newestFailure !== null) {
+          options.warn(`${newestFailure}; scoring with version ${id}, the newest that loads`);
+        }
         return new ModelState(detector, threshold, stored.id, stored.trainedUntil);
       } catch (error) {
-        onRebuild(`version ${stored.id}: ${error instanceof Error ? error.message : error}`);
+        newestFailure ??= `The stored model could not be loaded (version ${id}: ${
+          error instanceof Error ? error.message : error
+        })`;
       }
     }
-    return new ModelState(await createDetector({}, seed), new Threshold(), null, null);
+    if (newestFailure !== null) {
+      if (options.keepVerdicts) {
+        throw new PadError(
+          `${newestFailure}, nor any older version: rescoring with a new model would replace ` +
+            "every verdict with warm-up, so nothing was changed; run pad detect without " +
+            "--rescore to build a new model",
+        );
+      }
+      options.warn(`${newestFailure}; building a new one`);
+    }
+    return new ModelState(await createDetector({}, options.seed), new Threshold(), null, null);
   }
 
   /** Rounds per window. */
@@ -140,10 +173,25 @@ export class ModelState implements Disposable {
   }
 
   /**
+   * Learns an hour a detect scored and stored, then died before learning (see
+   * `unlearnedRounds()`): the threshold sees the hour's normal scores as it did when they were
+   * judged, then {@linkcode learn} runs.
+   */
+  async catchUp(
+    db: Database,
+    step: readonly RoundRef[],
+    options: { maxEpochs: number },
+  ): Promise<void> {
+    this.#threshold.observe(normalScores(db, step.map((r) => r.id)));
+    await this.learn(db, step, options);
+  }
+
+  /**
    * Learns from the rounds of `step` that were judged normal (flagged ones never are), with a
    * sample of as many normal rounds of the day before (so an hour of night does not make the
-   * model forget the day), each after its own context, and saves the new version in one
-   * transaction. Does nothing when the step had no normal round.
+   * model forget the day), each after its own context, and saves the new version with the
+   * step's rounds marked learned, in one transaction. A step without a normal round is only
+   * marked.
    */
   async learn(
     db: Database,
@@ -152,8 +200,12 @@ export class ModelState implements Disposable {
   ): Promise<void> {
     const from = step[0]!.startTime;
     const to = step[step.length - 1]!.startTime + 1;
+    const stepIds = step.map((r) => r.id);
     const fresh = normalRounds(db, from, to);
-    if (fresh.length === 0) return;
+    if (fresh.length === 0) {
+      markLearned(db, stepIds);
+      return;
+    }
     const replay = this.#replaySample(normalRounds(db, from - REPLAY_SPAN_MS, from), fresh.length);
     const train = [...replay, ...fresh].sort((a, b) => a.startTime - b.startTime);
     const { rounds, contextOf } = loadWithContext(db, train, this.window - 1);
@@ -163,7 +215,7 @@ export class ModelState implements Disposable {
       seed: this.#detector.config.seed + (this.version ?? 0),
     });
     this.#trainedUntil = Math.max(this.#trainedUntil ?? 0, step[step.length - 1]!.startTime);
-    this.version = saveModel(db, this.#snapshot(metrics));
+    this.version = saveModel(db, this.#snapshot(metrics), stepIds);
   }
 
   /** Up to `count` of `refs`, drawn without replacement by the model's seeded generator. */

@@ -26,13 +26,23 @@ export const WEIGHTED_VERSIONS = 24;
  * opened read-only, whose schema predates models).
  */
 export function latestModel(db: Database): StoredModel | null {
+  const [newest] = weightedModelIds(db);
+  return newest === undefined ? null : storedModel(db, newest);
+}
+
+/** The versions that still have their weights, newest first. */
+export function weightedModelIds(db: Database): number[] {
   const hasModels = db.prepare(
     "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'models'",
   ).get();
-  if (!hasModels) return null;
-  const row = db.prepare(
-    "SELECT * FROM models WHERE weights IS NOT NULL ORDER BY id DESC LIMIT 1",
-  ).get();
+  if (!hasModels) return [];
+  return db.prepare("SELECT id FROM models WHERE weights IS NOT NULL ORDER BY id DESC").all()
+    .map((r) => Number(r.id));
+}
+
+/** One stored version, or null when there is no such version with weights. */
+export function storedModel(db: Database, id: number): StoredModel | null {
+  const row = db.prepare("SELECT * FROM models WHERE id = ? AND weights IS NOT NULL").get(id);
   if (!row) return null;
   return {
     id: Number(row.id),
@@ -51,10 +61,16 @@ export function latestModel(db: Database): StoredModel | null {
 
 /**
  * Saves a new version in one transaction (the previous one stays loadable until it commits),
- * and drops the weights of versions older than the last {@linkcode WEIGHTED_VERSIONS}.
+ * drops the weights of versions older than the last {@linkcode WEIGHTED_VERSIONS}, and marks
+ * the scored rounds `learnedFrom` (the hour the version learned) as learned.
  */
-export function saveModel(db: Database, model: Omit<StoredModel, "id">): number {
+export function saveModel(
+  db: Database,
+  model: Omit<StoredModel, "id">,
+  learnedFrom: readonly number[] = [],
+): number {
   return transaction(db, () => {
+    markLearned(db, learnedFrom);
     const id = Number(
       db.prepare(
         "INSERT INTO models (created, encoding, topology, weights, config, threshold, " +
@@ -77,6 +93,14 @@ export function saveModel(db: Database, model: Omit<StoredModel, "id">): number 
     db.prepare("UPDATE models SET weights = NULL WHERE id <= ? AND weights IS NOT NULL")
       .run(id - WEIGHTED_VERSIONS);
     return id;
+  });
+}
+
+/** Marks scored rounds as learned (their hour passed through learning, flagged ones skipped). */
+export function markLearned(db: Database, roundIds: readonly number[]): void {
+  const mark = db.prepare("UPDATE round_scores SET learned = 1 WHERE round_id = ?");
+  transaction(db, () => {
+    for (const id of roundIds) mark.run(id);
   });
 }
 

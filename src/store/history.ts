@@ -23,6 +23,28 @@ export function roundsToScore(db: Database, rescore: boolean): RoundRef[] {
   ).all().map((r) => ({ id: Number(r.id), startTime: Number(r.start_time) }));
 }
 
+/**
+ * Scored rounds whose hour was never learned from (a detect that died between storing the scores
+ * and saving the model), oldest first.
+ */
+export function unlearnedRounds(db: Database): RoundRef[] {
+  return db.prepare(
+    "SELECT r.id, r.start_time FROM rounds r JOIN round_scores s ON s.round_id = r.id " +
+      "WHERE s.learned = 0 ORDER BY r.start_time, r.id",
+  ).all().map((r) => ({ id: Number(r.id), startTime: Number(r.start_time) }));
+}
+
+/** The stored scores of the rounds among `ids` judged normal (warm-up and anomalies left out). */
+export function normalScores(db: Database, ids: readonly number[]): number[] {
+  const score = db.prepare(
+    "SELECT score FROM round_scores WHERE round_id = ? AND verdict = 'normal' AND score IS NOT NULL",
+  );
+  return ids.flatMap((id) => {
+    const row = score.get(id);
+    return row ? [Number(row.score)] : [];
+  });
+}
+
 /** How many complete rounds started before `startTime`: the history a round comes after. */
 export function roundsBefore(db: Database, startTime: number): number {
   return Number(

@@ -6,6 +6,7 @@ import detect from "../../sql/0003_detect.sql" with { type: "text" };
 import anomalyReason from "../../sql/0004_anomaly_reason.sql" with { type: "text" };
 import synSpread from "../../sql/0005_syn_spread.sql" with { type: "text" };
 import listenerMemory from "../../sql/0006_listener_memory.sql" with { type: "text" };
+import learned from "../../sql/0007_learned.sql" with { type: "text" };
 
 /** One forward-only schema step; `version` is what `PRAGMA user_version` holds after it. */
 export interface Migration {
@@ -22,6 +23,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: "0004_anomaly_reason", sql: anomalyReason },
   { version: 5, name: "0005_syn_spread", sql: synSpread },
   { version: 6, name: "0006_listener_memory", sql: listenerMemory },
+  { version: 7, name: "0007_learned", sql: learned },
 ];
 
 /** The schema version this pad creates and understands. */
