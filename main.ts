@@ -27,6 +27,7 @@ import { LOG_FORMATS, logger, setupLogging } from "./src/log.ts";
 import { stdout } from "./src/output.ts";
 import { parsePath } from "./src/parse.ts";
 import { defaultDatabasePath } from "./src/store/database.ts";
+import { databaseFailure } from "./src/store/failure.ts";
 
 /** pad's version, printed by `pad --version` (deno.json's, as model files record it). */
 export const VERSION: string = config.version;
@@ -46,7 +47,10 @@ const COMMANDS = [
   modelCommand,
 ];
 
-/** Builds the command line; `setStatus` receives a command's exit code when it is not 0. */
+/**
+ * Builds the command line and the context its commands run in; `setStatus` receives a
+ * command's exit code when it is not 0.
+ */
 export function buildProgram(setStatus: (code: number) => void) {
   const program = new Command()
     .name("pad")
@@ -95,7 +99,7 @@ export function buildProgram(setStatus: (code: number) => void) {
     inheritSettings(command, program);
     program.addCommand(command);
   }
-  return program;
+  return { program, context };
 }
 
 /**
@@ -113,12 +117,14 @@ export async function main(args: string[]): Promise<number> {
   // Until the flags are parsed, errors are reported as text; the preAction hook reconfigures.
   setupLogging({ format: "text", quiet: false, debug });
   let status: number = ExitCode.Ok;
-  const program = buildProgram((code) => status = code);
+  const { program, context } = buildProgram((code) => status = code);
   try {
     await program.parseAsync(args, { from: "user" });
     return status;
   } catch (error) {
-    return exitCodeFor(error, debug);
+    const db = context.dbIfKnown();
+    // SQLite's own words name neither the database nor what to do.
+    return exitCodeFor(db === undefined ? error : databaseFailure(error, db), debug);
   }
 }
 

@@ -1,3 +1,4 @@
+import { printable } from "./text.ts";
 import {
   configureSync,
   getJsonLinesFormatter,
@@ -69,6 +70,9 @@ function formatText(record: LogRecord, stamped: boolean): string {
   return `${time}${LEVEL_LABEL[record.level]}: ${where ? where + ": " : ""}${text}\n`;
 }
 
+/** A value as text, control characters escaped: file and process names come from outside. */
 function renderValue(value: unknown): string {
-  return typeof value === "string" ? value : Deno.inspect(value, { colors: false, depth: 4 });
+  return printable(
+    typeof value === "string" ? value : Deno.inspect(value, { colors: false, depth: 4 }),
+  );
 }

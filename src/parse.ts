@@ -11,22 +11,52 @@ const UNIT_MS: Record<string, number> = {
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
 
+/** The shortest and longest a duration flag accepts, in ms. */
+export interface DurationBounds {
+  min: number;
+  max: number;
+}
+
 /**
  * Parses a duration such as `500ms`, `5s`, `90m`, `36h`, `7d` or `2w` into milliseconds.
- * `what` names the flag in the error message.
+ * `what` names the flag in the error message; `bounds` are the shortest and longest it takes.
  */
-export function parseDuration(text: string, what = "duration"): number {
+export function parseDuration(text: string, what = "duration", bounds?: DurationBounds): number {
   const match = DURATION.exec(text.trim());
   if (!match) {
     throw new UsageError(
       `Invalid ${what} "${text}": use a positive number with a unit ms, s, m, h, d or w (e.g. 90m, 36h, 7d)`,
     );
   }
-  const ms = Number(match[1]) * UNIT_MS[match[2]!]!;
+  const ms = Math.round(Number(match[1]) * UNIT_MS[match[2]!]!);
+  if (bounds && !(ms >= bounds.min && ms <= bounds.max)) {
+    throw new UsageError(
+      `Invalid ${what} "${text}": use a duration from ${formatDuration(bounds.min)} to ${
+        formatDuration(bounds.max)
+      }`,
+    );
+  }
   if (!(ms > 0) || !Number.isFinite(ms)) {
     throw new UsageError(`Invalid ${what} "${text}": it must be greater than zero`);
   }
-  return Math.round(ms);
+  return ms;
+}
+
+/** A parser for a duration flag with bounds, for the command definitions. */
+export function boundedDuration(
+  min: number,
+  max: number,
+): (text: string, what: string) => number {
+  return (text, what) => parseDuration(text, what, { min, max });
+}
+
+/** A duration as a person writes it: `7d`, `60s`, `90m`, `500ms` (the largest exact unit). */
+export function formatDuration(ms: number): string {
+  for (const unit of ["d", "h", "m", "s"] as const) {
+    const size = UNIT_MS[unit]!;
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { printable } from "./text.ts";
+
 /** Row formats `pad inspect` writes. */
 export const ROW_FORMATS = ["table", "json", "csv", "tsv"] as const;
 export type RowFormat = typeof ROW_FORMATS[number];
@@ -49,8 +51,12 @@ export function rowWriter(
   }
 }
 
-/** Columns padded to a common width, numbers right-aligned, one line per row. */
-export function alignedTable(columns: readonly string[], rows: readonly string[][]): string {
+/**
+ * Columns padded to a common width, numbers right-aligned, one line per row; control
+ * characters in cells are shown escaped.
+ */
+export function alignedTable(columns: readonly string[], cells: readonly string[][]): string {
+  const rows = cells.map((row) => row.map((cell) => printable(cell)));
   const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
   const numeric = columns.map((_, i) =>
     rows.length > 0 && rows.every((r) => r[i] === "" || /^-?\d+(\.\d+)?$/.test(r[i]!))
@@ -85,16 +91,25 @@ function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** RFC 4180: quote fields holding a comma, quote or line break; double inner quotes. */
+/**
+ * RFC 4180: quote fields holding a comma, quote or line break; double inner quotes. Other
+ * control characters are escaped, as everywhere people read pad's output.
+ */
 function csvField(text: string): string {
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  const shown = printable(text, true);
+  return /[",\r\n]/.test(shown) ? `"${shown.replaceAll('"', '""')}"` : shown;
 }
 
-/** Tabs and line breaks would split fields and rows, so they are escaped as \t, \n, \r, \\. */
+/**
+ * Tabs and line breaks would split fields and rows, so they are escaped as \t, \n, \r, \\;
+ * other control characters as \xNN.
+ */
 function tsvField(text: string): string {
-  return text.replace(
-    /[\\\t\n\r]/g,
-    (c) => ({ "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" })[c]!,
+  return printable(
+    text.replace(
+      /[\\\t\n\r]/g,
+      (c) => ({ "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" })[c]!,
+    ),
   );
 }
 

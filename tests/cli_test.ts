@@ -25,6 +25,12 @@ Deno.test("bad flag values exit 2 with one line naming the flag and what is acce
     [["collect-all"], /unknown command/],
     [["inspect", "--colour"], /unknown option '--colour'/],
     [["--db", "", "init"], /--db.*give a file path/],
+    // Durations are bounded on both sides: a round of 0.4 ms stored nothing but an error, and a
+    // pause of 0.1 ms made collect spin.
+    [["import", "x.pcap", "--round-length", "0.4ms"], /--round-length.*from 1s to 1d/],
+    [["collect", "--interval", "0.1ms"], /--interval.*from 100ms to 1h/],
+    [["collect", "--duration", "3d"], /--duration.*from 1s to 1d/],
+    [["prune", "--keep-packets", "20s"], /--keep-packets.*from 1m to 3650d/],
   ];
   for (const [args, message] of cases) {
     const run = await runPad(["--db", db, ...args]);

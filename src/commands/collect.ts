@@ -14,7 +14,7 @@ import {
 } from "../cli.ts";
 import { checkPrometheusFile, writePrometheusFile } from "../fleet/prometheus.ts";
 import { logger } from "../log.ts";
-import { parseDuration } from "../parse.ts";
+import { boundedDuration } from "../parse.ts";
 import type { Output } from "../output.ts";
 import { sleep } from "../sleep.ts";
 import { createProbe } from "../probe/mod.ts";
@@ -31,6 +31,10 @@ import { createRound, failAbandonedRounds, finishRound, storeSweep } from "../st
  */
 const DEFAULT_INTERVAL_MS = { listen: 25_000, procfs: 5_000 } as const;
 
+const SECOND = 1_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
 /** `pad collect`: its flags, help and action. */
 export function collectCommand(context: CommandContext) {
   return new Command("collect")
@@ -43,12 +47,12 @@ export function collectCommand(context: CommandContext) {
     .option(
       "--interval <duration>",
       "pause between sweeps (default: 25s with listen, 5s with procfs)",
-      flag(parseDuration, "--interval"),
+      flag(boundedDuration(100, HOUR), "--interval"),
     )
     .option(
       "--duration <duration>",
       "round length (default: until 5 s before the next minute)",
-      flag(parseDuration, "--duration"),
+      flag(boundedDuration(SECOND, DAY), "--duration"),
     )
     .option("--interface <name>", "capture interface (default: first up, non-loopback)")
     .option("--filter <expr>", "BPF capture filter, e.g. 'not port 22'")
@@ -198,7 +202,12 @@ export async function runCollect(options: CollectOptions, out: Output): Promise<
     await sleep(deadline - Date.now(), options.signal);
   } catch (error) {
     if (!options.signal?.aborted) {
-      await closeRound(db, roundId, live, traffic, frames, errorMessage(error));
+      try {
+        await closeRound(db, roundId, live, traffic, frames, errorMessage(error));
+      } catch (closing) {
+        // The first failure is the one to tell (a full disk), not what it left broken.
+        log.debug("Could not store the failed round: {closing}", { closing });
+      }
       throw error;
     }
   }

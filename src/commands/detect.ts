@@ -4,9 +4,10 @@ import { ExitCode } from "../errors.ts";
 import { checkPrometheusFile, writePrometheusFile } from "../fleet/prometheus.ts";
 import { logger } from "../log.ts";
 import { parseCount } from "../parse.ts";
+import { printable } from "../text.ts";
 import { isoString } from "../time.ts";
 import type { Output } from "../output.ts";
-import { openDatabase } from "../store/database.ts";
+import { checkIntact, openDatabase } from "../store/database.ts";
 import { type RoundScore, storeScores } from "../store/detections.ts";
 import {
   listenersBefore,
@@ -116,6 +117,8 @@ const log = logger("detect");
 export async function runDetect(options: DetectOptions, out: Output): Promise<DetectResult> {
   using db = openDatabase(options.db);
   using _lock = lockRole(options.db, "detect");
+  // Learning from a damaged file would spread it into the model: stop and say what to do.
+  checkIntact(db, options.db);
   const todo = roundsToScore(db, options.rescore);
   const unlearned = options.rescore ? [] : unlearnedRounds(db);
   const result: DetectResult = {
@@ -228,7 +231,7 @@ function report(result: DetectResult, options: DetectOptions, out: Output): void
   for (const a of result.anomalies) {
     const ports = (a.ports ?? []).slice(0, 5).map((p) =>
       `${p.protocol}/${p.port ?? "-"}${
-        p.command ? ` (${p.command}${p.pid ? ` ${p.pid}` : ""})` : ""
+        p.command ? ` (${printable(p.command)}${p.pid ? ` ${p.pid}` : ""})` : ""
       }`
     ).join(", ");
     out.write(

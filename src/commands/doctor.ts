@@ -12,6 +12,8 @@ import {
 import { errorMessage, ExitCode } from "../errors.ts";
 import type { Output } from "../output.ts";
 import { alignedTable } from "../table_format.ts";
+import { checkIntact, openDatabaseReadOnly } from "../store/database.ts";
+import { databaseFailure } from "../store/failure.ts";
 
 /** `pad doctor`: its flags, help and action. */
 export function doctorCommand(context: CommandContext) {
@@ -134,11 +136,13 @@ function checkDatabase(findings: Finding[], path: string): void {
       const probe = Deno.makeTempFileSync({ dir: target, prefix: ".pad-doctor-" });
       Deno.removeSync(probe);
     }
-    findings.push({
-      check: "database",
-      status: "ok",
-      detail: target === path ? `${path} is writable` : `${path} can be created`,
-    });
+    findings.push(
+      target === path ? intact(path) : {
+        check: "database",
+        status: "ok",
+        detail: `${path} can be created`,
+      },
+    );
   } catch (error) {
     findings.push({
       check: "database",
@@ -146,6 +150,18 @@ function checkDatabase(findings: Finding[], path: string): void {
       detail: `cannot write ${target}: ${errorMessage(error)}`,
       fix: "pass --db with a path this user can write, or set PAD_DB",
     });
+  }
+}
+
+/** The existing database: writable, and whole (SQLite's quick_check). */
+function intact(path: string): Finding {
+  try {
+    using db = openDatabaseReadOnly(path);
+    checkIntact(db, path);
+    return { check: "database", status: "ok", detail: `${path} is writable and intact` };
+  } catch (error) {
+    const why = errorMessage(databaseFailure(error, path));
+    return { check: "database", status: "fail", detail: why };
   }
 }
 

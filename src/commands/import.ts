@@ -10,7 +10,7 @@ import {
   payloadBytesOption,
   repeatable,
 } from "../cli.ts";
-import { parseDuration } from "../parse.ts";
+import { boundedDuration } from "../parse.ts";
 import { RoundSlicer, type SliceCounts } from "../capture/round_slicer.ts";
 import { RoundTraffic } from "../capture/round_traffic.ts";
 import { isoString } from "../time.ts";
@@ -30,7 +30,7 @@ export function importCommand(context: CommandContext) {
     .option(
       "--round-length <duration>",
       "slice packets into rounds this long, by their timestamps",
-      flag(parseDuration, "--round-length"),
+      flag(boundedDuration(1_000, 86_400_000), "--round-length"),
       60_000,
     )
     .option(

@@ -12,7 +12,7 @@ import {
   tableSizes,
   TIME_COLUMNS,
 } from "../store/catalog.ts";
-import { type Database, openDatabaseReadOnly, pragma } from "../store/database.ts";
+import { checkIntact, type Database, openDatabaseReadOnly, pragma } from "../store/database.ts";
 import {
   type Cell,
   megabytes,
@@ -126,6 +126,7 @@ function dumpTable(
 }
 
 function overview(db: Database, path: string, format: RowFormat, out: Output): void {
+  checkIntact(db, path);
   const tables = tableSizes(db);
   const span = roundSpan(db);
   const summary = {

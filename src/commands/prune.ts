@@ -2,10 +2,12 @@ import { Command } from "@commander-js/extra-typings";
 import { type CommandContext, examples, flag } from "../cli.ts";
 import { ExitCode } from "../errors.ts";
 import { logger } from "../log.ts";
-import { parseDuration, parseMegabytes } from "../parse.ts";
+import { boundedDuration, parseMegabytes } from "../parse.ts";
 import type { Output } from "../output.ts";
 import { megabytes } from "../table_format.ts";
-import { databaseFileBytes, openDatabase } from "../store/database.ts";
+import { checkIntact, databaseFileBytes, openDatabase } from "../store/database.ts";
+import { isDiskFull } from "../store/failure.ts";
+import { keepReserve, releaseReserve, RESERVE_BYTES } from "../store/reserve.ts";
 import {
   addRemoved,
   countPacketRowsBefore,
@@ -17,6 +19,9 @@ import {
   shrinkTo,
 } from "../store/retention.ts";
 
+const MINUTE = 60_000;
+const TEN_YEARS = 3650 * 86_400_000;
+
 /** `pad prune`: its flags, help and action. */
 export function pruneCommand(context: CommandContext) {
   return new Command("prune")
@@ -24,13 +29,13 @@ export function pruneCommand(context: CommandContext) {
     .option(
       "--keep <duration>",
       "keep rounds younger than this",
-      flag(parseDuration, "--keep"),
+      flag(boundedDuration(MINUTE, TEN_YEARS), "--keep"),
       7 * 86_400_000,
     )
     .option(
       "--keep-packets <duration>",
       "keep packet rows younger than this (rounds and their counts stay)",
-      flag(parseDuration, "--keep-packets"),
+      flag(boundedDuration(MINUTE, TEN_YEARS), "--keep-packets"),
       86_400_000,
     )
     .option(
@@ -91,14 +96,13 @@ export interface PruneResult {
 
 const log = logger("prune");
 
+/** On a full disk: rows per deleting transaction, and log pages before a checkpoint. */
+const TIGHT_BATCH_ROWS = 500;
+const TIGHT_LOG_PAGES = 100;
+
 /** Deletes old rounds and packets in bounded batches, then gives the space back. */
 export function runPrune(options: PruneOptions, out: Output): PruneResult {
-  using db = openDatabase(options.db);
-  const now = options.now ?? Date.now();
-  const batch = options.batchRows ?? 5_000;
   const bytesBefore = databaseFileBytes(options.db);
-  const roundsBefore = now - options.keepMs;
-  const packetsBefore = now - options.keepPacketsMs;
   const result: PruneResult = {
     dryRun: options.dryRun,
     rounds: 0,
@@ -108,7 +112,40 @@ export function runPrune(options: PruneOptions, out: Output): PruneResult {
     bytesAfter: bytesBefore,
     fits: true,
   };
+  try {
+    prune(options, result, false);
+  } catch (error) {
+    // A disk full to the last byte: the space kept aside lets SQLite log the deletions.
+    if (!isDiskFull(error, options.db) || !releaseReserve(options.db)) throw error;
+    log.warn(
+      "The disk holding {db} is full: pruning in small steps with the {mb} MB pad keeps aside",
+      { db: options.db, mb: RESERVE_BYTES / 1_048_576 },
+    );
+    prune(options, result, true);
+  }
+  out.write(describe(result, options) + "\n");
+  if (!result.fits) {
+    log.warn(
+      "The database cannot be brought under {limit}: what remains is open rounds and the schema",
+      { limit: megabytes(options.maxSizeBytes!) },
+    );
+  }
+  return result;
+}
 
+/**
+ * Removes what the options say into `result` (which keeps what an earlier attempt removed).
+ * `tight`: in small steps that keep the write-ahead log within the reserve.
+ */
+function prune(options: PruneOptions, result: PruneResult, tight: boolean): void {
+  using db = openDatabase(options.db);
+  // Deleting in a damaged file can spread the damage: prune stops and says what to do.
+  checkIntact(db, options.db);
+  if (tight) db.exec(`PRAGMA wal_autocheckpoint = ${TIGHT_LOG_PAGES}`);
+  const now = options.now ?? Date.now();
+  const batch = tight ? TIGHT_BATCH_ROWS : options.batchRows ?? 5_000;
+  const roundsBefore = now - options.keepMs;
+  const packetsBefore = now - options.keepPacketsMs;
   if (options.dryRun) {
     addRemoved(result, countRoundsBefore(db, roundsBefore));
     result.agedPackets = countPacketRowsBefore(db, packetsBefore) - (result.rows.packets ?? 0);
@@ -125,17 +162,10 @@ export function runPrune(options: PruneOptions, out: Output): PruneResult {
       addRemoved(result, shrunk.removed);
       result.fits = shrunk.fits;
     }
-    reclaimSpace(db);
+    reclaimSpace(db, tight ? TIGHT_LOG_PAGES : undefined);
     result.bytesAfter = databaseFileBytes(options.db);
+    keepReserve(options.db);
   }
-  out.write(describe(result, options) + "\n");
-  if (!result.fits) {
-    log.warn(
-      "The database cannot be brought under {limit}: what remains is open rounds and the schema",
-      { limit: megabytes(options.maxSizeBytes!) },
-    );
-  }
-  return result;
 }
 
 function describe(result: PruneResult, options: PruneOptions): string {

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { printable } from "../text.ts";
+
 /** A piece of markup that is already safe to insert as is. */
 export class Markup {
   constructor(readonly text: string) {}
@@ -25,9 +27,12 @@ const ENTITIES: Record<string, string> = {
   "'": "&#39;",
 };
 
-/** `text` with `& < > " '` replaced by entities: safe in element content and quoted attributes. */
+/**
+ * `text` with `& < > " '` replaced by entities: safe in element content and quoted attributes;
+ * control characters are shown escaped (`\x1b`), as in every output people read.
+ */
 export function escapeText(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
+  return printable(text).replace(/[&<>"']/g, (c) => ENTITIES[c]!);
 }
 
 /** One interpolated value as markup (`null`, `undefined` and `false` are nothing). */

@@ -119,14 +119,42 @@ export function readTable(
     clauses.push(`"${column}" = ?`);
     params.push(value);
   }
-  const where = clauses.length > 0 ? ` WHERE ${clauses.join(" AND ")}` : "";
-  const limit = filter.limit > 0 ? ` LIMIT ${filter.limit}` : "";
+  clauses.push("rowid < ?");
   const selected = columns.map((c) => selectColumn(table, c));
   const statement = db.prepare(
-    `SELECT ${selected.map((c) => c.sql).join(", ")} FROM ${table.name}${where} ` +
-      `ORDER BY rowid DESC${limit}`,
+    `SELECT rowid AS ${ROWID}, ${selected.map((c) => c.sql).join(", ")} FROM ${table.name} ` +
+      `WHERE ${clauses.join(" AND ")} ORDER BY rowid DESC LIMIT ?`,
   );
-  return { columns: selected.map((c) => c.name), rows: statement.iterate(...params) };
+  return { columns: selected.map((c) => c.name), rows: pages(statement, params, filter.limit) };
+}
+
+/** Rows read per page of {@linkcode readTable}. */
+const PAGE_ROWS = 1_000;
+const ROWID = "pad_rowid";
+
+/**
+ * The rows of `statement` (ending `rowid < ? … LIMIT ?`), newest first, a page at a time. Not
+ * `iterate()`: node:sqlite's iterator ends quietly where the file is damaged, while `all()`
+ * throws, so a damaged database fails instead of looking shorter.
+ */
+function* pages(
+  statement: ReturnType<Database["prepare"]>,
+  params: (string | number)[],
+  limit: number,
+): Generator<Record<string, unknown>> {
+  let before = Number.MAX_SAFE_INTEGER;
+  let left = limit > 0 ? limit : Infinity;
+  while (left > 0) {
+    const size = Math.min(PAGE_ROWS, left);
+    const rows = statement.all(...params, before, size);
+    for (const row of rows) {
+      before = Number(row[ROWID]);
+      delete row[ROWID];
+      yield row;
+    }
+    if (rows.length < size) return;
+    left -= rows.length;
+  }
 }
 
 /** Rows per known table, in {@linkcode TABLES} order. */

@@ -1,8 +1,10 @@
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { kindOf } from "../atomic_file.ts";
 import { errorMessage, PadError, UsageError } from "../errors.ts";
+import { damaged, databaseFailure, isSqliteError } from "./failure.ts";
 import { LOCK_ROLES, lockPath } from "./lock.ts";
+import { keepReserve, reservePath } from "./reserve.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.ts";
 
 /** An open pad database (node:sqlite's synchronous connection). */
@@ -85,7 +87,9 @@ export function openAndMigrate(path: string): OpenReport {
     }
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = NORMAL");
-    return { db, created, ...migrate(db) };
+    const migrated = migrate(db);
+    keepReserve(path);
+    return { db, created, ...migrated };
   } catch (error) {
     db.close();
     throw error;
@@ -110,6 +114,19 @@ export function openDatabaseReadOnly(path: string): Database {
     db.close();
     throw error;
   }
+}
+
+/**
+ * Throws a {@linkcode PadError} saying what to do when SQLite's `quick_check` finds the
+ * database damaged. It reads every page, so it runs where that is cheap next to the work
+ * (prune, doctor, inspect's overview), not every minute.
+ */
+export function checkIntact(db: Database, path: string): void {
+  const found = db.prepare("PRAGMA quick_check(2)").all()
+    .flatMap((r) => String(Object.values(r)[0]).split("\n"))
+    .filter((line) => !line.startsWith("***"));
+  if (found.length === 1 && found[0] === "ok") return;
+  throw damaged(path, found.slice(0, 2).join("; "));
 }
 
 /** Applies every migration newer than the database's `user_version`, each in one transaction. */
@@ -161,20 +178,50 @@ export function pragma(db: Database, name: string): number {
 }
 
 function open(path: string, readOnly: boolean): Database {
-  let db: Database;
   try {
-    db = new DatabaseSync(path, { readOnly, enableForeignKeyConstraints: true });
+    return connect(path, path, readOnly);
   } catch (error) {
-    throw new PadError(`Cannot open database ${path}: ${errorMessage(error)}`, { cause: error });
+    // A WAL database read where SQLite cannot create its -shm file (a read-only directory):
+    // with nothing in a write-ahead log, reading it as immutable is exact.
+    if (readOnly && isSqliteError(error) && walIsEmpty(path)) {
+      try {
+        return connect(immutableUri(path), path, true);
+      } catch {
+        // the first error says more
+      }
+    }
+    throw databaseFailure(error, path);
   }
-  db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+}
+
+/** Opens `name` (a path or a `file:` URI) and reads the header: a non-SQLite file fails here. */
+function connect(name: string, path: string, readOnly: boolean): Database {
+  const db = new DatabaseSync(name, { readOnly, enableForeignKeyConstraints: true });
   try {
-    pragma(db, "user_version"); // reads the header: fails here, clearly, on a file that is not SQLite
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    pragma(db, "user_version");
+    return db;
   } catch (error) {
     db.close();
-    throw new PadError(`Not a pad database: ${path}: ${errorMessage(error)}`, { cause: error });
+    throw isSqliteError(error) ? error : new PadError(`Cannot open database ${path}`, {
+      cause: error,
+    });
   }
-  return db;
+}
+
+/** Whether the database has no write-ahead log, or an empty one. */
+function walIsEmpty(path: string): boolean {
+  try {
+    return Deno.statSync(`${path}-wal`).size === 0;
+  } catch (error) {
+    return error instanceof Deno.errors.NotFound;
+  }
+}
+
+/** A `file:` URI that opens `path` read-only without any lock or -shm file. */
+function immutableUri(path: string): string {
+  const absolute = resolve(path).split("/").map(encodeURIComponent).join("/");
+  return `file:${absolute}?mode=ro&immutable=1`;
 }
 
 function refuseNewerSchema(db: Database, path: string): void {
@@ -197,6 +244,7 @@ export function databaseFiles(path: string): string[] {
     `${path}-wal`,
     `${path}-shm`,
     `${path}-journal`,
+    reservePath(path),
     ...LOCK_ROLES.map((role) => lockPath(path, role)),
   ];
 }

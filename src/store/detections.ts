@@ -129,7 +129,10 @@ export interface RoundScore {
   ports?: AnomalyPort[];
 }
 
-/** Stores scores (replacing earlier ones of the same rounds) and anomalies in one transaction. */
+/**
+ * Stores scores (replacing earlier ones of the same rounds) and anomalies in one transaction;
+ * rounds removed since they were scored are passed over.
+ */
 export function storeScores(
   db: Database,
   modelId: number | null,
@@ -154,8 +157,11 @@ export function storeScores(
   const knownPort = db.prepare(
     "INSERT INTO ports (id, first_seen) VALUES (?, ?) ON CONFLICT DO NOTHING",
   );
+  const exists = db.prepare("SELECT 1 FROM rounds WHERE id = ?");
   transaction(db, () => {
     for (const s of scores) {
+      // A prune running meanwhile may have removed an old round: its verdict goes with it.
+      if (exists.get(s.roundId) === undefined) continue;
       upsert.run(s.roundId, modelId, scoredAt, s.score, s.threshold, s.verdict);
       dropAnomalies.run(s.roundId); // --rescore replaces an earlier verdict
       if (s.verdict !== "anomaly") continue;

@@ -113,10 +113,13 @@ export function estimateRoundsOverSize(
   return { rounds: Math.min(needed, available), fits: needed <= available };
 }
 
-/** Frees unused pages a few thousand at a time, then folds the write-ahead log back in. */
-export function reclaimSpace(db: Database): void {
+/**
+ * Frees unused pages `pagesPerStep` at a time (each step one transaction), then folds the
+ * write-ahead log back in.
+ */
+export function reclaimSpace(db: Database, pagesPerStep = 4000): void {
   while (pragma(db, "freelist_count") > 0) {
-    transaction(db, () => db.exec("PRAGMA incremental_vacuum(4000)"));
+    transaction(db, () => db.exec(`PRAGMA incremental_vacuum(${pagesPerStep})`));
   }
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
 }

@@ -1,0 +1,195 @@
+/**
+ * A database in trouble, through the real CLI: damaged pages, a disk full to the last byte, a
+ * read-only file system, a prune that removes rounds while detect scores them. Each gives one
+ * line that says what is wrong and what to do, the right exit code, and loses nothing more.
+ */
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { type PadRun, runPad, spawnPad, tempDir } from "../fixtures/pad_cli.ts";
+import { storeRoundHistory } from "../fixtures/history.ts";
+import { generateHistory } from "../fixtures/synthetic.ts";
+import { openDatabase } from "../src/store/database.ts";
+import { count, seedRounds } from "./support/seed.ts";
+import { waitFor } from "./support/wait.ts";
+
+const IS_ROOT = Deno.uid() === 0;
+const DAY = 86_400_000;
+
+/** One line on stderr matching `pattern`, and `code`. */
+function oneLine(run: PadRun, code: number, pattern: RegExp): void {
+  assert.equal(run.code, code, run.stderr);
+  assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
+  assert.match(run.stderr, pattern);
+}
+
+/** Ten days of rounds with packet rows: old enough for prune to remove most of them. */
+function seeded(path: string, rounds = 200, packets = 300): void {
+  using db = openDatabase(path);
+  const start = Date.now() - 10 * DAY;
+  seedRounds(
+    db,
+    Array.from({ length: rounds }, (_, i) => ({ start: start + i * 60_000, ports: [22], packets })),
+  );
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+/** Overwrites 16 KiB in the middle of the file: a few pages of packet rows. */
+function damage(path: string): void {
+  const bytes = Deno.readFileSync(path);
+  bytes.fill(0x55, bytes.length >> 1, (bytes.length >> 1) + 16_384);
+  Deno.writeFileSync(path, bytes);
+}
+
+async function mount(args: string[]): Promise<void> {
+  const run = await new Deno.Command("mount", { args, stderr: "piped" }).output();
+  assert.ok(run.success, new TextDecoder().decode(run.stderr));
+}
+
+async function unmount(dir: string): Promise<void> {
+  await new Deno.Command("umount", { args: [dir] }).output();
+}
+
+const DAMAGED =
+  /Database .*pad\.db is damaged \(SQLite: .*\): restore it from a backup, or copy what it still holds into a new one with: pad --db .*pad\.db\.recovered init --recover .*pad\.db/;
+
+Deno.test("a damaged database: inspect fails instead of printing a shorter table; init --recover saves the rest", async () => {
+  using dir = tempDir();
+  const db = `${dir.path}/pad.db`;
+  seeded(db);
+  damage(db);
+  // node:sqlite's iterator ends quietly at a damaged page; inspect must not look complete.
+  const dump = await runPad(["--db", db, "inspect", "packets", "--limit", "0", "--format", "tsv"]);
+  assert.equal(dump.code, 1, "inspect of a damaged table fails");
+  oneLine(dump, 1, DAMAGED);
+  for (const args of [["inspect"], ["prune"], ["detect"]]) {
+    oneLine(await runPad(["--db", db, ...args]), 1, DAMAGED);
+  }
+  const doctor = await runPad(["--db", db, "doctor"]);
+  assert.match(doctor.stdout, /fail\s+database\s+Database .*is damaged/);
+
+  const saved = `${db}.recovered`;
+  const recover = await runPad(["--db", saved, "init", "--recover", db]);
+  assert.equal(recover.code, 0, recover.stderr);
+  const packets = /packets\t(\d+) rows recovered \((\d+) unreadable stretches skipped\)/.exec(
+    recover.stdout,
+  );
+  assert.ok(packets, recover.stdout);
+  assert.ok(Number(packets[1]) > 0.9 * 200 * 300, `most packet rows saved: ${packets[1]}`);
+  assert.match(recover.stdout, /^rounds\t200 rows recovered$/m);
+  const inspect = await runPad(["--db", saved, "inspect"]);
+  assert.equal(inspect.code, 0, inspect.stderr);
+  assert.equal((await runPad(["--db", saved, "prune", "--keep", "30d"])).code, 0);
+  {
+    using conn = new DatabaseSync(saved, { readOnly: true });
+    assert.deepEqual(conn.prepare("PRAGMA foreign_key_check").all(), []);
+    assert.equal(count(conn as never, "rounds"), 200);
+  }
+  const again = await runPad(["--db", saved, "init", "--recover", db]);
+  oneLine(again, 2, /Invalid --db ".*": it already holds rounds; recover into a new file/);
+});
+
+Deno.test({
+  name: "a disk full to the last byte: collect says so in one line, prune frees space anyway",
+  ignore: !IS_ROOT,
+  async fn() {
+    using dir = tempDir();
+    const disk = `${dir.path}/disk`;
+    Deno.mkdirSync(disk);
+    await mount(["-t", "tmpfs", "-o", "size=16m", "tmpfs", disk]);
+    try {
+      const db = `${disk}/pad.db`;
+      seeded(db, 60, 400);
+      assert.ok(Deno.statSync(`${db}.reserve`).isFile, "the reserve is made with the database");
+      // Fill what is left, to the last block.
+      const filler = await Deno.open(`${disk}/filler`, { write: true, create: true });
+      const block = new Uint8Array(65_536);
+      try {
+        for (;;) await filler.write(block);
+      } catch {
+        // ENOSPC: full
+      }
+      filler.close();
+      const collect = ["--db", db, "collect", "--no-capture", "--probe", "procfs"];
+      oneLine(
+        await runPad([...collect, "--duration", "1s"]),
+        1,
+        /Cannot write database .*pad\.db: the disk it is on is full \(0\.0 MB free\); free space there, or run "pad prune"/,
+      );
+      const prune = await runPad(["--db", db, "prune"]);
+      assert.equal(prune.code, 0, prune.stderr);
+      assert.match(prune.stdout, /^Removed 60 rounds/);
+      assert.match(prune.stderr, /The disk holding .*pad\.db is full: pruning in small steps/);
+      assert.ok(Deno.statSync(`${db}.reserve`).isFile, "the reserve is made again");
+      const after = await runPad([...collect, "--duration", "1s"]);
+      assert.equal(after.code, 0, after.stderr);
+    } finally {
+      await unmount(disk);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a database on a read-only file system: read by inspect and report, refused clearly by collect",
+  ignore: !IS_ROOT,
+  async fn() {
+    using dir = tempDir();
+    const disk = `${dir.path}/disk`;
+    Deno.mkdirSync(disk);
+    await mount(["-t", "tmpfs", "-o", "size=16m", "tmpfs", disk]);
+    try {
+      const db = `${disk}/pad.db`;
+      seeded(db, 5, 10);
+      await mount(["-o", "remount,ro", disk]);
+      const inspect = await runPad(["--db", db, "inspect", "rounds", "--format", "tsv"]);
+      assert.equal(inspect.code, 0, inspect.stderr);
+      assert.equal(inspect.stdout.trim().split("\n").length, 6);
+      const report = await runPad(["--db", db, "report", "-o", `${dir.path}/r.html`]);
+      assert.equal(report.code, 0, report.stderr);
+      oneLine(
+        await runPad(["--db", db, "collect", "--no-capture", "--probe", "procfs"]),
+        1,
+        /Cannot write database .*pad\.db: it is read-only \(.*\); check the permissions of the file and of .*disk, and that its file system is mounted read-write/,
+      );
+    } finally {
+      await unmount(disk);
+    }
+  },
+});
+
+Deno.test("a prune that removes the rounds detect is scoring: detect ends normally", async () => {
+  using dir = tempDir();
+  const db = `${dir.path}/pad.db`;
+  {
+    using conn = openDatabase(db);
+    // Three hours, a month ago: every round is older than prune's --keep.
+    const old = Date.now() - 30 * DAY;
+    storeRoundHistory(
+      conn,
+      generateHistory({ seed: 23, rounds: 180 }).map((r, i) => ({
+        ...r,
+        startTime: old + i * 60_000,
+      })),
+    );
+  }
+  const detect = spawnPad(["--db", db, "detect"]);
+  let detectDone = false;
+  detect.status.then(() => detectDone = true);
+  await waitFor(
+    () => {
+      using conn = new DatabaseSync(db, { readOnly: true });
+      return Number(conn.prepare("SELECT count(*) AS n FROM round_scores").get()!.n) >= 60;
+    },
+    "detect's first hour of scores",
+    60_000,
+  );
+  const prune = await runPad(["--db", db, "prune", "--keep", "1d"]);
+  assert.equal(prune.code, 0, prune.stderr);
+  assert.ok(!detectDone, "prune removed the rounds while detect was still at work");
+  const output = await detect.output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 0, stderr);
+  assert.doesNotMatch(stderr, /error/);
+  using conn = new DatabaseSync(db, { readOnly: true });
+  assert.equal(Number(conn.prepare("SELECT count(*) AS n FROM rounds").get()!.n), 0);
+});
