@@ -7,6 +7,7 @@
 export {
   findAllDevices,
   libVersion,
+  linkTypeDescription,
   type LiveOptions,
   Pcap,
   type PcapDevice,

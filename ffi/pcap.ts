@@ -462,6 +462,12 @@ export function findAllDevices(): PcapDevice[] {
   return devices;
 }
 
+/** libpcap's description of a link type (DLT_ value), e.g. "802.11 plus radiotap header". */
+export function linkTypeDescription(dlt: number): string | null {
+  const text = libpcap().pcap_datalink_val_to_description(dlt);
+  return text === null ? null : pointerText(text);
+}
+
 /** libpcap's version string, e.g. "libpcap version 1.10.3 (with TPACKET_V3)". */
 export function libVersion(): string {
   return pointerText(libpcap().pcap_lib_version());

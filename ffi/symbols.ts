@@ -56,6 +56,8 @@ export const symbols = {
   pcap_findalldevs: { parameters: ["buffer", "buffer"], result: "i32" },
   // void pcap_freealldevs(pcap_if_t *alldevs);
   pcap_freealldevs: { parameters: ["pointer"], result: "void" },
+  // const char *pcap_datalink_val_to_description(int dlt);  (NULL when unknown)
+  pcap_datalink_val_to_description: { parameters: ["i32"], result: "pointer" },
   // const char *pcap_lib_version(void);
   pcap_lib_version: { parameters: [], result: "pointer" },
   // void pcap_close(pcap_t *p);

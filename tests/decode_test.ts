@@ -584,3 +584,97 @@ Deno.test({
     assert.equal(b06.packets.find((p) => p.family === 6)?.src, "fe80::8c36:6ff:fe44:acaf");
   },
 });
+
+// ---- The other link layers and encapsulations (tcpdump's captures check them against tshark) ----
+
+Deno.test("decodeFrame() finds IP under PPP, Cisco HDLC, Frame Relay, NFLOG, IPoIB, ipnet, MPLS, PPPoE, MACsec, NSH and Arista's header", () => {
+  const packet = ipv4({ src: "10.0.0.1", dst: "10.0.0.2", protocol: 17, payload: udp(1, 53) });
+  const packet6 = ipv6({
+    src: "2001:db8::1",
+    dst: "2001:db8::2",
+    nextHeader: 17,
+    payload: udp(1, 2),
+  });
+  const b = (...bytes: number[]) => new Uint8Array(bytes);
+  const le16 = (n: number) => b(n & 0xff, n >> 8);
+  const nflogTlv = (type: number, value: Uint8Array) => {
+    const padding = new Uint8Array((4 - (value.length % 4)) % 4);
+    return concat(le16(4 + value.length), le16(type), value, padding);
+  };
+  const mpls = (label: number, bottom: boolean) =>
+    b(label >> 12, (label >> 4) & 0xff, ((label & 0xf) << 4) | (bottom ? 1 : 0), 64);
+  const cases: [number, Uint8Array, string][] = [
+    [9, concat(b(0xff, 0x03, 0x00, 0x21), packet), "ppp:ipv4:udp"],
+    [9, concat(b(0x21), packet), "ppp:ipv4:udp"], // protocol field compressed, no address
+    [9, concat(b(0x00, 0x57), packet6), "ppp:ipv6:udp"],
+    [9, concat(b(0x02, 0x81), mpls(100, true), packet), "ppp:mpls:ipv4:udp"],
+    [50, concat(b(0xff, 0x03, 0x00, 0x21), packet), "ppp:ipv4:udp"],
+    [50, concat(b(0x0f, 0x00, 0x08, 0x00), packet), "chdlc:ipv4:udp"],
+    [104, concat(b(0x8f, 0x00, 0x86, 0xdd), packet6), "chdlc:ipv6:udp"],
+    [107, concat(b(0x18, 0x41, 0x03, 0xcc), packet), "fr:ipv4:udp"],
+    [107, concat(b(0x18, 0x41, 0x03, 0x00, 0x8e), packet6), "fr:ipv6:udp"],
+    [107, concat(b(0x18, 0x41, 0x03, 0x80, 0, 0, 0, 0x08, 0x00), packet), "fr:snap:ipv4:udp"],
+    [107, concat(b(0x18, 0x41, 0x08, 0x00), packet), "fr:ipv4:udp"], // Cisco's encapsulation
+    [
+      239,
+      concat(b(2, 0, 0, 0), nflogTlv(1, b(8, 0, 1, 0)), nflogTlv(9, packet)),
+      "nflog:ipv4:udp",
+    ],
+    [242, concat(new Uint8Array(40), b(0x08, 0x00, 0, 0), packet), "ipoib:ipv4:udp"],
+    [226, concat(b(1, 26), new Uint8Array(22), packet6), "ipnet:ipv6:udp"],
+    [
+      1,
+      ethernet({ ethertype: 0x8847, payload: concat(mpls(16, false), mpls(17, true), packet) }),
+      "eth:mpls:ipv4:udp",
+    ],
+    [
+      1,
+      ethernet({ ethertype: 0x8864, payload: concat(b(0x11, 0, 0, 1, 0, 0), b(0, 0x21), packet) }),
+      "eth:pppoe:ppp:ipv4:udp",
+    ],
+    [
+      1,
+      ethernet({
+        ethertype: 0x88e5,
+        payload: concat(b(0x20, 0), new Uint8Array(12), b(8, 0), packet),
+      }),
+      "eth:macsec:ipv4:udp",
+    ],
+    [
+      1,
+      ethernet({ ethertype: 0x894f, payload: concat(b(0, 2, 1, 1), new Uint8Array(4), packet) }),
+      "eth:nsh:ipv4:udp",
+    ],
+    [
+      1,
+      ethernet({
+        ethertype: 0xd28b,
+        payload: concat(b(0, 1, 0, 0x10), new Uint8Array(8), b(8, 0), packet),
+      }),
+      "eth:arista:ipv4:udp",
+    ],
+  ];
+  for (const [linkType, frame, protocols] of cases) {
+    const result = decodeFrame(linkType, frame, TS_MS, frame.length);
+    assert.equal(result.kind, "ip", `${protocols}: ${JSON.stringify(result)}`);
+    assert.equal(result.kind === "ip" ? result.packet.protocols : "", protocols);
+  }
+  // Encrypted MACsec, PPP's link control and a label stack that never ends are not IP.
+  const encrypted = ethernet({
+    ethertype: 0x88e5,
+    payload: concat(b(0x2c, 0), new Uint8Array(30)),
+  });
+  assert.deepEqual(decodeFrame(1, encrypted, TS_MS, 60), {
+    kind: "non-ip",
+    protocols: "eth:macsec",
+  });
+  assert.deepEqual(decodeFrame(9, b(0xc0, 0x21, 1, 1), TS_MS, 4), {
+    kind: "non-ip",
+    protocols: "ppp:proto-0xc021",
+  });
+  const endless = ethernet({
+    ethertype: 0x8847,
+    payload: concat(...Array(17).fill(mpls(1, false))),
+  });
+  assert.equal(decodeFrame(1, endless, TS_MS, endless.length).kind, "malformed");
+});

@@ -17,54 +17,19 @@
  *   QUIC: see `isQuic` (long headers on any port, short headers only with port 443).
  *
  * Layer names in `protocols`: link "eth", "sll", "sll2", "raw" (link types 12, 14, 101, 228, 229),
- * "null", "loop"; "vlan" per tag; "ipv4", "ipv6"; "tcp", "udp", "icmp", "icmpv6", "fragment" or
- * the IP protocol's name ("gre", "esp", …, else "ip-proto-N"); then "dns", "mdns" or "quic".
- * Non-IP frames end in the Ethertype's name ("arp", "lldp", …, else "ethertype-0xNNNN"), "llc",
- * "netlink", "can", "af-N" (loopback) or are "linktype-N" for link types the decoder does not read.
+ * "null", "loop", "ppp", "chdlc", "fr", "nflog", "ipoib", "ipnet"; "vlan" per tag, "mpls" per
+ * label stack, "pppoe"; "ipv4", "ipv6"; "tcp", "udp", "icmp", "icmpv6", "fragment" or the IP
+ * protocol's name ("gre", "esp", …, else "ip-proto-N"); then "dns", "mdns" or "quic". Non-IP
+ * frames end in the Ethertype's name ("arp", "lldp", …, else "ethertype-0xNNNN"), "llc", the
+ * PPP protocol ("ppp:proto-0xc021"), "netlink", "can", "af-N" (loopback) or are "linktype-N"
+ * for link types the decoder does not read.
  *
  * @module
  */
 
-import { ipv4Text, ipv6Text } from "../net/address.ts";
-import { parseDns } from "./dns.ts";
-import { isQuicAt } from "./quic.ts";
+import { decodeIpv4, decodeIpv6, type DecodeResult, Frame, malformed } from "./ip_layer.ts";
 
-/** One IP packet as pad records it. */
-export interface DecodedPacket {
-  /** Capture time, milliseconds since the epoch (fractional). */
-  tsMs: number;
-  /** Length on the wire, bytes (may exceed what was captured). */
-  length: number;
-  family: 4 | 6;
-  /** Source address as text (IPv6 in RFC 5952 form). */
-  src: string;
-  /** Destination address as text (IPv6 in RFC 5952 form). */
-  dst: string;
-  transport: "tcp" | "udp" | "icmp" | "icmpv6" | "other";
-  /** The IP protocol number (IPv6: after the extension headers). */
-  ipProtocol: number;
-  srcPort: number | null;
-  dstPort: number | null;
-  /** TCP flags: FIN 0x01 … CWR 0x80, and AE (formerly NS) 0x100; null for other transports. */
-  tcpFlags: number | null;
-  /** ICMP/ICMPv6 type; null for other transports. */
-  icmpType: number | null;
-  /** ICMP/ICMPv6 code; null for other transports. */
-  icmpCode: number | null;
-  /** Layers joined by ":", e.g. "eth:vlan:ipv4:udp:dns" or "sll2:ipv6:udp:quic". */
-  protocols: string;
-  dnsQueryName: string | null;
-  dnsResponseName: string | null;
-  quic: boolean;
-  /** The transport payload (for ICMP: after type, code and checksum), a view into the frame. */
-  payload: Uint8Array;
-}
-
-/** What `decodeFrame` makes of a frame. */
-export type DecodeResult =
-  | { kind: "ip"; packet: DecodedPacket }
-  | { kind: "non-ip"; protocols: string }
-  | { kind: "malformed"; reason: string; protocols: string };
+export type { DecodedPacket, DecodeResult } from "./ip_layer.ts";
 
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
@@ -79,16 +44,65 @@ const ETHERTYPE_NAMES: Record<number, string> = {
   0x888e: "eapol",
   0x88cc: "lldp",
   0x8863: "pppoed",
-  0x8864: "pppoes",
-  0x8847: "mpls",
-  0x8848: "mpls",
-  0x88e5: "macsec",
   0x88f7: "ptp",
   0x8809: "slow",
   0x893a: "ieee1905",
 };
 /** Stacked 802.1Q/802.1ad tags followed before giving up on a frame. */
 const MAX_VLAN_TAGS = 8;
+const ETHERTYPE_MPLS = 0x8847;
+const ETHERTYPE_MPLS_MULTICAST = 0x8848;
+const ETHERTYPE_PPPOE_SESSION = 0x8864;
+/** MPLS label stack entries followed before giving up on a frame. */
+const MAX_MPLS_LABELS = 16;
+const MPLS_LABEL = 4;
+// PPPoE session header: version/type(1) code(1) session id(2) length(2), then a PPP protocol.
+const PPPOE_HEADER = 6;
+// PPP: address 0xff, control 0x03 (both may be left out), then a 1- or 2-byte protocol.
+const PPP_ADDRESS = 0xff;
+const PPP_CONTROL = 0x03;
+const PPP_IPV4 = 0x0021;
+const PPP_IPV6 = 0x0057;
+const PPP_MPLS = 0x0281;
+const PPP_MPLS_MULTICAST = 0x0283;
+// Cisco HDLC: address 0x0f (unicast) or 0x8f (broadcast), control, an Ethertype.
+const CHDLC_HEADER = 4;
+const CHDLC_UNICAST = 0x0f;
+const CHDLC_BROADCAST = 0x8f;
+// Frame Relay: a Q.922 address (2–4 bytes, the last with bit 0 set), then Q.933 UI (0x03)
+// with an NLPID, or (Cisco's encapsulation) an Ethertype.
+const FR_UI = 0x03;
+const NLPID_IPV4 = 0xcc;
+const NLPID_IPV6 = 0x8e;
+const NLPID_SNAP = 0x80;
+// NFLOG: family(1) version(1) resource id(2), then TLVs of length(2) type(2) in the capturing
+// host's byte order, padded to 4 bytes; NFULA_PAYLOAD holds the packet.
+const NFLOG_HEADER = 4;
+const NFULA_PAYLOAD = 9;
+// IP over InfiniBand (LINKTYPE_IPOIB): 40 bytes of addresses, an Ethertype, 2 reserved.
+const IPOIB_HEADER = 44;
+const IPOIB_TYPE = 40;
+// Solaris ipnet: version(1) family(1) htype(2) length(4) ifindex(4) grifindex(4) zones(8).
+const IPNET_HEADER = 24;
+const IPNET_AF_INET6 = 26;
+// 802.1AE MACsec SecTAG: TCI/AN(1) short length(1) packet number(4), the SCI(8) when TCI's SC
+// bit is set; then, unless E (encrypted) or C (changed) is set, the frame's own Ethertype in
+// the clear.
+const ETHERTYPE_MACSEC = 0x88e5;
+const MACSEC_TAG = 6;
+const MACSEC_SCI = 8;
+const MACSEC_TCI_SC = 0x20;
+const MACSEC_TCI_E = 0x08;
+const MACSEC_TCI_C = 0x04;
+// Network Service Header (RFC 8300): its length in 4-byte words at bits 0–5 of byte 1, next
+// protocol at byte 3 (1 IPv4, 2 IPv6, 3 Ethernet, 5 MPLS).
+const ETHERTYPE_NSH = 0x894f;
+// Arista's vendor header (AVSP): subtype(2) version(2), a time stamp of 8 (version 0x10) or 6
+// (0x20) bytes, then the frame's Ethertype; bit 0x100 of the version (a second format of the
+// same size, as Wireshark reads it) does not change the length.
+const ETHERTYPE_ARISTA = 0xd28b;
+const ARISTA_TIMESTAMP = 0x0001;
+const ARISTA_STAMP_BYTES: Record<number, number> = { 0x0010: 8, 0x0020: 6 };
 
 const ETHERNET_HEADER = 14;
 const VLAN_TAG = 4;
@@ -109,46 +123,6 @@ const SLL_PROTOCOL_NAMES: Record<number, string> = { 0x0001: "802.3", 0x0004: "l
 const NULL_HEADER = 4;
 const AF_INET = 2;
 const AF_INET6 = new Set([10, 24, 28, 30]); // Linux, NetBSD/OpenBSD, FreeBSD, macOS
-
-const IPV4_MIN_HEADER = 20;
-const IPV6_HEADER = 40;
-const IPV4_FRAGMENT_OFFSET_MASK = 0x1fff;
-const IPV6_FRAGMENT_OFFSET_MASK = 0xfff8;
-/** IPv6 extension headers followed before calling a packet malformed. */
-const MAX_IPV6_EXTENSIONS = 16;
-const PROTO_HOP_BY_HOP = 0;
-const PROTO_ICMP = 1;
-const PROTO_TCP = 6;
-const PROTO_UDP = 17;
-const PROTO_ROUTING = 43;
-const PROTO_FRAGMENT = 44;
-const PROTO_AH = 51;
-const PROTO_ICMPV6 = 58;
-const PROTO_DESTINATION_OPTIONS = 60;
-const PROTO_MOBILITY = 135;
-const PROTO_HIP = 139;
-const PROTO_SHIM6 = 140;
-const IP_PROTOCOL_NAMES: Record<number, string> = {
-  2: "igmp",
-  4: "ipip",
-  41: "ipv6-in-ip",
-  47: "gre",
-  50: "esp",
-  59: "no-next-header",
-  89: "ospf",
-  103: "pim",
-  112: "vrrp",
-  132: "sctp",
-  136: "udplite",
-};
-
-const TCP_MIN_HEADER = 20;
-const UDP_HEADER = 8;
-const ICMP_HEADER = 4;
-const DNS_PORT = 53;
-const MDNS_PORT = 5353;
-/** DNS over TCP prefixes each message with its 2-byte length (RFC 1035 4.2.2). */
-const TCP_DNS_LENGTH_PREFIX = 2;
 
 /** Decodes one frame of the given libpcap link type; never throws. */
 export function decodeFrame(
@@ -181,28 +155,6 @@ export function decodeFrameAt(
   }
 }
 
-/**
- * The frame being decoded: `bytes[start, end)`. Offsets below are positions in `bytes`, and
- * every read is checked against `end`, never `bytes.length`.
- */
-class Frame {
-  constructor(
-    readonly bytes: Uint8Array,
-    readonly start: number,
-    readonly end: number,
-    readonly tsMs: number,
-    readonly wireLength: number,
-  ) {}
-
-  u16(offset: number): number {
-    return (this.bytes[offset]! << 8) | this.bytes[offset + 1]!;
-  }
-}
-
-function malformed(reason: string, protocols: string): DecodeResult {
-  return { kind: "malformed", reason, protocols };
-}
-
 /** A link-layer type pad decodes: the numbers it is known by, its name, and its decoder. */
 interface LinkType {
   /**
@@ -212,6 +164,11 @@ interface LinkType {
   numbers: readonly number[];
   name: string;
   decode(frame: Frame): DecodeResult;
+  /**
+   * False where pad's capture file reader leaves classic files of this type to libpcap, which
+   * rewrites their headers when the file was written in the other byte order (NFLOG's TLVs).
+   */
+  padReader?: false;
 }
 
 /**
@@ -238,8 +195,20 @@ const LINK_TYPES: readonly LinkType[] = [
           "sll",
         ),
   },
+  { numbers: [9], name: "PPP", decode: (f) => decodePpp(f, f.start, "ppp") },
+  { numbers: [50], name: "PPP in HDLC framing", decode: decodePppSerial },
+  { numbers: [104], name: "Cisco HDLC", decode: (f) => decodeChdlc(f, f.start) },
+  { numbers: [107], name: "Frame Relay", decode: decodeFrameRelay },
   { numbers: [228], name: "raw IPv4", decode: (f) => decodeIpv4(f, f.start, "raw") },
   { numbers: [229], name: "raw IPv6", decode: (f) => decodeIpv6(f, f.start, "raw") },
+  { numbers: [226], name: "Solaris ipnet", decode: decodeIpnet },
+  {
+    numbers: [239],
+    name: "Linux netfilter log (NFLOG)",
+    decode: decodeNflog,
+    padReader: false,
+  },
+  { numbers: [242], name: "IP over InfiniBand", decode: decodeIpoib },
   {
     numbers: [276],
     name: "Linux cooked v2 (SLL2)",
@@ -263,6 +232,11 @@ for (const type of LINK_TYPES) for (const n of type.numbers) BY_NUMBER[n] = type
 /** True when pad decodes frames of this link type (a DLT_ value, or a file's LINKTYPE_). */
 export function decodesLinkType(linkType: number): boolean {
   return BY_NUMBER[linkType] !== undefined;
+}
+
+/** True when pad's capture file reader reads classic files of this link type itself. */
+export function readsLinkType(linkType: number): boolean {
+  return decodesLinkType(linkType) && BY_NUMBER[linkType]!.padReader !== false;
 }
 
 /** A readable name for a link type, e.g. `linkTypeName(113)` is "Linux cooked (SLL)". */
@@ -345,213 +319,210 @@ function decodeEthertype(
   }
   if (type === ETHERTYPE_IPV4) return decodeIpv4(frame, at, protocols);
   if (type === ETHERTYPE_IPV6) return decodeIpv6(frame, at, protocols);
+  if (type === ETHERTYPE_MPLS || type === ETHERTYPE_MPLS_MULTICAST) {
+    return decodeMpls(frame, at, protocols);
+  }
+  if (type === ETHERTYPE_MACSEC) return decodeMacsec(frame, at, protocols);
+  if (type === ETHERTYPE_NSH) return decodeNsh(frame, at, protocols);
+  if (type === ETHERTYPE_ARISTA) return decodeArista(frame, at, protocols);
+  if (type === ETHERTYPE_PPPOE_SESSION) {
+    if (at + PPPOE_HEADER > frame.end) return malformed("truncated PPPoE header", protocols);
+    return decodePpp(frame, at + PPPOE_HEADER, `${protocols}:pppoe:ppp`, false);
+  }
   if (type <= ETHERTYPE_MAX_LENGTH) return { kind: "non-ip", protocols: `${protocols}:llc` };
   const name = ETHERTYPE_NAMES[type] ?? `ethertype-0x${type.toString(16).padStart(4, "0")}`;
   return { kind: "non-ip", protocols: `${protocols}:${name}` };
 }
 
-function decodeIpv4(frame: Frame, offset: number, layers: string): DecodeResult {
-  const bytes = frame.bytes;
-  const protocols = `${layers}:ipv4`;
-  if (offset + IPV4_MIN_HEADER > frame.end) return malformed("truncated IPv4 header", protocols);
-  const version = bytes[offset]! >> 4;
-  if (version !== 4) return malformed(`IP version ${version} in an IPv4 header`, protocols);
-  const headerLength = (bytes[offset]! & 0x0f) * 4;
-  if (headerLength < IPV4_MIN_HEADER) {
-    return malformed(`IPv4 header length ${headerLength} below 20`, protocols);
+/**
+ * An MPLS label stack, then what its bottom label carries: IPv4 or IPv6 by the first nibble
+ * (as tcpdump and Wireshark guess it; anything else, e.g. an Ethernet pseudowire, is not IP).
+ */
+function decodeMpls(frame: Frame, offset: number, layers: string): DecodeResult {
+  const protocols = `${layers}:mpls`;
+  let at = offset;
+  for (let labels = 0;; labels++) {
+    if (labels === MAX_MPLS_LABELS) return malformed("too many MPLS labels", protocols);
+    if (at + MPLS_LABEL > frame.end) return malformed("truncated MPLS label", protocols);
+    const bottom = (frame.bytes[at + 2]! & 0x01) !== 0;
+    at += MPLS_LABEL;
+    if (bottom) break;
   }
-  if (offset + headerLength > frame.end) return malformed("truncated IPv4 options", protocols);
-  const totalLength = frame.u16(offset + 2);
-  if (totalLength !== 0 && totalLength < headerLength) {
-    return malformed(`IPv4 total length ${totalLength} below its header length`, protocols);
-  }
-  const end = totalLength === 0 ? frame.end : Math.min(offset + totalLength, frame.end);
-  const laterFragment = (frame.u16(offset + 6) & IPV4_FRAGMENT_OFFSET_MASK) !== 0;
-  return decodeTransport(
-    frame,
-    offset + headerLength,
-    end,
-    bytes[offset + 9]!,
-    laterFragment,
-    4,
-    ipv4Text(bytes, offset + 12),
-    ipv4Text(bytes, offset + 16),
-    protocols,
-  );
+  if (at >= frame.end) return { kind: "non-ip", protocols };
+  const version = frame.bytes[at]! >> 4;
+  if (version === 4) return decodeIpv4(frame, at, protocols);
+  if (version === 6) return decodeIpv6(frame, at, protocols);
+  return { kind: "non-ip", protocols };
 }
 
-function decodeIpv6(frame: Frame, offset: number, layers: string): DecodeResult {
+/**
+ * A PPP frame at `offset`: address and control when present (`framed`), a protocol of one byte
+ * (odd: compressed) or two, then IPv4, IPv6 or MPLS.
+ */
+function decodePpp(frame: Frame, offset: number, layers: string, framed = true): DecodeResult {
+  let at = offset;
   const bytes = frame.bytes;
-  const protocols = `${layers}:ipv6`;
-  if (offset + IPV6_HEADER > frame.end) return malformed("truncated IPv6 header", protocols);
-  const version = bytes[offset]! >> 4;
-  if (version !== 6) return malformed(`IP version ${version} in an IPv6 header`, protocols);
-  const payloadLength = frame.u16(offset + 4);
-  const end = payloadLength === 0
-    ? frame.end
-    : Math.min(offset + IPV6_HEADER + payloadLength, frame.end);
-  let next = bytes[offset + 6]!;
-  let at = offset + IPV6_HEADER;
-  let laterFragment = false;
-  for (let count = 0;; count++) {
-    let headerLength: number;
-    if (
-      next === PROTO_HOP_BY_HOP || next === PROTO_ROUTING || next === PROTO_DESTINATION_OPTIONS ||
-      next === PROTO_MOBILITY || next === PROTO_HIP || next === PROTO_SHIM6
-    ) {
-      if (at + 8 > end) return malformed("truncated IPv6 extension header", protocols);
-      headerLength = (bytes[at + 1]! + 1) * 8;
-    } else if (next === PROTO_FRAGMENT) {
-      if (at + 8 > end) return malformed("truncated IPv6 fragment header", protocols);
-      headerLength = 8;
-      laterFragment = (frame.u16(at + 2) & IPV6_FRAGMENT_OFFSET_MASK) !== 0;
-    } else if (next === PROTO_AH) {
-      if (at + 8 > end) return malformed("truncated IPv6 authentication header", protocols);
-      headerLength = (bytes[at + 1]! + 2) * 4;
-    } else {
-      break;
-    }
-    if (count === MAX_IPV6_EXTENSIONS) {
-      return malformed("too many IPv6 extension headers", protocols);
-    }
-    if (at + headerLength > end) return malformed("truncated IPv6 extension header", protocols);
-    next = bytes[at]!;
-    at += headerLength;
-    if (laterFragment) break;
+  if (
+    framed && at + 2 <= frame.end && bytes[at] === PPP_ADDRESS && bytes[at + 1] === PPP_CONTROL
+  ) {
+    at += 2;
   }
-  return decodeTransport(
-    frame,
-    at,
-    end,
-    next,
-    laterFragment,
-    6,
-    ipv6Text(bytes, offset + 8),
-    ipv6Text(bytes, offset + 24),
-    protocols,
-  );
-}
-
-function transportOf(protocol: number): DecodedPacket["transport"] {
-  switch (protocol) {
-    case PROTO_TCP:
-      return "tcp";
-    case PROTO_UDP:
-      return "udp";
-    case PROTO_ICMP:
-      return "icmp";
-    case PROTO_ICMPV6:
-      return "icmpv6";
-    default:
-      return "other";
-  }
-}
-
-function decodeTransport(
-  frame: Frame,
-  at: number,
-  end: number,
-  protocol: number,
-  laterFragment: boolean,
-  family: 4 | 6,
-  src: string,
-  dst: string,
-  layers: string,
-): DecodeResult {
-  const bytes = frame.bytes;
-  const transport = transportOf(protocol);
-  let srcPort: number | null = null;
-  let dstPort: number | null = null;
-  let tcpFlags: number | null = null;
-  let icmpType: number | null = null;
-  let icmpCode: number | null = null;
-  let payloadStart = at;
-  let payloadEnd = end;
-  let protocols: string;
-  let dnsQueryName: string | null = null;
-  let dnsResponseName: string | null = null;
-  let quic = false;
-  if (laterFragment) {
-    protocols = `${layers}:fragment`;
-  } else if (transport === "tcp") {
-    protocols = `${layers}:tcp`;
-    if (at + TCP_MIN_HEADER > end) return malformed("truncated TCP header", protocols);
-    const headerLength = (bytes[at + 12]! >> 4) * 4;
-    if (headerLength < TCP_MIN_HEADER) {
-      return malformed(`TCP data offset ${headerLength} below 20`, protocols);
-    }
-    if (at + headerLength > end) return malformed("truncated TCP options", protocols);
-    srcPort = frame.u16(at);
-    dstPort = frame.u16(at + 2);
-    tcpFlags = ((bytes[at + 12]! & 0x01) << 8) | bytes[at + 13]!;
-    payloadStart = at + headerLength;
-    if ((srcPort === DNS_PORT || dstPort === DNS_PORT) && payloadStart + 2 <= end) {
-      const messageEnd = Math.min(
-        payloadStart + TCP_DNS_LENGTH_PREFIX + frame.u16(payloadStart),
-        end,
-      );
-      const dns = parseDns(bytes.subarray(payloadStart + TCP_DNS_LENGTH_PREFIX, messageEnd));
-      if (dns !== null) {
-        protocols += ":dns";
-        dnsQueryName = dns.queryName;
-        dnsResponseName = dns.responseName;
-      }
-    }
-  } else if (transport === "udp") {
-    protocols = `${layers}:udp`;
-    if (at + UDP_HEADER > end) return malformed("truncated UDP header", protocols);
-    srcPort = frame.u16(at);
-    dstPort = frame.u16(at + 2);
-    const udpLength = frame.u16(at + 4);
-    if (udpLength !== 0 && udpLength < UDP_HEADER) {
-      return malformed(`UDP length ${udpLength} below 8`, protocols);
-    }
-    payloadStart = at + UDP_HEADER;
-    // Length 0 is a jumbogram's (RFC 2675): the IP length rules.
-    if (udpLength !== 0) payloadEnd = Math.min(at + udpLength, end);
-    const mdns = srcPort === MDNS_PORT || dstPort === MDNS_PORT;
-    if (mdns || srcPort === DNS_PORT || dstPort === DNS_PORT) {
-      const dns = parseDns(bytes.subarray(payloadStart, payloadEnd));
-      if (dns !== null) {
-        protocols += mdns ? ":mdns" : ":dns";
-        dnsQueryName = dns.queryName;
-        dnsResponseName = dns.responseName;
-      }
-    } else if (isQuicAt(bytes, payloadStart, payloadEnd, srcPort, dstPort)) {
-      protocols += ":quic";
-      quic = true;
-    }
-  } else if (transport === "icmp" || transport === "icmpv6") {
-    protocols = `${layers}:${transport}`;
-    if (at + ICMP_HEADER > end) {
-      return malformed(`truncated ${transport.toUpperCase()} header`, protocols);
-    }
-    icmpType = bytes[at]!;
-    icmpCode = bytes[at + 1]!;
-    payloadStart = at + ICMP_HEADER;
+  if (at >= frame.end) return malformed("truncated PPP protocol", layers);
+  let protocol: number;
+  if ((bytes[at]! & 0x01) !== 0) {
+    protocol = bytes[at]!;
+    at += 1;
   } else {
-    protocols = `${layers}:${IP_PROTOCOL_NAMES[protocol] ?? `ip-proto-${protocol}`}`;
+    if (at + 2 > frame.end) return malformed("truncated PPP protocol", layers);
+    protocol = frame.u16(at);
+    at += 2;
+  }
+  if (protocol === PPP_IPV4) return decodeIpv4(frame, at, layers);
+  if (protocol === PPP_IPV6) return decodeIpv6(frame, at, layers);
+  if (protocol === PPP_MPLS || protocol === PPP_MPLS_MULTICAST) {
+    return decodeMpls(frame, at, layers);
   }
   return {
-    kind: "ip",
-    packet: {
-      tsMs: frame.tsMs,
-      length: frame.wireLength,
-      family,
-      src,
-      dst,
-      transport,
-      ipProtocol: protocol,
-      srcPort,
-      dstPort,
-      tcpFlags,
-      icmpType,
-      icmpCode,
-      protocols,
-      dnsQueryName,
-      dnsResponseName,
-      quic,
-      payload: bytes.subarray(payloadStart, Math.max(payloadStart, payloadEnd)),
-    },
+    kind: "non-ip",
+    protocols: `${layers}:proto-0x${protocol.toString(16).padStart(4, "0")}`,
   };
+}
+
+/** PPP in HDLC-like framing (RFC 1662), or Cisco HDLC, which shares the link type. */
+function decodePppSerial(frame: Frame): DecodeResult {
+  const first = frame.bytes[frame.start];
+  if (first === CHDLC_UNICAST || first === CHDLC_BROADCAST) return decodeChdlc(frame, frame.start);
+  return decodePpp(frame, frame.start, "ppp");
+}
+
+/** Cisco HDLC: address, control, then an Ethertype. */
+function decodeChdlc(frame: Frame, offset: number): DecodeResult {
+  if (offset + CHDLC_HEADER > frame.end) return malformed("truncated Cisco HDLC header", "chdlc");
+  return decodeEthertype(frame, offset + CHDLC_HEADER, frame.u16(offset + 2), "chdlc");
+}
+
+/** Frame Relay: a Q.922 address, then an NLPID after Q.933's UI, or an Ethertype (Cisco). */
+function decodeFrameRelay(frame: Frame): DecodeResult {
+  const bytes = frame.bytes;
+  let at = frame.start;
+  // The address ends at the byte whose extension bit (bit 0) is set: 2 to 4 bytes.
+  for (let length = 1;; length++) {
+    if (at >= frame.end) return malformed("truncated Frame Relay address", "fr");
+    const last = (bytes[at++]! & 0x01) !== 0;
+    if (last && length >= 2) break;
+    if (length === 4) return malformed("Frame Relay address longer than 4 bytes", "fr");
+  }
+  if (at >= frame.end) return malformed("truncated Frame Relay header", "fr");
+  if (bytes[at] !== FR_UI) {
+    if (at + 2 > frame.end) return malformed("truncated Frame Relay header", "fr");
+    return decodeEthertype(frame, at + 2, frame.u16(at), "fr");
+  }
+  at++;
+  if (at < frame.end && bytes[at] === 0) at++; // an optional pad byte before the NLPID
+  if (at >= frame.end) return malformed("truncated Frame Relay NLPID", "fr");
+  const nlpid = bytes[at++]!;
+  if (nlpid === NLPID_IPV4) return decodeIpv4(frame, at, "fr");
+  if (nlpid === NLPID_IPV6) return decodeIpv6(frame, at, "fr");
+  if (nlpid === NLPID_SNAP) {
+    // OUI (3 bytes), then the protocol: an Ethertype when the OUI is 0.
+    if (at + 5 > frame.end) return malformed("truncated Frame Relay SNAP header", "fr");
+    const oui = (bytes[at]! << 16) | (bytes[at + 1]! << 8) | bytes[at + 2]!;
+    if (oui === 0) return decodeEthertype(frame, at + 5, frame.u16(at + 3), "fr:snap");
+    return { kind: "non-ip", protocols: "fr:snap" };
+  }
+  return { kind: "non-ip", protocols: `fr:nlpid-0x${nlpid.toString(16).padStart(2, "0")}` };
+}
+
+/** NFLOG: the packet is the payload TLV; its family says IPv4 or IPv6. */
+function decodeNflog(frame: Frame): DecodeResult {
+  const bytes = frame.bytes;
+  if (frame.end - frame.start < NFLOG_HEADER) return malformed("truncated NFLOG header", "nflog");
+  const family = bytes[frame.start]!;
+  let at = frame.start + NFLOG_HEADER;
+  // The TLVs are in the capturing host's byte order: little-endian unless that makes no sense.
+  const view = new DataView(bytes.buffer, bytes.byteOffset);
+  const little = at + 4 > frame.end || (() => {
+    const length = view.getUint16(at, true);
+    return length >= 4 && at + length <= frame.end;
+  })();
+  while (at + 4 <= frame.end) {
+    const length = view.getUint16(at, little);
+    const type = view.getUint16(at + 2, little);
+    if (length < 4 || at + length > frame.end) return malformed("bad NFLOG TLV length", "nflog");
+    if (type === NFULA_PAYLOAD) {
+      const payload = new Frame(bytes, at + 4, at + length, frame.tsMs, frame.wireLength);
+      if (family === AF_INET) return decodeIpv4(payload, payload.start, "nflog");
+      if (AF_INET6.has(family)) return decodeIpv6(payload, payload.start, "nflog");
+      return { kind: "non-ip", protocols: `nflog:af-${family}` };
+    }
+    at += (length + 3) & ~3;
+  }
+  return { kind: "non-ip", protocols: "nflog" };
+}
+
+/** IP over InfiniBand: addresses, then an Ethertype. */
+function decodeIpoib(frame: Frame): DecodeResult {
+  if (frame.end - frame.start < IPOIB_HEADER) return malformed("truncated IPoIB header", "ipoib");
+  return decodeEthertype(
+    frame,
+    frame.start + IPOIB_HEADER,
+    frame.u16(frame.start + IPOIB_TYPE),
+    "ipoib",
+  );
+}
+
+/** Solaris ipnet: a fixed header whose family says IPv4 or IPv6. */
+function decodeIpnet(frame: Frame): DecodeResult {
+  if (frame.end - frame.start < IPNET_HEADER) return malformed("truncated ipnet header", "ipnet");
+  const family = frame.bytes[frame.start + 1]!;
+  if (family === AF_INET) return decodeIpv4(frame, frame.start + IPNET_HEADER, "ipnet");
+  if (family === IPNET_AF_INET6) return decodeIpv6(frame, frame.start + IPNET_HEADER, "ipnet");
+  return { kind: "non-ip", protocols: `ipnet:af-${family}` };
+}
+
+/** MACsec: the SecTAG, then (integrity only) the frame's Ethertype; encrypted is not IP. */
+function decodeMacsec(frame: Frame, offset: number, layers: string): DecodeResult {
+  const protocols = `${layers}:macsec`;
+  if (offset + MACSEC_TAG > frame.end) return malformed("truncated MACsec tag", protocols);
+  const tci = frame.bytes[offset]!;
+  if ((tci & (MACSEC_TCI_E | MACSEC_TCI_C)) !== 0) return { kind: "non-ip", protocols };
+  const at = offset + MACSEC_TAG + ((tci & MACSEC_TCI_SC) !== 0 ? MACSEC_SCI : 0);
+  if (at + 2 > frame.end) return malformed("truncated MACsec tag", protocols);
+  return decodeEthertype(frame, at + 2, frame.u16(at), protocols);
+}
+
+/** A Network Service Header, then the packet it carries. */
+function decodeNsh(frame: Frame, offset: number, layers: string): DecodeResult {
+  const protocols = `${layers}:nsh`;
+  if (offset + 8 > frame.end) return malformed("truncated NSH header", protocols);
+  const at = offset + (frame.bytes[offset + 1]! & 0x3f) * 4;
+  if (at < offset + 8) return malformed("NSH length below its base header", protocols);
+  switch (frame.bytes[offset + 3]) {
+    case 1:
+      return decodeIpv4(frame, at, protocols);
+    case 2:
+      return decodeIpv6(frame, at, protocols);
+    case 3:
+      if (at + ETHERNET_HEADER > frame.end) {
+        return malformed("truncated Ethernet header", protocols);
+      }
+      return decodeEthertype(frame, at + ETHERNET_HEADER, frame.u16(at + 12), `${protocols}:eth`);
+    case 5:
+      return decodeMpls(frame, at, protocols);
+    default:
+      return { kind: "non-ip", protocols };
+  }
+}
+
+/** Arista's time-stamp header, then the frame's own Ethertype. */
+function decodeArista(frame: Frame, offset: number, layers: string): DecodeResult {
+  const protocols = `${layers}:arista`;
+  if (offset + 4 > frame.end) return malformed("truncated Arista header", protocols);
+  const stamp = ARISTA_STAMP_BYTES[frame.u16(offset + 2) & ~0x0100];
+  if (frame.u16(offset) !== ARISTA_TIMESTAMP || stamp === undefined) {
+    return { kind: "non-ip", protocols };
+  }
+  const at = offset + 4 + stamp;
+  if (at + 2 > frame.end) return malformed("truncated Arista header", protocols);
+  return decodeEthertype(frame, at + 2, frame.u16(at), protocols);
 }

@@ -7,8 +7,14 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { Pcap, PcapError, type PcapPacket } from "../../ffi/mod.ts";
-import { decodeFrame, decodeFrameAt, type DecodeResult, linkTypeName } from "./decode.ts";
+import { linkTypeDescription, Pcap, PcapError, type PcapPacket } from "../../ffi/mod.ts";
+import {
+  decodeFrame,
+  decodeFrameAt,
+  type DecodeResult,
+  decodesLinkType,
+  linkTypeName,
+} from "./decode.ts";
 import { CaptureFileError, PcapFileReader } from "./pcap_reader.ts";
 
 export { CaptureFileError };
@@ -66,6 +72,8 @@ export class CaptureFile implements Iterable<DecodeResult>, Disposable {
   readonly linkTypeName: string;
   /** Counts of the frames read so far. */
   readonly counts: CaptureCounts = { frames: 0, ip: 0, nonIp: 0, malformed: 0 };
+  /** Frames of link types pad does not decode (counted as not IP), by link type. */
+  readonly undecoded = new Map<number, number>();
   #source: FrameSource;
 
   /** Wraps an open source; use `openCaptureFile`. */
@@ -107,6 +115,9 @@ export class CaptureFile implements Iterable<DecodeResult>, Disposable {
       source.wireLength,
     );
     count(result, this.counts);
+    if (!decodesLinkType(source.linkType)) {
+      this.undecoded.set(source.linkType, (this.undecoded.get(source.linkType) ?? 0) + 1);
+    }
     return result;
   }
 
@@ -128,6 +139,21 @@ export class CaptureFile implements Iterable<DecodeResult>, Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/**
+ * A link type in words: pad's name for the ones it decodes, else libpcap's description (when
+ * libpcap loads), e.g. `127 (802.11 plus radiotap header)`.
+ */
+export function describeLinkType(linkType: number): string {
+  if (decodesLinkType(linkType)) return `${linkType} (${linkTypeName(linkType)})`;
+  try {
+    const description = linkTypeDescription(linkType);
+    if (description) return `${linkType} (${description})`;
+  } catch {
+    // no libpcap: the number alone
+  }
+  return String(linkType);
 }
 
 /**

@@ -20,7 +20,7 @@
  * @module
  */
 
-import { decodesLinkType } from "./decode.ts";
+import { readsLinkType } from "./decode.ts";
 
 /** Why reading stopped before the end of a capture file. */
 export class CaptureFileError extends Error {
@@ -233,7 +233,7 @@ export class PcapFileReader implements Disposable {
     // 2.3 and older may have caplen and len swapped; libpcap has the heuristics for them.
     // Classic files of a link type pad does not decode go to libpcap, which knows every
     // LINKTYPE_-to-DLT_ mapping.
-    if (major !== 2 || minor !== 4 || !decodesLinkType(linkType)) return false;
+    if (major !== 2 || minor !== 4 || !readsLinkType(linkType)) return false;
     this.#dlt = linkTypeToDlt(linkType);
     this.linkType = this.#dlt;
     this.#snapshot = adjustSnapshot(this.#dlt, view.getUint32(16, little));

@@ -1,7 +1,9 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { PcapError, PcapStatus } from "../../ffi/mod.ts";
 import { defaultInterface, type LiveCapture, startLiveCapture } from "../capture/live.ts";
+import { decodesLinkType } from "../capture/decode.ts";
 import { LocalNetworks } from "../capture/local_net.ts";
+import { describeLinkType } from "../capture/offline.ts";
 import { RoundTraffic } from "../capture/round_traffic.ts";
 import { errorMessage, PadError, UsageError } from "../errors.ts";
 import {
@@ -261,6 +263,13 @@ async function startCapture(
       },
       onError: (error) => log.error("Capture stopped: {message}", { message: error.message }),
     });
+    if (!decodesLinkType(live.linkType)) {
+      log.warn(
+        "Capture on {device}: pad does not decode link type {type}, so its packets count as " +
+          "not IP; capture on another interface, or pass --no-capture",
+        { device, type: describeLinkType(live.linkType) },
+      );
+    }
     return { live };
   } catch (error) {
     if (error instanceof PcapError && options.filter && /filter/i.test(error.message)) {

@@ -1,6 +1,6 @@
 import { Command } from "@commander-js/extra-typings";
 import { PcapError } from "../../ffi/mod.ts";
-import { CaptureFileError, openCaptureFile } from "../capture/offline.ts";
+import { CaptureFileError, describeLinkType, openCaptureFile } from "../capture/offline.ts";
 import { LocalNetworks, parseNetwork, PRIVATE_NETWORKS } from "../capture/local_net.ts";
 import {
   type CommandContext,
@@ -147,6 +147,13 @@ export function runImport(options: ImportOptions, out: Output): ImportResult {
       `${result.packetsPerSecond} packets/s\n`,
   );
   warnAboutStamps(options.file, slicer.counts);
+  for (const [linkType, n] of file.undecoded) {
+    log.warn(
+      "{file}: pad does not decode link type {type}: its {n} frames count as not IP " +
+        "(README lists the link types pad decodes)",
+      { file: options.file, type: describeLinkType(linkType), n },
+    );
+  }
   if (stoppedBy?.kind === "truncated") {
     log.warn(
       "{file} ends inside frame {frame} ({reason}): the {frames} frames before it were imported",
