@@ -3,7 +3,8 @@ import { type CommandContext, examples, flag } from "../cli.ts";
 import { UsageError } from "../errors.ts";
 import type { Output } from "../output.ts";
 import { parsePath } from "../parse.ts";
-import { databaseFiles, openAndMigrate, pragma } from "../store/database.ts";
+import { databaseFiles, openAndMigrate } from "../store/database.ts";
+import { hasRounds } from "../store/rounds.ts";
 import { recoverInto } from "../store/recover.ts";
 
 /** `pad init`: its flags, help and action. */
@@ -60,7 +61,7 @@ export function runInit(options: InitOptions, out: Output): InitResult {
       : "up to date";
     out.write(`${options.db}\tschema version ${to} (${what})\n`);
     if (options.recover !== undefined) {
-      if (!created && pragma(db, "page_count") > 0 && hasRows(db)) {
+      if (!created && hasRounds(db)) {
         throw new UsageError(
           `Invalid --db "${options.db}": it already holds rounds; recover into a new file`,
         );
@@ -99,8 +100,4 @@ function refuseRecovery(options: InitOptions): void {
         "give --db a new file",
     );
   }
-}
-
-function hasRows(db: ReturnType<typeof openAndMigrate>["db"]): boolean {
-  return db.prepare("SELECT 1 FROM rounds LIMIT 1").get() !== undefined;
 }

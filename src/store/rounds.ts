@@ -50,6 +50,11 @@ export interface RoundEnd {
   packets?: PacketRow[];
 }
 
+/** Whether the database holds any round. */
+export function hasRounds(db: Database): boolean {
+  return db.prepare("SELECT 1 FROM rounds LIMIT 1").get() !== undefined;
+}
+
 /** Why a round was found open by the next collector. */
 export const ABANDONED =
   "the collector stopped before the round ended (killed, or the host went down)";
