@@ -116,6 +116,11 @@ export interface TrafficRow {
   peers: number;
   /** Distinct remote ports. */
   remotePorts: number;
+  /**
+   * TCP connections this port accepted (SYN-ACKs it sent, direction out): a listener seen in
+   * traffic, even one no sweep caught. Absent where not measured.
+   */
+  accepts?: number;
 }
 
 /** DNS figures of a round, from all its DNS packets with a query name (stored or not). */
@@ -123,17 +128,65 @@ export interface DnsSummary {
   queries: number;
   maxNameLength: number;
   meanNameLength: number;
+  /** The server most of them went to or came from, as `address:port`; absent if unknown. */
+  server?: string | null;
 }
 
 /**
- * How widely one remote address was reached for by TCP connection attempts (SYN without ACK):
- * the most distinct ports of this host one remote address tried (`in`), and the most distinct
- * ports of one remote address this host tried (`out`). 0 where it was not measured.
+ * A round's TCP connection attempts (SYN without ACK), each way, and who made the most: what
+ * tells a port scan, a horizontal scan, a brute force and a flood apart, and names them. Counts
+ * are 0, and who is null, where none were seen (or capture was off).
  */
-export interface SynSpread {
-  in: number;
-  out: number;
+export interface ConnectionAttempts {
+  /** The most distinct ports of this host one remote address tried, and that address. */
+  portsPerPeerIn: number;
+  peerIn: string | null;
+  /**
+   * The most distinct ports of one remote address this host tried, that address, and the local
+   * port most of this host's attempts came from (a scanner's).
+   */
+  portsPerPeerOut: number;
+  peerOut: string | null;
+  fromPortOut: number | null;
+  /** Distinct remote addresses that tried this host, and how many it never answered. */
+  peersIn: number;
+  unansweredIn: number;
+  /** Distinct remote addresses this host tried, and how many never answered. */
+  peersOut: number;
+  unansweredOut: number;
+  /** The most addresses this host tried on one remote port, and that port (a worm's). */
+  peersPerRemotePortOut: number;
+  remotePortOut: number | null;
+  /** The most attempts from one remote address at one port of this host: count, who, where. */
+  attemptsPerPeerPortIn: number;
+  attemptsPeerIn: string | null;
+  attemptsPortIn: number | null;
+  /** The most attempts from this host at one remote address and port. */
+  attemptsPerPeerPortOut: number;
+  attemptsPeerOut: string | null;
+  attemptsPortOut: number | null;
 }
+
+/** A round without connection attempts (or whose attempts were not measured). */
+export const NO_ATTEMPTS: Readonly<ConnectionAttempts> = Object.freeze({
+  portsPerPeerIn: 0,
+  peerIn: null,
+  portsPerPeerOut: 0,
+  peerOut: null,
+  fromPortOut: null,
+  peersIn: 0,
+  unansweredIn: 0,
+  peersOut: 0,
+  unansweredOut: 0,
+  peersPerRemotePortOut: 0,
+  remotePortOut: null,
+  attemptsPerPeerPortIn: 0,
+  attemptsPeerIn: null,
+  attemptsPortIn: null,
+  attemptsPerPeerPortOut: 0,
+  attemptsPeerOut: null,
+  attemptsPortOut: null,
+});
 
 /** One row of the packets table. */
 export interface PacketRow {
@@ -160,7 +213,7 @@ export interface RoundData {
   occupied: OccupiedPort[];
   traffic: TrafficRow[];
   dns: DnsSummary;
-  synSpread: SynSpread;
+  attempts: ConnectionAttempts;
   /** `false` when capture was off: traffic is then unknown, not zero, and is never scored. */
   captured: boolean;
 }

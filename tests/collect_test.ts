@@ -234,13 +234,26 @@ Deno.test({
     const spread = (id: number) =>
       query(
         db,
-        "SELECT syn_ports_per_peer_in AS inbound, syn_ports_per_peer_out AS out FROM rounds " +
-          "WHERE id = ?",
+        "SELECT ports_per_peer_in AS inbound, peer_in, ports_per_peer_out AS out, peer_out, " +
+          "from_port_out, peers_out, unanswered_out, attempts_per_peer_port_out " +
+          "FROM round_connections WHERE round_id = ?",
         id,
       )[0];
-    // On loopback each SYN leaves and arrives: both sides see one address trying 40 ports.
-    assert.deepEqual(spread(scanned.roundId), { inbound: 40, out: 40 });
-    assert.deepEqual(spread(unseen.roundId), { inbound: null, out: null });
+    // On loopback each SYN leaves and arrives: both sides see one address trying 40 ports,
+    // each answered (by a reset), each tried once.
+    const figures = spread(scanned.roundId)!;
+    assert.deepEqual({ ...figures, from_port_out: undefined }, {
+      inbound: 40,
+      peer_in: "127.0.0.1",
+      out: 40,
+      peer_out: "127.0.0.1",
+      from_port_out: undefined,
+      peers_out: 1,
+      unanswered_out: 0,
+      attempts_per_peer_port_out: 1,
+    });
+    assert.ok((figures.from_port_out as number) > 0, "the scan's local port is named");
+    assert.equal(spread(unseen.roundId), undefined, "nothing measured without capture");
   },
 });
 

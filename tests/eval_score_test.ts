@@ -8,7 +8,7 @@ import {
   summarize,
   targets,
 } from "../eval/score.ts";
-import type { RoundData } from "../src/round.ts";
+import { NO_ATTEMPTS, type RoundData } from "../src/round.ts";
 import { type Database, openDatabase } from "../src/store/database.ts";
 import { tempDir } from "../fixtures/pad_cli.ts";
 import { storeRoundHistory } from "../fixtures/history.ts";
@@ -56,7 +56,7 @@ function seedHost(db: Database): number[] {
         },
       ],
       dns: { queries: 0, maxNameLength: 0, meanNameLength: 0 },
-      synSpread: { in: 0, out: 0 },
+      attempts: NO_ATTEMPTS,
       captured: true,
     };
     if (i === 140) {
@@ -232,7 +232,7 @@ Deno.test("scoreDatabase() says why when pad judged nothing, and never divides b
       occupied: [],
       traffic: [],
       dns: { queries: 0, maxNameLength: 0, meanNameLength: 0 },
-      synSpread: { in: 0, out: 0 },
+      attempts: NO_ATTEMPTS,
       captured: true,
     })),
   );

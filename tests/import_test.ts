@@ -284,11 +284,14 @@ Deno.test({
     // The scanner is the local (private) address: its SYNs reach ~1,000 ports of one address.
     const [spread] = query(
       scan,
-      "SELECT max(syn_ports_per_peer_out) AS out, max(syn_ports_per_peer_in) AS inbound " +
-        "FROM rounds",
+      "SELECT ports_per_peer_out AS out, peer_out, from_port_out, ports_per_peer_in AS inbound " +
+        "FROM round_connections ORDER BY ports_per_peer_out DESC LIMIT 1",
     );
     assert.ok((spread!.out as number) >= 900, `SYN spread out ${spread!.out}`);
     assert.ok((spread!.inbound as number) <= 1, `SYN spread in ${spread!.inbound}`);
+    // scanme.nmap.org, scanned from one source port (nmap's).
+    assert.equal(spread!.peer_out, "64.13.134.52");
+    assert.ok((spread!.from_port_out as number) > 0);
 
     const tunnel = `${dir.path}/tunnel.db`;
     importFile(tunnel, new URL("A07_ndpi_dns_tunnel_iodine.pcap", PCAPS).pathname);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { attribute } from "../src/model/attribution.ts";
 import { binFeatureIndex, featureLayout, globalFeatureIndex, portBin } from "../src/model/mod.ts";
-import type { RoundData } from "../src/round.ts";
+import { NO_ATTEMPTS, type RoundData } from "../src/round.ts";
 
 const layout = featureLayout(256);
 
@@ -12,7 +12,7 @@ function round(overrides: Partial<RoundData>): RoundData {
     occupied: [],
     traffic: [],
     dns: { queries: 0, maxNameLength: 0, meanNameLength: 0 },
-    synSpread: { in: 0, out: 0 },
+    attempts: NO_ATTEMPTS,
     captured: true,
     ...overrides,
   };

@@ -12,7 +12,7 @@ import {
   portBin,
   scoredFeatures,
 } from "../src/model/mod.ts";
-import type { RoundData } from "../src/round.ts";
+import { NO_ATTEMPTS, type RoundData } from "../src/round.ts";
 import { buildWindows, copyWindow, lastRound, selectWindows } from "../src/model/windows.ts";
 import { generateHistory, injectListener } from "../fixtures/synthetic.ts";
 
@@ -23,7 +23,7 @@ function round(overrides: Partial<RoundData> = {}): RoundData {
     occupied: [],
     traffic: [],
     dns: { queries: 0, maxNameLength: 0, meanNameLength: 0 },
-    synSpread: { in: 0, out: 0 },
+    attempts: NO_ATTEMPTS,
     captured: true,
     ...overrides,
   };
@@ -158,8 +158,9 @@ Deno.test("encodeRound() keeps traffic per direction and protocol, and scales it
 
 Deno.test("encodeRound() gives the connection attempts' spread each way on the port-count scale", () => {
   const layout = featureLayout();
-  const spreadOf = (synSpread: { in: number; out: number }) => {
-    const encoded = encodeRound(round({ synSpread }), layout);
+  const spreadOf = (spread: { in: number; out: number }) => {
+    const attempts = { ...NO_ATTEMPTS, portsPerPeerIn: spread.in, portsPerPeerOut: spread.out };
+    const encoded = encodeRound(round({ attempts }), layout);
     return [
       encoded[globalFeatureIndex(layout, "syn_ports_per_peer_in")]!,
       encoded[globalFeatureIndex(layout, "syn_ports_per_peer_out")]!,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { listenerKey, newListeners } from "../src/detect/new_listeners.ts";
-import type { OccupiedPort, RoundData } from "../src/round.ts";
+import { NO_ATTEMPTS, type OccupiedPort, type RoundData } from "../src/round.ts";
 import { openDatabase } from "../src/store/database.ts";
 import { listenersBefore } from "../src/store/history.ts";
 import { MIGRATIONS } from "../src/store/migrations.ts";
@@ -27,7 +27,7 @@ function round(id: number, occupied: OccupiedPort[]): RoundData {
     occupied,
     traffic: [],
     dns: { queries: 0, maxNameLength: 0, meanNameLength: 0 },
-    synSpread: { in: 0, out: 0 },
+    attempts: NO_ATTEMPTS,
     captured: true,
   };
 }

@@ -11,16 +11,11 @@
  */
 import type { DecodedPacket } from "./decode.ts";
 import type { LocalNetworks } from "./local_net.ts";
-import type { Direction, DnsSummary, PacketRow, SynSpread, TrafficRow } from "../round.ts";
+import type { ConnectionAttempts, Direction, DnsSummary, PacketRow, TrafficRow } from "../round.ts";
+import { ConnectionAttemptTally } from "./connection_attempts.ts";
 
 /** Distinct peers and remote ports are counted exactly up to this many per count (memory bound). */
 export const DISTINCT_LIMIT = 65_536;
-
-/**
- * Remote addresses whose connection attempts are followed per direction and round (memory
- * bound): a SYN flood from random source addresses adds one each; later ones are not counted.
- */
-export const SYN_PEER_LIMIT = 65_536;
 
 /** TCP flags of a connection attempt: SYN set, ACK clear. */
 const TCP_SYN = 0x02;
@@ -32,6 +27,8 @@ interface Tally {
   direction: Direction;
   packets: number;
   bytes: number;
+  /** SYN-ACKs sent from the port (out): connections it accepted. */
+  accepts: number;
   peers: Set<string>;
   remotePorts: Set<number>;
   // The peer and remote port added last: a packet of the same flow skips hashing them again.
@@ -70,9 +67,9 @@ export class RoundTraffic {
   readonly #tallies = new Map<number, Tally>();
   readonly #dnsRows: PacketRow[] = [];
   readonly #otherRows: PacketRow[] = [];
-  // Remote address → ports its connection attempts reached (in) / this host's reached at it (out).
-  readonly #synIn = new Map<string, Set<number>>();
-  readonly #synOut = new Map<string, Set<number>>();
+  readonly #attempts = new ConnectionAttemptTally();
+  // Server (address:port) → DNS packets exchanged with it.
+  readonly #dnsServers = new Map<string, number>();
 
   constructor(options: { local: LocalNetworks; maxPackets: number; payloadBytes: number }) {
     this.#local = options.local;
@@ -89,13 +86,15 @@ export class RoundTraffic {
     if (dstLocal || !srcLocal) {
       this.#count(packet, packet.dstPort, "in", packet.src, packet.srcPort);
     }
-    if (
-      packet.tcpFlags !== null && (packet.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN &&
-      packet.dstPort !== null
-    ) {
-      // Either way it is the destination port that was reached for.
-      if (srcLocal) addSyn(this.#synOut, packet.dst, packet.dstPort);
-      if (dstLocal || !srcLocal) addSyn(this.#synIn, packet.src, packet.dstPort);
+    if (packet.tcpFlags !== null && (packet.tcpFlags & TCP_SYN) !== 0 && packet.dstPort !== null) {
+      if ((packet.tcpFlags & TCP_ACK) === 0) {
+        // An attempt: either way it is the destination port that was reached for.
+        if (srcLocal) this.#attempts.addOut(packet.dst, packet.dstPort, packet.srcPort);
+        if (dstLocal || !srcLocal) this.#attempts.addIn(packet.src, packet.dstPort);
+      } else if (srcLocal) {
+        // A SYN-ACK: the source port accepted a connection.
+        this.#tally(packet, packet.srcPort, "out").accepts++;
+      }
     }
 
     const isDns = packet.dnsQueryName !== null || packet.dnsResponseName !== null;
@@ -104,6 +103,13 @@ export class RoundTraffic {
       this.#dnsPackets++;
       this.#dnsNameTotal += packet.dnsQueryName.length;
       this.#dnsNameMax = Math.max(this.#dnsNameMax, packet.dnsQueryName.length);
+      const serverIsSource = packet.srcPort === 53 || packet.srcPort === 5353;
+      const server = serverIsSource
+        ? `${packet.src}:${packet.srcPort}`
+        : `${packet.dst}:${packet.dstPort}`;
+      if (this.#dnsServers.size < 1024 || this.#dnsServers.has(server)) {
+        this.#dnsServers.set(server, (this.#dnsServers.get(server) ?? 0) + 1);
+      }
     }
     const rows = isDns ? this.#dnsRows : this.#otherRows;
     if (rows.length >= this.#maxPackets) return;
@@ -130,21 +136,33 @@ export class RoundTraffic {
    */
   dns(): DnsSummary {
     const queries = this.#dnsPackets;
+    let server: string | null = null;
+    let most = 0;
+    for (const [address, packets] of this.#dnsServers) {
+      if (packets > most) [server, most] = [address, packets];
+    }
     return {
       queries,
       maxNameLength: this.#dnsNameMax,
       meanNameLength: queries ? this.#dnsNameTotal / queries : 0,
+      server,
     };
   }
 
   /**
-   * How widely one remote address was reached for so far: the most distinct ports of this host
-   * one remote address sent TCP connection attempts (SYN without ACK) to, and the most distinct
-   * ports of one remote address this host sent them to. A port scan reaches hundreds in seconds
-   * whatever ports it comes from; a client reaches the few services it uses.
+   * The connection attempts (SYN without ACK) so far, each way, and who made the most: a port
+   * scan reaches hundreds of ports of one address in seconds, whatever ports it comes from; a
+   * worm one port of hundreds of addresses; a brute force one port of one address, again and
+   * again. An attempt is answered when its address sent back anything in the round.
    */
-  synSpread(): SynSpread {
-    return { in: widest(this.#synIn), out: widest(this.#synOut) };
+  attempts(): ConnectionAttempts {
+    const heardFrom = new Set<string>();
+    const spokenTo = new Set<string>();
+    for (const tally of this.#tallies.values()) {
+      const peers = tally.direction === "in" ? heardFrom : spokenTo;
+      for (const peer of tally.peers) peers.add(peer);
+    }
+    return this.#attempts.figures(heardFrom, spokenTo);
   }
 
   /** The counts so far, one per local port, transport and direction. */
@@ -157,6 +175,7 @@ export class RoundTraffic {
       bytes: t.bytes,
       peers: t.peers.size,
       remotePorts: t.remotePorts.size,
+      ...(t.protocol === "tcp" && t.direction === "out" ? { accepts: t.accepts } : {}),
     }));
   }
 
@@ -167,13 +186,8 @@ export class RoundTraffic {
     return rows.sort((a, b) => a.timestamp - b.timestamp);
   }
 
-  #count(
-    packet: DecodedPacket,
-    port: number | null,
-    direction: Direction,
-    remote: string,
-    remotePort: number | null,
-  ): void {
+  /** The tally of a local port, transport and direction, made on first use. */
+  #tally(packet: DecodedPacket, port: number | null, direction: Direction): Tally {
     const key = (port ?? NO_PORT) * 16 + transportIndex(packet.transport) * 2 +
       (direction === "in" ? 0 : 1);
     let tally = this.#tallies.get(key);
@@ -184,6 +198,7 @@ export class RoundTraffic {
         direction,
         packets: 0,
         bytes: 0,
+        accepts: 0,
         peers: new Set(),
         remotePorts: new Set(),
         lastPeer: null,
@@ -191,6 +206,17 @@ export class RoundTraffic {
       };
       this.#tallies.set(key, tally);
     }
+    return tally;
+  }
+
+  #count(
+    packet: DecodedPacket,
+    port: number | null,
+    direction: Direction,
+    remote: string,
+    remotePort: number | null,
+  ): void {
+    const tally = this.#tally(packet, port, direction);
     tally.packets++;
     tally.bytes += packet.length;
     // The last one added is in the set already (adding it again would change nothing).
@@ -206,20 +232,4 @@ export class RoundTraffic {
       tally.lastRemotePort = remotePort;
     }
   }
-}
-
-function addSyn(byPeer: Map<string, Set<number>>, peer: string, port: number): void {
-  let ports = byPeer.get(peer);
-  if (!ports) {
-    if (byPeer.size >= SYN_PEER_LIMIT) return;
-    ports = new Set();
-    byPeer.set(peer, ports);
-  }
-  ports.add(port);
-}
-
-function widest(byPeer: Map<string, Set<number>>): number {
-  let most = 0;
-  for (const ports of byPeer.values()) most = Math.max(most, ports.size);
-  return most;
 }

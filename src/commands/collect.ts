@@ -342,7 +342,7 @@ async function closeRound(
       malformed: frames.malformed,
       dns: traffic.dns(),
       // Unknown (NULL) when there was no capture, not 0.
-      synSpread: live && captureOff === undefined ? traffic.synSpread() : undefined,
+      attempts: live && captureOff === undefined ? traffic.attempts() : undefined,
     },
     traffic: traffic.counts(),
     packets,

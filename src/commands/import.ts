@@ -246,7 +246,7 @@ function storeSlot(
       seen: traffic.seen,
       malformed,
       dns: traffic.dns(),
-      synSpread: traffic.synSpread(),
+      attempts: traffic.attempts(),
     },
     traffic: traffic.counts(),
     packets: traffic.packetRows(),

@@ -229,9 +229,11 @@ export function encodeRound(
   out[g + GLOBAL_INDEX.bytes_out] = logBytes(bytesOut, LOG_BYTES_TOTAL);
   out[g + GLOBAL_INDEX.max_remote_ports_in] = Math.log1p(maxRemoteIn) / LOG_COUNT;
   out[g + GLOBAL_INDEX.max_remote_ports_out] = Math.log1p(maxRemoteOut) / LOG_COUNT;
-  out[g + GLOBAL_INDEX.syn_ports_per_peer_in] = Math.log1p(nonNegative(round.synSpread.in)) /
+  out[g + GLOBAL_INDEX.syn_ports_per_peer_in] =
+    Math.log1p(nonNegative(round.attempts.portsPerPeerIn)) /
     LOG_COUNT;
-  out[g + GLOBAL_INDEX.syn_ports_per_peer_out] = Math.log1p(nonNegative(round.synSpread.out)) /
+  out[g + GLOBAL_INDEX.syn_ports_per_peer_out] =
+    Math.log1p(nonNegative(round.attempts.portsPerPeerOut)) /
     LOG_COUNT;
   out[g + GLOBAL_INDEX.ports_in] = Math.log1p(portsIn.size) / LOG_COUNT;
   out[g + GLOBAL_INDEX.ports_out] = Math.log1p(portsOut.size) / LOG_COUNT;

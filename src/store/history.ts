@@ -1,7 +1,9 @@
 /** Reading complete rounds back as the model sees them. */
 import {
+  type ConnectionAttempts,
   type Family,
   isListeningState,
+  NO_ATTEMPTS,
   type OccupiedPort,
   type Protocol,
   type RoundData,
@@ -109,16 +111,17 @@ export function loadRounds(db: Database, ids: readonly number[]): RoundData[] {
   if (ids.length === 0) return [];
   const byId = new Map<number, RoundData>();
   const round = db.prepare(
-    "SELECT id, start_time, capture_off, dns_packets, dns_name_max, dns_name_mean, " +
-      "syn_ports_per_peer_in, syn_ports_per_peer_out FROM rounds WHERE id = ?",
+    "SELECT id, start_time, capture_off, dns_packets, dns_name_max, dns_name_mean, dns_server " +
+      "FROM rounds WHERE id = ?",
   );
+  const connections = db.prepare("SELECT * FROM round_connections WHERE round_id = ?");
   const ports = db.prepare(
     "SELECT port_id, protocol, family, socket_state, pid, command FROM rounds_ports " +
       "WHERE round_id = ?",
   );
   const traffic = db.prepare(
-    "SELECT port_id, protocol, direction, packets, bytes, peers, remote_ports FROM round_traffic " +
-      "WHERE round_id = ?",
+    "SELECT port_id, protocol, direction, packets, bytes, peers, remote_ports, accepts " +
+      "FROM round_traffic WHERE round_id = ?",
   );
   for (const id of ids) {
     const r = round.get(id);
@@ -131,12 +134,10 @@ export function loadRounds(db: Database, ids: readonly number[]): RoundData[] {
         queries: Number(r.dns_packets),
         maxNameLength: Number(r.dns_name_max),
         meanNameLength: Number(r.dns_name_mean),
+        server: textOrNull(r.dns_server),
       },
-      // NULL: not measured (capture off, or stored before migration 0005).
-      synSpread: {
-        in: Number(r.syn_ports_per_peer_in ?? 0),
-        out: Number(r.syn_ports_per_peer_out ?? 0),
-      },
+      // No row: not measured (capture off, or stored before migration 0005).
+      attempts: attemptsOf(connections.get(id)),
       occupied: ports.all(id).map((p) => ({
         port: Number(p.port_id),
         protocol: p.protocol as Protocol,
@@ -155,10 +156,43 @@ export function loadRounds(db: Database, ids: readonly number[]): RoundData[] {
         bytes: Number(t.bytes),
         peers: Number(t.peers),
         remotePorts: Number(t.remote_ports),
+        ...(t.accepts === null ? {} : { accepts: Number(t.accepts) }),
       })),
     });
   }
   return ids.map((id) => byId.get(id)).filter((r) => r !== undefined);
+}
+
+/** A `round_connections` row as {@linkcode ConnectionAttempts}; none: nothing measured. */
+function attemptsOf(row: Record<string, unknown> | undefined): ConnectionAttempts {
+  if (!row) return NO_ATTEMPTS;
+  return {
+    portsPerPeerIn: Number(row.ports_per_peer_in),
+    peerIn: textOrNull(row.peer_in),
+    portsPerPeerOut: Number(row.ports_per_peer_out),
+    peerOut: textOrNull(row.peer_out),
+    fromPortOut: numberOrNull(row.from_port_out),
+    peersIn: Number(row.peers_in),
+    unansweredIn: Number(row.unanswered_in),
+    peersOut: Number(row.peers_out),
+    unansweredOut: Number(row.unanswered_out),
+    peersPerRemotePortOut: Number(row.peers_per_remote_port_out),
+    remotePortOut: numberOrNull(row.remote_port_out),
+    attemptsPerPeerPortIn: Number(row.attempts_per_peer_port_in),
+    attemptsPeerIn: textOrNull(row.attempts_peer_in),
+    attemptsPortIn: numberOrNull(row.attempts_port_in),
+    attemptsPerPeerPortOut: Number(row.attempts_per_peer_port_out),
+    attemptsPeerOut: textOrNull(row.attempts_peer_out),
+    attemptsPortOut: numberOrNull(row.attempts_port_out),
+  };
+}
+
+function textOrNull(value: unknown): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+function numberOrNull(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
 }
 
 /**

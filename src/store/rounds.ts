@@ -4,14 +4,15 @@
  *
  * @module
  */
-import type {
-  DnsSummary,
-  OccupiedPort,
-  PacketRow,
-  ProbeName,
-  Sweep,
-  SynSpread,
-  TrafficRow,
+import {
+  type ConnectionAttempts,
+  type DnsSummary,
+  isEphemeral,
+  type OccupiedPort,
+  type PacketRow,
+  type ProbeName,
+  type Sweep,
+  type TrafficRow,
 } from "../round.ts";
 import { type Database, insertRows, transaction } from "./database.ts";
 
@@ -34,8 +35,8 @@ export interface CaptureFigures {
   malformed: number;
   /** DNS packets with a query name, and those names' longest and mean length. */
   dns?: DnsSummary;
-  /** How widely one remote address was reached for by connection attempts. */
-  synSpread?: SynSpread;
+  /** The round's connection attempts and who made the most; absent when not captured. */
+  attempts?: ConnectionAttempts;
 }
 
 /** How a round ends. */
@@ -213,8 +214,7 @@ export function finishRound(db: Database, roundId: number, end: RoundEnd): void 
       "UPDATE rounds SET end_time = ?, status = ?, error = ?, " +
         "capture_off = coalesce(?, capture_off), pcap_received = ?, pcap_dropped = ?, " +
         "pcap_if_dropped = ?, packets_seen = ?, packets_stored = ?, packets_malformed = ?, " +
-        "dns_packets = ?, dns_name_max = ?, dns_name_mean = ?, syn_ports_per_peer_in = ?, " +
-        "syn_ports_per_peer_out = ? WHERE id = ?",
+        "dns_packets = ?, dns_name_max = ?, dns_name_mean = ?, dns_server = ? WHERE id = ?",
     ).run(
       end.endTime,
       end.status,
@@ -229,10 +229,10 @@ export function finishRound(db: Database, roundId: number, end: RoundEnd): void 
       capture?.dns?.queries ?? 0,
       capture?.dns?.maxNameLength ?? 0,
       capture?.dns?.meanNameLength ?? 0,
-      capture?.synSpread?.in ?? null,
-      capture?.synSpread?.out ?? null,
+      capture?.dns?.server ?? null,
       roundId,
     );
+    if (capture?.attempts) storeAttempts(db, roundId, capture.attempts);
   });
 }
 
@@ -249,10 +249,28 @@ function storeTraffic(
     [...traffic.map((t) => t.port), ...packets.map((p) => p.port)].filter((p) => p !== null),
     seenAt,
   );
+  // A port that accepted a connection listens, even if no sweep saw it (outside the ephemeral
+  // range, where clients accept the data connections of active FTP and the like).
+  const rememberListener = listenerMemory(db);
+  for (const t of traffic) {
+    if (t.port !== null && (t.accepts ?? 0) > 0 && !isEphemeral(t.port)) {
+      rememberListener("tcp", t.port, seenAt);
+    }
+  }
   insertRows(
     db,
     "round_traffic",
-    ["round_id", "port_id", "protocol", "direction", "packets", "bytes", "peers", "remote_ports"],
+    [
+      "round_id",
+      "port_id",
+      "protocol",
+      "direction",
+      "packets",
+      "bytes",
+      "peers",
+      "remote_ports",
+      "accepts",
+    ],
     traffic.map((t) => [
       roundId,
       t.port,
@@ -262,6 +280,7 @@ function storeTraffic(
       t.bytes,
       t.peers,
       t.remotePorts,
+      t.accepts ?? null,
     ]),
   );
   insertRows(
@@ -295,6 +314,36 @@ function storeTraffic(
       p.length,
       p.payload,
     ]),
+  );
+}
+
+/** The round's connection attempts, one row of `round_connections`. */
+function storeAttempts(db: Database, roundId: number, a: ConnectionAttempts): void {
+  db.prepare(
+    "INSERT INTO round_connections (round_id, ports_per_peer_in, peer_in, ports_per_peer_out, " +
+      "peer_out, from_port_out, peers_in, unanswered_in, peers_out, unanswered_out, " +
+      "peers_per_remote_port_out, remote_port_out, attempts_per_peer_port_in, attempts_peer_in, " +
+      "attempts_port_in, attempts_per_peer_port_out, attempts_peer_out, attempts_port_out) " +
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+  ).run(
+    roundId,
+    a.portsPerPeerIn,
+    a.peerIn,
+    a.portsPerPeerOut,
+    a.peerOut,
+    a.fromPortOut,
+    a.peersIn,
+    a.unansweredIn,
+    a.peersOut,
+    a.unansweredOut,
+    a.peersPerRemotePortOut,
+    a.remotePortOut,
+    a.attemptsPerPeerPortIn,
+    a.attemptsPeerIn,
+    a.attemptsPortIn,
+    a.attemptsPerPeerPortOut,
+    a.attemptsPeerOut,
+    a.attemptsPortOut,
   );
 }
 
