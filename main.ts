@@ -17,6 +17,7 @@ import { detectCommand } from "./src/commands/detect.ts";
 import { doctorCommand } from "./src/commands/doctor.ts";
 import { exportCommand } from "./src/commands/export.ts";
 import { importCommand } from "./src/commands/import.ts";
+import { acceptCommand, ackCommand, incidentsCommand } from "./src/commands/incidents.ts";
 import { initCommand } from "./src/commands/init.ts";
 import { inspectCommand } from "./src/commands/inspect.ts";
 import { modelCommand } from "./src/commands/model.ts";
@@ -38,6 +39,9 @@ const COMMANDS = [
   collectCommand,
   importCommand,
   detectCommand,
+  incidentsCommand,
+  ackCommand,
+  acceptCommand,
   doctorCommand,
   inspectCommand,
   pruneCommand,
@@ -92,6 +96,7 @@ export function buildProgram(setStatus: (code: number) => void) {
     stdout,
     // Summaries are for people; cron mails any output, so --quiet sends them nowhere.
     summary: () => program.opts().quiet ? { write: () => {}, isTerminal: false } : stdout,
+    quiet: () => program.opts().quiet ?? false,
     setStatus,
   };
   for (const define of COMMANDS) {

@@ -28,7 +28,7 @@
 import process from "node:process";
 import { DatabaseSync } from "node:sqlite";
 import { Pcap } from "../ffi/mod.ts";
-import { LocalNetworks, PRIVATE_NETWORKS } from "../src/capture/local_net.ts";
+import { LocalNetworks, PRIVATE_NETWORKS } from "../src/net/networks.ts";
 import { openCaptureFile } from "../src/capture/offline.ts";
 import { PcapFileReader } from "../src/capture/pcap_reader.ts";
 import { RoundTraffic } from "../src/capture/round_traffic.ts";

@@ -20,6 +20,8 @@ export interface CommandContext {
   stdout: Output;
   /** Standard output for summaries meant for people: nowhere with `--quiet`. */
   summary(): Output;
+  /** Whether `--quiet` was given. */
+  quiet(): boolean;
   /** Sets the exit code (when not 0) that main returns once the action is done. */
   setStatus(code: number): void;
 }

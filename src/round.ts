@@ -210,6 +210,8 @@ export interface RoundData {
   id: number;
   /** Milliseconds since the Unix epoch. */
   startTime: number;
+  /** When it ended; absent where only the start is known (a round a minute long). */
+  endTime?: number;
   occupied: OccupiedPort[];
   traffic: TrafficRow[];
   dns: DnsSummary;

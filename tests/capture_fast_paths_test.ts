@@ -11,7 +11,7 @@ import {
   parseAddress,
   parseNetwork,
   PRIVATE_NETWORKS,
-} from "../src/capture/local_net.ts";
+} from "../src/net/networks.ts";
 import { RoundTraffic } from "../src/capture/round_traffic.ts";
 import { mulberry32 } from "../src/random.ts";
 import {

@@ -111,7 +111,7 @@ function jobs(text: string): string[] {
 /** The pad arguments of a cron line: the words after the command and --db, before `>>`. */
 function padArgs(line: string, commandLength: number): string[] {
   const words = line.split(/\s+/).slice(5);
-  const args = words.slice(commandLength, words.indexOf(">>"));
+  const args = words.slice(commandLength, words.findIndex((w) => w === ">>" || w === "2>>"));
   const db = args.indexOf("--db");
   if (db >= 0) args.splice(db, 2);
   return args;
@@ -148,12 +148,22 @@ Deno.test("pad cron prints three jobs with absolute paths that agree with README
     assert.ok(line.includes(` ${command.join(" ")} --db ${db} `), line);
     assert.deepEqual(
       padArgs(line, command.length),
-      theirs.slice(6, theirs.indexOf(">>")).filter((_, j, all) =>
+      theirs.slice(6, theirs.findIndex((w) => w === ">>" || w === "2>>")).filter((_, j, all) =>
         all[j] !== "--db" && all[j - 1] !== "--db"
       ),
       `pad's arguments in README for ${role}`,
     );
-    assert.ok(line.endsWith(` >> ${dir.path}/data/pad-${role}.log 2>&1`), line);
+    // Detect's stdout, the incidents it opened, is left to cron, which mails it.
+    const redirect = role === "detect" ? "2>>" : ">>";
+    assert.equal(theirs.at(role === "detect" ? -2 : -3), redirect, documented[i]);
+    assert.ok(
+      line.endsWith(
+        role === "detect"
+          ? ` 2>> ${dir.path}/data/pad-detect.log`
+          : ` >> ${dir.path}/data/pad-${role}.log 2>&1`,
+      ),
+      line,
+    );
   }
   assert.ok(jobLines[0]!.includes("--quiet collect --probe procfs"));
 });
@@ -162,14 +172,17 @@ Deno.test("the command is deno run with the pad task's flags and main.ts, or the
   assert.deepEqual([...PAD_RUN_FLAGS], padTaskFlags());
   const lines = cronLines({ db: "/srv/pad/pad.db" });
   assert.ok(lines[0]!.startsWith(`* * * * * ${padCommandLine().join(" ")} --db /srv/pad/pad.db `));
-  const binary = cronLines({ db: "/srv/pad/pad.db", prometheus: "/var/lib/node/pad.prom" }, [
-    "/usr/local/bin/pad",
-  ]);
+  const binary = cronLines({
+    db: "/srv/pad/pad.db",
+    prometheus: "/var/lib/node/pad.prom",
+    alertmanager: ["http://am.example:9093"],
+  }, ["/usr/local/bin/pad"]);
   assert.deepEqual(binary, [
     "* * * * * /usr/local/bin/pad --db /srv/pad/pad.db --quiet collect --probe procfs " +
     "--prometheus /var/lib/node/pad.prom >> /srv/pad/pad-collect.log 2>&1",
     "5 * * * * /usr/local/bin/pad --db /srv/pad/pad.db --quiet detect " +
-    "--prometheus /var/lib/node/pad.prom >> /srv/pad/pad-detect.log 2>&1",
+    "--prometheus /var/lib/node/pad.prom --alertmanager http://am.example:9093 " +
+    "2>> /srv/pad/pad-detect.log",
     "0 0 * * * /usr/local/bin/pad --db /srv/pad/pad.db --quiet prune >> /srv/pad/pad-prune.log 2>&1",
   ]);
 });
@@ -232,7 +245,7 @@ Deno.test("two databases keep two blocks; reinstalling one replaces it in place"
     (await user.pad(["--db", db, "cron", ...args])).stdout;
   assert.equal(user.read(), THEIRS + (await blockOf(a)) + (await blockOf(b)));
   for (const role of ["collect", "detect", "prune"]) {
-    assert.ok((await blockOf(b)).includes(`>> ${dir.path}/b/pad-${role}.log 2>&1`));
+    assert.ok((await blockOf(b)).includes(`>> ${dir.path}/b/pad-${role}.log`));
   }
 
   // A changed setup (another log directory) replaces a's block where it was.

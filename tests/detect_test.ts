@@ -61,8 +61,20 @@ Deno.test("detect flags a new listener in its round, stores it with its port and
     anomaly!.id as number,
   );
   assert.deepEqual(top, { port_id: 41_234, protocol: "tcp", command: "nc" });
-  assert.match(text, /1 anomalies/);
-  assert.match(text, new RegExp(`round ${injected + 1} at .*tcp/41234 \\(nc`));
+  // What cron mails: the incident in words first, then one summary line.
+  const [incidentLine, summary] = text.trimEnd().split("\n");
+  assert.match(
+    incidentLine!,
+    /^Incident 1 opened on .+: new TCP listener on 41234 \(nc, pid \d+\) \(since \S+Z, 1 round\)$/,
+  );
+  assert.match(
+    summary!,
+    /^Scored 180 rounds, 120 in warm-up .*: 1 round flagged, 1 incident opened/,
+  );
+  const [incident] = query(db, "SELECT * FROM incidents");
+  assert.equal(incident!.first_round_id, injected + 1);
+  assert.equal(incident!.kind, "new listener");
+  assert.equal(query(db, "SELECT incident_id FROM anomalies")[0]!.incident_id, incident!.id);
 });
 
 Deno.test("detect scores each round once, and --rescore scores them all again", async () => {
@@ -108,7 +120,7 @@ Deno.test("an attack that lasts is never learned as normal: every round of it st
   assert.ok(trained > 0);
 });
 
-Deno.test("pad detect --exit-code exits 3 exactly when anomalies were stored; --format json", async () => {
+Deno.test("pad detect --exit-code exits 3 exactly when an incident opened; --format json", async () => {
   using dir = tempDir();
   const injected = ROUNDS - 5;
   const db = database(
@@ -123,6 +135,16 @@ Deno.test("pad detect --exit-code exits 3 exactly when anomalies were stored; --
   assert.equal(lines[0].type, "anomaly");
   assert.equal(lines[0].round_id, injected + 1);
   assert.equal(lines[0].ports[0].port, 40_001);
+  const incident = lines.find((l) => l.type === "incident");
+  assert.equal(incident.event, "opened");
+  assert.equal(incident.first_round_id, injected + 1);
+  assert.match(incident.summary, /^new TCP listener on 40001 /);
+  // The version that scored the round, not the one the run left (it learned since).
+  const scoredBy = query(db, "SELECT model_id FROM anomalies")[0]!.model_id;
+  assert.equal(lines[0].model_version, scoredBy);
+  assert.equal(incident.model_version, scoredBy);
+  assert.ok(lines.at(-1).model_version > Number(scoredBy));
+  assert.equal(typeof incident.host, "string");
   const second = await runPad(["--db", db, "detect", "--exit-code"]);
   assert.equal(second.code, 0, second.stderr);
   assert.equal(second.stdout, "No new rounds to score\n");

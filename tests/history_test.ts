@@ -11,9 +11,11 @@ Deno.test("loadRounds() gives back what was stored: ports, owners, traffic and D
   const history = generateHistory({ rounds: 30, seed: 7 });
   const ids = storeRoundHistory(db, history);
   const loaded = loadRounds(db, ids);
+  assert.deepEqual(loaded.map((r) => r.endTime), history.map((r) => r.startTime + 55_000));
   const canonical = (r: (typeof history)[number]) => ({
     ...r,
     id: 0,
+    endTime: 0,
     occupied: r.occupied.map((o) => ({ pid: null, command: null, ...o }))
       .sort((a, b) =>
         a.port - b.port || a.protocol.localeCompare(b.protocol) || a.family - b.family

@@ -4,7 +4,7 @@ import {
   parseAddress,
   parseNetwork,
   PRIVATE_NETWORKS,
-} from "../src/capture/local_net.ts";
+} from "../src/net/networks.ts";
 import { UsageError } from "../src/errors.ts";
 
 Deno.test("parseAddress() reads IPv4, compressed IPv6 and IPv4-mapped IPv6, and rejects the rest", () => {

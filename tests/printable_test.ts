@@ -87,7 +87,7 @@ Deno.test("detect's text and inspect's anomaly ports print a hostile process nam
   }
   const detect = await runPad(["--db", db, "detect"]);
   assert.equal(detect.code, 0, detect.stderr);
-  assert.match(detect.stdout, /tcp\/41234 \(\\x1b\]2;pwn\\x07\\u202ex/);
+  assert.match(detect.stdout, /listener on 41234 \(\\x1b\]2;pwn\\x07\\u202ex, pid 6666\)/);
   assert.doesNotMatch(detect.stdout + detect.stderr, RAW);
   const ports = await runPad(["--db", db, "inspect", "anomaly_ports", "--format", "table"]);
   assert.equal(ports.code, 0, ports.stderr);

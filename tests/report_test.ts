@@ -13,6 +13,7 @@ import {
   storeScores,
 } from "../src/store/detections.ts";
 import type { RoundData } from "../src/round.ts";
+import { type FlaggedRecord, NO_IGNORE_RULES, recordIncidents } from "../src/detect/incidents.ts";
 import {
   chromiumAvailable,
   decodePng,
@@ -32,7 +33,7 @@ import {
 const DAY = 86_400_000;
 const SINCE = new Date(HISTORY_START).toISOString();
 const UNTIL = new Date(HISTORY_START + DAY).toISOString();
-const SECTIONS = ["scores", "anomalies", "heatmap", "traffic", "models"];
+const SECTIONS = ["incidents", "scores", "anomalies", "heatmap", "traffic", "models"];
 const CHARTS = ["scores", "heatmap", "traffic", "models"];
 
 const noChromium = !chromiumAvailable();
@@ -130,7 +131,34 @@ function scoredDatabase(
       ? { roundId, score: 40 + i % 7, threshold: 10, verdict: "anomaly", ports }
       : { roundId, score: 1 + (i % 9) / 3, threshold: 10, verdict: "normal" };
   });
-  storeScores(db, model, rounds.at(-1)!.startTime + 60_000, scores);
+  const now = rounds.at(-1)!.startTime + 60_000;
+  const anomalyIds = storeScores(db, model, now, scores);
+  // Incidents as detect forms them: here every flagged round's cause is its worst port.
+  const records: FlaggedRecord[] = scores.filter((s) => s.verdict === "anomaly").map((s) => {
+    const round = rounds[s.roundId - ids[0]!]!;
+    const top = s.ports![0]!;
+    return {
+      roundId: s.roundId,
+      anomalyId: anomalyIds.get(s.roundId)!,
+      startTime: round.startTime,
+      endTime: round.endTime ?? round.startTime + 60_000,
+      score: s.score,
+      modelVersion: model,
+      cause: {
+        kind: "traffic",
+        key: `traffic ${top.protocol}/${top.port}`,
+        summary: `unusual traffic on ${top.protocol}/${top.port}`,
+        ports: s.ports!.map((p) => ({
+          protocol: p.protocol,
+          port: p.port,
+          command: p.command ?? null,
+          pid: p.pid ?? null,
+        })),
+        peers: [],
+      },
+    };
+  });
+  recordIncidents(db, records, { quietSpellMs: 30 * 60_000, ignore: NO_IGNORE_RULES }, now);
 }
 
 Deno.test("html`` escapes what it interpolates and keeps markup it built", () => {
@@ -182,8 +210,8 @@ Deno.test({
     assert.equal(run.code, 0, run.stderr);
     assert.equal(
       run.stdout,
-      `Wrote ${output}: 180 rounds, ${anomalies} ${anomalies === 1 ? "anomaly" : "anomalies"} ` +
-        `from 2026-03-02 00:00:00Z to 2026-03-03 00:00:00Z\n`,
+      `Wrote ${output}: 180 rounds, 1 incident (${anomalies} flagged ` +
+        `round${anomalies === 1 ? "" : "s"}) from 2026-03-02 00:00:00Z to 2026-03-03 00:00:00Z\n`,
     );
     assert.deepEqual(
       [...Deno.readDirSync(dir.path)].map((e) => e.name).filter((n) => n.includes("report")),
@@ -292,10 +320,10 @@ Deno.test("an empty range still writes a report, which says there is nothing in 
   const out = new BufferOutput();
   const since = Date.UTC(2025, 0, 1);
   const result = runReport({ db, output, since, until: since + DAY }, out);
-  assert.deepEqual(result, { output, rounds: 0, anomalies: 0 });
+  assert.deepEqual(result, { output, rounds: 0, incidents: 0, anomalies: 0 });
   assert.equal(
     out.text,
-    `Wrote ${output}: 0 rounds, 0 anomalies from 2025-01-01 00:00:00Z to 2025-01-02 00:00:00Z\n`,
+    `Wrote ${output}: 0 rounds, 0 incidents (0 flagged rounds) from 2025-01-01 00:00:00Z to 2025-01-02 00:00:00Z\n`,
   );
   const page = Deno.readTextFileSync(output);
   assert.match(
@@ -436,8 +464,10 @@ Deno.test("a day of rounds: every round in the score chart, at most 40 heatmap r
   assert.equal(data.heatmap.bucketMs, 10 * 60_000); // a day in 144 columns of 10 minutes
   assert.equal(data.heatmap.columns, 144);
   const rows = new Map(data.heatmap.rows.map((r) => [`${r.protocol}/${r.port}`, r]));
-  // The 20 worst ports of the anomalies (udp/53's error is below the scan's worst 20).
-  for (let k = 0; k < 20; k++) assert.equal(rows.get(`tcp/${2000 + k}`)?.reason, "anomaly");
+  // 20 rows for the ports incidents name: the flood's, then the scan's worst 19.
+  assert.equal(rows.get("udp/53")?.reason, "anomaly");
+  for (let k = 0; k < 19; k++) assert.equal(rows.get(`tcp/${2000 + k}`)?.reason, "anomaly");
+  assert.notEqual(rows.get("tcp/2019")?.reason, "anomaly");
   assert.equal(rows.get("tcp/41234")?.reason, "listener"); // seen in one round of 1,440
   assert.equal(rows.get("tcp/443")?.reason, "traffic");
   assert.equal(rows.get("tcp/443")?.command, "nginx");
@@ -458,6 +488,11 @@ Deno.test("a day of rounds: every round in the score chart, at most 40 heatmap r
   const output = `${dir.path}/day.html`;
   runReport({ db, output, since: HISTORY_START, until: HISTORY_START + DAY }, new BufferOutput());
   const page = Deno.readTextFileSync(output);
+  // The scan and the flood: two incidents, newest first, before any chart.
+  assert.deepEqual(data.incidents.map((i) => [i.rounds, i.ports.length]), [[520, 1], [1, 30]]);
+  assert.ok(page.indexOf('id="incidents"') < page.indexOf('id="scores"'));
+  assert.equal(occurrences(sectionOf(page, "incidents"), /class="incident-row/), 2);
+  assert.match(sectionOf(page, "incidents"), /unusual traffic on udp\/53[^]*udp\/53 \(dnsmasq\)/);
   assert.equal(occurrences(page, /class="anomaly-marker"/), 521);
   assert.equal(occurrences(page, /class="anomaly-row"/), 500);
   assert.match(page, /The first 500 of 521 are listed/);

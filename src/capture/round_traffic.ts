@@ -10,7 +10,7 @@
  * @module
  */
 import type { DecodedPacket } from "./decode.ts";
-import type { LocalNetworks } from "./local_net.ts";
+import type { LocalNetworks } from "../net/networks.ts";
 import type { ConnectionAttempts, Direction, DnsSummary, PacketRow, TrafficRow } from "../round.ts";
 import { ConnectionAttemptTally } from "./connection_attempts.ts";
 

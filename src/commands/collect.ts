@@ -2,7 +2,7 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { PcapError, PcapStatus } from "../../ffi/mod.ts";
 import { defaultInterface, type LiveCapture, startLiveCapture } from "../capture/live.ts";
 import { decodesLinkType } from "../capture/decode.ts";
-import { LocalNetworks } from "../capture/local_net.ts";
+import { LocalNetworks } from "../net/networks.ts";
 import { describeLinkType } from "../capture/offline.ts";
 import { RoundTraffic } from "../capture/round_traffic.ts";
 import { errorMessage, PadError, UsageError } from "../errors.ts";

@@ -1,12 +1,13 @@
 import { resolve } from "node:path";
 import { Command } from "@commander-js/extra-typings";
-import { type CommandContext, flag } from "../cli.ts";
+import { type CommandContext, flag, repeatable } from "../cli.ts";
 import { parsePath } from "../parse.ts";
 import { errorMessage, PadError, UsageError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Output } from "../output.ts";
 import { cronBlock, installBlock, removeBlock } from "../fleet/cron_block.ts";
 import { checkPrometheusFile } from "../fleet/prometheus.ts";
+import { alertmanagerUrl } from "../fleet/notify.ts";
 import { cronLines, logDirectory } from "../fleet/cron_lines.ts";
 import { readCrontab, writeCrontab } from "../fleet/crontab.ts";
 
@@ -26,13 +27,24 @@ export function cronCommand(context: CommandContext) {
       "make the collect and detect lines refresh this node_exporter textfile",
       flag(parsePath, "--prometheus"),
     )
+    .option(
+      "--alertmanager <url>",
+      "make the detect line tell this Alertmanager about incidents (repeatable)",
+      repeatable,
+    )
     .action(async (opts) => {
       if (opts.install && opts.uninstall) {
         throw new UsageError("--install and --uninstall exclude each other: choose one");
       }
       const action = opts.install ? "install" : opts.uninstall ? "uninstall" : "print";
       await runCron(
-        { db: context.db(), action, logDir: opts.logDir, prometheus: opts.prometheus },
+        {
+          db: context.db(),
+          action,
+          logDir: opts.logDir,
+          prometheus: opts.prometheus,
+          alertmanager: opts.alertmanager,
+        },
         context.stdout,
       );
     });
@@ -46,6 +58,8 @@ export interface CronOptions {
   logDir?: string;
   /** A node_exporter textfile the collect and detect lines refresh (`--prometheus`). */
   prometheus?: string;
+  /** Alertmanagers the detect line tells (`--alertmanager`). */
+  alertmanager?: string[];
 }
 
 const log = logger("cron");
@@ -59,7 +73,12 @@ export async function runCron(options: CronOptions, out: Output): Promise<void> 
   const db = resolve(options.db);
   // The lines would otherwise replace the database (or a device) with metrics every minute.
   if (options.prometheus !== undefined) checkPrometheusFile(db, options.prometheus);
-  const setup = { db, logDir: options.logDir, prometheus: options.prometheus };
+  const setup = {
+    db,
+    logDir: options.logDir,
+    prometheus: options.prometheus,
+    alertmanager: options.alertmanager?.map(alertmanagerUrl),
+  };
   const block = cronBlock(db, cronLines(setup));
   if (options.action === "print") {
     out.write(block.join("\n") + "\n");

@@ -1,29 +1,46 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { type CommandContext, examples, flag, prometheusOption } from "../cli.ts";
-import { ExitCode } from "../errors.ts";
+import config from "../../deno.json" with { type: "json" };
+import { type CommandContext, examples, flag, prometheusOption, repeatable } from "../cli.ts";
+import {
+  closeQuiet,
+  type FlaggedRecord,
+  type IgnoreRules,
+  type IncidentPolicy,
+  NO_IGNORE_RULES,
+  recordIncidents,
+} from "../detect/incidents.ts";
+import { ExitCode, UsageError } from "../errors.ts";
+import { tellIncidents } from "../fleet/deliveries.ts";
+import { incidentJson, incidentLine, type IncidentSource } from "../fleet/incident_message.ts";
+import { alertmanagerUrl, type Target } from "../fleet/notify.ts";
 import { checkPrometheusFile, writePrometheusFile } from "../fleet/prometheus.ts";
 import { logger } from "../log.ts";
-import { parseCount } from "../parse.ts";
-import { printable } from "../text.ts";
+import { LocalNetworks, parseNetwork } from "../net/networks.ts";
+import { boundedDuration, parseCount } from "../parse.ts";
 import { isoString } from "../time.ts";
 import type { Output } from "../output.ts";
 import { checkIntact, openDatabase } from "../store/database.ts";
 import { type RoundScore, storeScores } from "../store/detections.ts";
+import { type Incident, incidentById } from "../store/incidents.ts";
 import {
   listenersBefore,
   loadRounds,
   precedingRounds,
+  type RoundRef,
   roundsBefore,
   roundsToScore,
   unlearnedRounds,
 } from "../store/history.ts";
 import { lockRole } from "../store/lock.ts";
+import type { Database } from "../store/database.ts";
 import { listenerKey } from "../detect/new_listeners.ts";
 
 /** `pad detect`: its flags, help and action. */
 export function detectCommand(context: CommandContext) {
   return new Command("detect")
-    .description("score new rounds with the model, store anomalies, learn from normal rounds")
+    .description(
+      "score new rounds, group what is anomalous into incidents and tell them, learn from the rest",
+    )
     .option(
       "--warmup <rounds>",
       "rounds of history learned from before anything is flagged",
@@ -48,13 +65,44 @@ export function detectCommand(context: CommandContext) {
         "text" as const,
       ),
     )
-    .option("--exit-code", `exit ${ExitCode.Anomalies} when anomalies were stored`)
+    .option("--exit-code", `exit ${ExitCode.Anomalies} when an incident opened`)
+    .addOption(
+      new Option(
+        "--quiet-spell <duration>",
+        "an incident closes after this long without a flagged round (1m to 7d)",
+      ).argParser(flag(boundedDuration(60_000, 7 * 86_400_000), "--quiet-spell"))
+        .default(DEFAULT_QUIET_SPELL_MS, "30m"),
+    )
+    .option(
+      "--alertmanager <url>",
+      "post incidents to this Alertmanager's v2 API (repeatable)",
+      repeatable,
+    )
+    .option("--on-incident <command>", "run COMMAND (sh -c) with each incident event as JSON")
+    .option("--syslog [socket]", "log each incident event to syslog (default socket /dev/log)")
+    .option(
+      "--ignore-port <protocol/port>",
+      "rounds only about this port are accepted, told nowhere (repeatable)",
+      repeatable,
+    )
+    .option(
+      "--ignore-process <name>",
+      "rounds only about this process's ports are accepted, told nowhere (repeatable)",
+      repeatable,
+    )
+    .option(
+      "--ignore-network <cidr>",
+      "rounds only about peers in it are accepted, told nowhere (repeatable)",
+      repeatable,
+    )
     .addOption(prometheusOption())
     .addHelpText(
       "after",
       examples([
         ["pad detect", "score the rounds collected since the last run, as cron runs it hourly"],
-        ["pad detect --format json | jq -c 'select(.type == \"anomaly\")'", "for log shippers"],
+        ["pad detect --alertmanager http://alertmanager:9093", "tell the fleet's Alertmanager"],
+        ["pad detect --on-incident 'mail -s pad root'", "a hook gets each incident as JSON"],
+        ["pad detect --format json | jq -c 'select(.type == \"incident\")'", "for log shippers"],
         ["pad detect --rescore", "score every round again with the current model"],
       ]),
     )
@@ -68,10 +116,57 @@ export function detectCommand(context: CommandContext) {
         rescore: opts.rescore ?? false,
         maxEpochs: opts.maxEpochs,
         format: opts.format,
-      }, opts.format === "json" ? context.stdout : context.summary());
+        quiet: context.quiet(),
+        quietSpellMs: opts.quietSpell,
+        targets: targetsOf(opts),
+        ignore: ignoreRulesOf(opts),
+      }, context.stdout);
       if (opts.prometheus) writePrometheusFile(db, opts.prometheus);
-      if (opts.exitCode && result.anomalies.length > 0) context.setStatus(ExitCode.Anomalies);
+      if (opts.exitCode && result.opened.length > 0) context.setStatus(ExitCode.Anomalies);
     });
+}
+
+/** The alert targets the flags name. */
+function targetsOf(opts: {
+  alertmanager?: string[];
+  onIncident?: string;
+  syslog?: string | true;
+}): Target[] {
+  const targets: Target[] = [];
+  for (const url of opts.alertmanager ?? []) {
+    targets.push({ kind: "alertmanager", url: alertmanagerUrl(url) });
+  }
+  if (opts.onIncident !== undefined) {
+    if (opts.onIncident.trim() === "") {
+      throw new UsageError(`Invalid --on-incident "": give a command`);
+    }
+    targets.push({ kind: "hook", command: opts.onIncident });
+  }
+  if (opts.syslog !== undefined) {
+    targets.push({ kind: "syslog", socket: opts.syslog === true ? "/dev/log" : opts.syslog });
+  }
+  return targets;
+}
+
+/** The ignore rules the flags give. */
+function ignoreRulesOf(opts: {
+  ignorePort?: string[];
+  ignoreProcess?: string[];
+  ignoreNetwork?: string[];
+}): IgnoreRules {
+  for (const port of opts.ignorePort ?? []) {
+    const match = /^(tcp|udp)\/(\d{1,5})$/.exec(port);
+    if (!match || Number(match[2]) > 65_535) {
+      throw new UsageError(`Invalid --ignore-port "${port}": use PROTOCOL/PORT, e.g. tcp/4445`);
+    }
+  }
+  const networks = opts.ignoreNetwork ?? [];
+  for (const net of networks) parseNetwork(net);
+  return {
+    ports: opts.ignorePort ?? [],
+    processes: opts.ignoreProcess ?? [],
+    networks: networks.length > 0 ? new LocalNetworks(networks, false) : null,
+  };
 }
 
 /** Options of `pad detect`. */
@@ -87,6 +182,13 @@ export interface DetectOptions {
   maxEpochs: number;
   /** JSON lines instead of text. */
   format: "text" | "json";
+  /** Only the incidents opened (and JSON, when asked): no summary line. */
+  quiet?: boolean;
+  /** A quiet spell this long closes an incident (default 30 min). */
+  quietSpellMs?: number;
+  /** Where incidents are told besides stdout. */
+  targets?: Target[];
+  ignore?: IgnoreRules;
 }
 
 /** What a detect run did. */
@@ -97,15 +199,23 @@ export interface DetectResult {
   /** Model version after the run; null while no model was trained. */
   modelVersion: number | null;
   threshold: number | null;
+  /** Incidents this run opened, and those it closed after a quiet spell. */
+  opened: Incident[];
+  closed: Incident[];
 }
 
 /** A flagged round, as reported. */
 export interface Anomaly extends RoundScore {
   startTime: number;
+  /** The model version that scored it. */
+  modelVersion: number | null;
 }
 
 /** Rounds scored, then learned from, per step: an hour of minute rounds, as cron runs detect. */
 const ROUNDS_PER_STEP = 60;
+
+/** How long without a flagged round closes an incident, unless `--quiet-spell` says otherwise. */
+const DEFAULT_QUIET_SPELL_MS = 30 * 60_000;
 
 const log = logger("detect");
 
@@ -119,6 +229,10 @@ export async function runDetect(options: DetectOptions, out: Output): Promise<De
   using _lock = lockRole(options.db, "detect");
   // Learning from a damaged file would spread it into the model: stop and say what to do.
   checkIntact(db, options.db);
+  const policy: IncidentPolicy = {
+    quietSpellMs: options.quietSpellMs ?? DEFAULT_QUIET_SPELL_MS,
+    ignore: options.ignore ?? NO_IGNORE_RULES,
+  };
   const todo = roundsToScore(db, options.rescore);
   const unlearned = options.rescore ? [] : unlearnedRounds(db);
   const result: DetectResult = {
@@ -127,11 +241,32 @@ export async function runDetect(options: DetectOptions, out: Output): Promise<De
     anomalies: [],
     modelVersion: null,
     threshold: null,
+    opened: [],
+    closed: [],
   };
-  if (todo.length === 0 && unlearned.length === 0) {
-    report(result, options, out);
-    return result;
+  if (todo.length > 0 || unlearned.length > 0) {
+    await scoreAndLearn(db, todo, unlearned, options, policy, result);
   }
+  // As they stand at the end of the run: later hours may have added rounds to them.
+  result.opened = result.opened.map((i) => incidentById(db, i.id) ?? i);
+  const source: IncidentSource = {
+    host: hostName(),
+    padVersion: config.version,
+  };
+  await tellIncidents(db, options.targets ?? [], result.opened, source, Date.now());
+  report(result, options, source, out);
+  return result;
+}
+
+/** The hours to learn that a killed run left, then the new rounds, an hour at a time. */
+async function scoreAndLearn(
+  db: Database,
+  todo: RoundRef[],
+  unlearned: RoundRef[],
+  options: DetectOptions,
+  policy: IncidentPolicy,
+  result: DetectResult,
+): Promise<void> {
   // TensorFlow.js is loaded here only, so collect, prune and inspect start fast.
   const { ModelState } = await import("../detect/model_state.ts");
   using model = await ModelState.open(db, {
@@ -140,9 +275,12 @@ export async function runDetect(options: DetectOptions, out: Output): Promise<De
     warn: (message) => log.warn(message),
   });
   if (unlearned.length > 0) {
-    log.info("Learning {n} rounds an earlier detect scored but stopped before learning", {
-      n: unlearned.length,
-    });
+    log.info(
+      "Learning {n} rounds not learned yet (accepted incidents, or an earlier detect that stopped before learning)",
+      {
+        n: unlearned.length,
+      },
+    );
   }
   for (let start = 0; start < unlearned.length; start += ROUNDS_PER_STEP) {
     const step = unlearned.slice(start, start + ROUNDS_PER_STEP);
@@ -150,7 +288,9 @@ export async function runDetect(options: DetectOptions, out: Output): Promise<De
   }
   // Listeners the host had before the first round to score; judge adds each round's.
   const knownListeners = new Set(
-    listenersBefore(db, todo[0]!.startTime).map(listenerKey).filter((k) => k !== null),
+    todo.length === 0
+      ? []
+      : listenersBefore(db, todo[0]!.startTime).map(listenerKey).filter((k) => k !== null),
   );
   for (let start = 0; start < todo.length; start += ROUNDS_PER_STEP) {
     const step = todo.slice(start, start + ROUNDS_PER_STEP);
@@ -158,17 +298,34 @@ export async function runDetect(options: DetectOptions, out: Output): Promise<De
     const rounds = loadRounds(db, step.map((r) => r.id));
     const history = roundsBefore(db, step[0]!.startTime);
     const scores = model.judge(context, rounds, history, options.warmup, knownListeners);
-    storeScores(db, model.version, Date.now(), scores);
+    const now = Date.now();
+    const anomalyIds = storeScores(db, model.version, now, scores);
     result.scored += scores.length;
     result.warmup += scores.filter((s) => s.verdict === "warmup").length;
+    const byId = new Map(rounds.map((r) => [r.id, r]));
+    const flagged: FlaggedRecord[] = [];
     for (const s of scores) {
-      if (s.verdict === "anomaly") {
-        result.anomalies.push({
-          ...s,
-          startTime: rounds.find((r) => r.id === s.roundId)!.startTime,
-        });
-      }
+      const round = byId.get(s.roundId)!;
+      const anomalyId = anomalyIds.get(s.roundId);
+      if (s.verdict !== "anomaly" || anomalyId === undefined) continue;
+      result.anomalies.push({ ...s, startTime: round.startTime, modelVersion: model.version });
+      flagged.push({
+        roundId: s.roundId,
+        anomalyId,
+        startTime: round.startTime,
+        endTime: round.endTime ?? round.startTime,
+        score: s.score,
+        modelVersion: model.version,
+        cause: s.cause!,
+      });
     }
+    // A rescore tells nobody: its verdicts replace earlier ones, the incidents stay as they are.
+    if (!options.rescore) {
+      result.opened.push(...recordIncidents(db, flagged, policy, now));
+      result.closed.push(...closeQuiet(db, step[step.length - 1]!.startTime, policy, now));
+    }
+    result.modelVersion = model.version;
+    result.threshold = model.threshold;
     if (options.rescore) continue;
     await model.learn(db, step, { maxEpochs: options.maxEpochs });
     log.debug("Model version {version} learned from the hour up to round {round}", {
@@ -178,12 +335,28 @@ export async function runDetect(options: DetectOptions, out: Output): Promise<De
   }
   result.modelVersion = model.version;
   result.threshold = model.threshold;
-  report(result, options, out);
-  return result;
 }
 
-function report(result: DetectResult, options: DetectOptions, out: Output): void {
+function hostName(): string | null {
+  try {
+    return Deno.hostname();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Text: the incidents opened, one line each (even with `--quiet`: cron mails them), then a
+ * summary line. JSON lines: every anomaly, every incident opened or closed, then a summary.
+ */
+function report(
+  result: DetectResult,
+  options: DetectOptions,
+  source: IncidentSource,
+  out: Output,
+): void {
   if (options.format === "json") {
+    const about = { host: source.host, pad_version: source.padVersion };
     for (const a of result.anomalies) {
       out.write(
         JSON.stringify({
@@ -193,10 +366,18 @@ function report(result: DetectResult, options: DetectOptions, out: Output): void
           score: a.score,
           threshold: a.threshold,
           reason: a.reason ?? "score",
-          model_version: result.modelVersion,
+          summary: a.cause?.summary ?? null,
+          model_version: a.modelVersion,
           ports: a.ports ?? [],
+          ...about,
         }) + "\n",
       );
+    }
+    for (const incident of result.opened) {
+      out.write(JSON.stringify(incidentJson(incident, "opened", source)) + "\n");
+    }
+    for (const incident of result.closed) {
+      out.write(JSON.stringify(incidentJson(incident, "resolved", source)) + "\n");
     }
     out.write(
       JSON.stringify({
@@ -204,12 +385,19 @@ function report(result: DetectResult, options: DetectOptions, out: Output): void
         scored: result.scored,
         warmup: result.warmup,
         anomalies: result.anomalies.length,
+        incidents_opened: result.opened.length,
+        incidents_closed: result.closed.length,
         model_version: result.modelVersion,
         threshold: result.threshold,
+        ...about,
       }) + "\n",
     );
     return;
   }
+  for (const incident of result.opened) {
+    out.write(incidentLine(incident, "opened", source.host) + "\n");
+  }
+  if (options.quiet) return;
   if (result.scored === 0) {
     out.write("No new rounds to score\n");
     return;
@@ -218,27 +406,20 @@ function report(result: DetectResult, options: DetectOptions, out: Output): void
   const threshold = result.threshold === null
     ? "not calibrated yet"
     : result.threshold.toPrecision(4);
-  if (result.anomalies.length === 0) {
-    out.write(
-      `Scored ${result.scored} rounds${warm}: no anomalies (model v${result.modelVersion}, threshold ${threshold})\n`,
-    );
-    return;
-  }
+  const flagged = result.anomalies.length === 0
+    ? "nothing flagged"
+    : `${plural(result.anomalies.length, "round")} flagged, ${
+      plural(result.opened.length, "incident")
+    } opened`;
+  const closed = result.closed.length > 0
+    ? `, ${plural(result.closed.length, "incident")} closed`
+    : "";
   out.write(
-    `Scored ${result.scored} rounds${warm}: ${result.anomalies.length} anomalies ` +
+    `Scored ${plural(result.scored, "round")}${warm}: ${flagged}${closed} ` +
       `(model v${result.modelVersion}, threshold ${threshold})\n`,
   );
-  for (const a of result.anomalies) {
-    const ports = (a.ports ?? []).slice(0, 5).map((p) =>
-      `${p.protocol}/${p.port ?? "-"}${
-        p.command ? ` (${printable(p.command)}${p.pid ? ` ${p.pid}` : ""})` : ""
-      }`
-    ).join(", ");
-    out.write(
-      `  round ${a.roundId} at ${isoString(a.startTime)}: score ${a.score!.toPrecision(4)}${
-        a.reason === "new listener" ? " (a new listener)" : ""
-      }` +
-        `${ports ? `; ports ${ports}` : ""}\n`,
-    );
-  }
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }

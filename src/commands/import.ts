@@ -1,7 +1,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { PcapError } from "../../ffi/mod.ts";
 import { CaptureFileError, describeLinkType, openCaptureFile } from "../capture/offline.ts";
-import { LocalNetworks, parseNetwork, PRIVATE_NETWORKS } from "../capture/local_net.ts";
+import { LocalNetworks, parseNetwork, PRIVATE_NETWORKS } from "../net/networks.ts";
 import {
   type CommandContext,
   examples,

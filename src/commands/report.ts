@@ -12,7 +12,7 @@ import { databaseFiles, openDatabaseReadOnly } from "../store/database.ts";
 /** `pad report`: its flags, help and action. */
 export function reportCommand(context: CommandContext) {
   return new Command("report")
-    .description("write one self-contained HTML report: scores, anomalies, ports, traffic, model")
+    .description("write one self-contained HTML report: incidents, scores, ports, traffic, model")
     .option(
       "-o, --output <file>",
       "HTML file to write",
@@ -57,6 +57,7 @@ export interface ReportOptions {
 export interface ReportResult {
   output: string;
   rounds: number;
+  incidents: number;
   anomalies: number;
 }
 
@@ -88,10 +89,17 @@ export function runReport(options: ReportOptions, out: Output): ReportResult {
   writeFileAtomic(options.output, page, 0o644, target);
   out.write(
     `Wrote ${options.output}: ${plural(data.rounds.total, "round")}, ${
-      plural(data.anomalies.total, "anomaly", "anomalies")
-    } from ${isoTime(options.since)} to ${isoTime(until)}\n`,
+      plural(data.incidents.length, "incident")
+    } (${plural(data.anomalies.total, "flagged round")}) from ${isoTime(options.since)} to ${
+      isoTime(until)
+    }\n`,
   );
-  return { output: options.output, rounds: data.rounds.total, anomalies: data.anomalies.total };
+  return {
+    output: options.output,
+    rounds: data.rounds.total,
+    incidents: data.incidents.length,
+    anomalies: data.anomalies.total,
+  };
 }
 
 function hostName(): string | null {

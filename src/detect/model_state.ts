@@ -23,6 +23,7 @@ import {
 } from "../store/detections.ts";
 import { loadWithContext, normalRounds, normalScores, type RoundRef } from "../store/history.ts";
 import { PadError } from "../errors.ts";
+import { causeOf } from "./causes.ts";
 import { newListeners } from "./new_listeners.ts";
 
 /** Ports reported per anomaly at most. */
@@ -150,21 +151,21 @@ export class ModelState implements Disposable {
       if (score === null || threshold === null || historyBefore + i < warmup) {
         return { roundId: round.id, score, threshold, verdict: "warmup" };
       }
-      if (score > threshold) {
-        const ports = attribute(result!.errors[i]!, round, layout, PORTS_PER_ANOMALY);
-        return { roundId: round.id, score, threshold, verdict: "anomaly", reason: "score", ports };
+      const above = score > threshold;
+      if (!above && fresh.length === 0) {
+        return { roundId: round.id, score, threshold, verdict: "normal" };
       }
-      if (fresh.length > 0) {
-        return {
-          roundId: round.id,
-          score,
-          threshold,
-          verdict: "anomaly",
-          reason: "new listener",
-          ports: fresh,
-        };
-      }
-      return { roundId: round.id, score, threshold, verdict: "normal" };
+      const errors = result!.errors[i]!;
+      const ports = above ? attribute(errors, round, layout, PORTS_PER_ANOMALY) : fresh;
+      const cause = causeOf({
+        round,
+        errors: above ? errors : null,
+        ports,
+        newListeners: fresh,
+        lengthMs: (round.endTime ?? round.startTime + 60_000) - round.startTime,
+      }, layout);
+      const reason = above ? "score" : "new listener";
+      return { roundId: round.id, score, threshold, verdict: "anomaly", reason, ports, cause };
     });
     this.#threshold.observe(
       verdicts.filter((v) => v.verdict !== "anomaly" && v.score !== null).map((v) => v.score!),

@@ -1,7 +1,8 @@
 /**
  * The crontab lines that run pad: collect every minute, detect hourly, prune daily, each with
  * absolute paths (cron's PATH is `/usr/bin:/bin` and its working directory is `$HOME`) and each
- * appending its output to its own log file.
+ * appending its logs to its own log file. Detect's stdout is left to cron, which mails it (to
+ * MAILTO): with `--quiet` it holds exactly the incidents a run opened.
  *
  * @module
  */
@@ -23,6 +24,8 @@ export interface CronSetup {
   logDir?: string;
   /** A node_exporter textfile that collect and detect refresh as they finish. */
   prometheus?: string;
+  /** Alertmanagers the detect line tells about incidents. */
+  alertmanager?: readonly string[];
 }
 
 /** pad's crontab lines for one database, in the order collect, detect, prune. */
@@ -34,14 +37,18 @@ export function cronLines(setup: CronSetup, command: readonly string[] = padComm
     : ["--prometheus", resolve(cronSafe(setup.prometheus, "--prometheus"))];
   for (const word of command) cronSafe(word, "pad's own path", PadError);
   const stem = basename(db, extname(db));
-  const job = (schedule: string, role: string, args: string[]) => {
+  const alertmanager = (setup.alertmanager ?? []).flatMap((url) => [
+    "--alertmanager",
+    cronSafe(url, "--alertmanager"),
+  ]);
+  const job = (schedule: string, role: string, args: string[], mailed = false) => {
     const words = [...command, "--db", db, "--quiet", role, ...args];
-    const log = join(logDir, `${stem}-${role}.log`);
-    return `${schedule} ${shellWords(words)} >> ${shellQuote(log)} 2>&1`;
+    const log = shellQuote(join(logDir, `${stem}-${role}.log`));
+    return `${schedule} ${shellWords(words)} ${mailed ? `2>> ${log}` : `>> ${log} 2>&1`}`;
   };
   return [
     job("* * * * *", "collect", ["--probe", "procfs", ...prometheus]),
-    job("5 * * * *", "detect", prometheus),
+    job("5 * * * *", "detect", [...prometheus, ...alertmanager], true),
     job("0 0 * * *", "prune", []),
   ].map(escapePercent);
 }

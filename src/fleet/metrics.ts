@@ -108,6 +108,20 @@ export function metricFamilies(status: StoreStatus, dbPath: string): MetricFamil
       one(status.anomaliesTotal),
     );
   }
+  if (status.openIncidents !== undefined) {
+    add(
+      "pad_incidents_open",
+      "gauge",
+      "Incidents open or acknowledged (not closed by a quiet spell nor accepted), by kind.",
+      status.openIncidents.flatMap((i) => one(i.open, { kind: i.kind })),
+    );
+    add(
+      "pad_incidents_total",
+      "counter",
+      "Incidents pad detect has opened: the newest incident's id.",
+      one(status.incidentsTotal),
+    );
+  }
   if (status.model !== undefined) {
     add("pad_model_version", "gauge", "Version of the newest model.", one(status.model?.version));
     add(

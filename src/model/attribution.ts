@@ -12,8 +12,8 @@
  *   port's count, the ports channel equally);
  * - a total among the ports it counts: occupied TCP or UDP ports, listeners, occupied ephemeral
  *   ports, ports with traffic in or out (equally), packets and bytes (by each port's), the
- *   largest number of remote ports (the ports that have it), connection attempts' spread (the
- *   TCP ports with traffic that way, equally: the round keeps no per-address figures), portless
+ *   largest number of remote ports (the ports that have it), connection attempts' spread (out:
+ *   the local port the attempts came from; in: the TCP ports with traffic in, equally), portless
  *   packets (ICMP and the like, as port `null`), DNS figures (port 53).
  *
  * A port's error is the sum of its shares; ports are ranked by it, then by number. What cannot be
@@ -173,6 +173,20 @@ function roundParts(parts: GlobalParts, round: RoundData): Part[] {
   if ("portless" in parts) {
     return round.traffic.filter((t) => !hasPort(t) && t.direction === parts.portless)
       .map((t) => ({ port: null, protocol: t.protocol, weight: Math.max(0, t.packets) }));
+  }
+  if ("attempts" in parts) {
+    // An outbound scan comes from one local port the round names; an inbound one reaches
+    // many, which the round does not list: the TCP ports with traffic that way share it.
+    const from = round.attempts.fromPortOut;
+    if (parts.attempts === "out" && from !== null) {
+      return [{ port: from, protocol: "tcp", weight: 1 }];
+    }
+    return weighed(
+      round.traffic.filter((t) =>
+        hasPort(t) && t.direction === parts.attempts && t.protocol === "tcp"
+      ),
+      (t) => (t.packets > 0 ? 1 : 0),
+    );
   }
   if ("dns" in parts) {
     return weighed(

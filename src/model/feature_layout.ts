@@ -94,11 +94,13 @@ export type TrafficWeight = "packets" | "bytes" | "present" | "widest_remote_por
 /**
  * Which of a round's ports a figure counts, so attribution can share its error among them:
  * occupied sockets (of a protocol, listening, or in the ephemeral range), ports with traffic
- * one way, portless traffic one way, the DNS port, or none.
+ * one way, the ports behind connection attempts one way, portless traffic one way, the DNS
+ * port, or none.
  */
 export type GlobalParts =
   | { occupied: Protocol | "listening" | "ephemeral" }
   | { traffic: Direction; protocol?: Protocol; weight: TrafficWeight }
+  | { attempts: Direction }
   | { portless: Direction }
   | { dns: true }
   | null;
@@ -124,9 +126,8 @@ export const GLOBAL_SPECS = [
   { name: "bytes_out", source: "traffic", parts: traffic("out", "bytes") },
   { name: "max_remote_ports_in", source: "traffic", parts: traffic("in", "widest_remote_ports") },
   { name: "max_remote_ports_out", source: "traffic", parts: traffic("out", "widest_remote_ports") },
-  // The round keeps no per-address figures: the TCP ports with traffic that way share these.
-  { name: "syn_ports_per_peer_in", source: "traffic", parts: traffic("in", "present", "tcp") },
-  { name: "syn_ports_per_peer_out", source: "traffic", parts: traffic("out", "present", "tcp") },
+  { name: "syn_ports_per_peer_in", source: "traffic", parts: { attempts: "in" } },
+  { name: "syn_ports_per_peer_out", source: "traffic", parts: { attempts: "out" } },
   { name: "ports_in", source: "traffic", parts: traffic("in", "present") },
   { name: "ports_out", source: "traffic", parts: traffic("out", "present") },
   { name: "portless_packets_in", source: "traffic", parts: { portless: "in" } },

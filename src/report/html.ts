@@ -6,7 +6,13 @@
  */
 
 import { heatmapChart, heatStepLabels, modelChart, scoreChart, trafficChart } from "./charts.ts";
-import type { AnomalyEntry, AnomalyPortEntry, ModelEntry, ReportData } from "../store/report.ts";
+import type {
+  AnomalyEntry,
+  AnomalyPortEntry,
+  IncidentEntry,
+  ModelEntry,
+  ReportData,
+} from "../store/report.ts";
 import { LIMITS } from "../store/report.ts";
 import { count, duration, figure, isoMinute, isoTime, plural } from "./format.ts";
 import { html, type Markup, type Part, raw } from "./markup.ts";
@@ -43,6 +49,7 @@ export function renderReport(data: ReportData, source: ReportSource): string {
           <h1>${title}</h1>
           ${summary(data, source)} ${empty ? nothingInRange(data, source) : ""}
           <nav>
+            <a href="#incidents">Incidents</a>
             <a href="#scores">Scores</a>
             <a href="#anomalies">Anomalies</a>
             <a href="#heatmap">Port activity</a>
@@ -51,7 +58,8 @@ export function renderReport(data: ReportData, source: ReportSource): string {
           </nav>
         </header>
         <main>
-          ${scoresSection(data)} ${anomaliesSection(data)} ${heatmapSection(data)}
+          ${incidentsSection(data)} ${scoresSection(data)} ${anomaliesSection(data)}
+          ${heatmapSection(data)}
           ${trafficSection(data)} ${modelsSection(data)}
         </main>
         <footer>
@@ -95,6 +103,7 @@ function summary(data: ReportData, source: ReportSource): Markup {
     ? "on in every round"
     : `off in ${plural(r.captureOff, "round")} of ${count(r.total)}`;
   const alert = data.anomalies.total > 0 ? "alert" : "";
+  const needAnswer = data.incidents.filter((i) => i.status === "open").length;
   return html`
     <dl class="summary">
       <dt>Database</dt>
@@ -104,6 +113,12 @@ function summary(data: ReportData, source: ReportSource): Markup {
       <dt>Rounds</dt>
       <dd id="round-count" data-count="${r.total}">
         ${rounds}${span !== null ? html`<br><span class="muted">${span}</span>` : ""}
+      </dd>
+      <dt>Incidents</dt>
+      <dd id="incident-count" data-count="${data.incidents.length}" class="${needAnswer > 0
+        ? "alert"
+        : ""}">
+        ${count(data.incidents.length)}${needAnswer > 0 ? ` (${count(needAnswer)} open)` : ""}
       </dd>
       <dt>Anomalies</dt>
       <dd id="anomaly-count" data-count="${data.anomalies.total}" class="${alert}">
@@ -180,6 +195,56 @@ function scoresSection(data: ReportData): Markup {
       ["k-anomaly", "anomaly (click: its row below)"],
     ]),
     chart,
+  ]);
+}
+
+function incidentRow(i: IncidentEntry): Markup {
+  return html`
+    <tr id="incident-${i.id}" class="incident-row status-${i.status}">
+      <td class="num">${i.id}</td>
+      <td>${i.status}</td>
+      <td class="summary-text">${i.summary}</td>
+      <td class="time">${isoTime(i.start)}<br><span class="muted">to ${isoTime(i.end)}</span></td>
+      <td class="num">${count(i.rounds)}</td>
+      <td class="num">${i.peakScore === null ? "rule" : figure(i.peakScore)}</td>
+      <td>
+        <ul class="ports">${i.ports.map((p) => html`<li><span class="port">${p}</span></li>`)}</ul>
+      </td>
+    </tr>
+  `;
+}
+
+function incidentsSection(data: ReportData): Markup {
+  const { incidents } = data;
+  if (incidents.length === 0) {
+    return section(
+      "incidents",
+      "Incidents",
+      none(data.rounds.total === 0 ? "Nothing in this range." : "No incidents in this range."),
+    );
+  }
+  return section("incidents", `Incidents (${count(incidents.length)})`, [
+    note(
+      "What happened, newest first: flagged rounds that belong together, in words. " +
+        "pad incidents show ID gives an incident's rounds; pad accept ID marks one as " +
+        "legitimate, pad ack ID as seen.",
+    ),
+    html`
+      <table class="incidents">
+        <thead>
+          <tr>
+            <th>Incident</th>
+            <th>Status</th>
+            <th>What happened</th>
+            <th>When (UTC)</th>
+            <th>Rounds</th>
+            <th>Peak score</th>
+            <th>Ports</th>
+          </tr>
+        </thead>
+        <tbody>${incidents.map(incidentRow)}</tbody>
+      </table>
+    `,
   ]);
 }
 
@@ -480,6 +545,8 @@ td { border-bottom: 1px solid var(--line); padding: 4px 8px; vertical-align: top
 td.time { white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr:target { background: #fef2f2; }
+tr.status-open td:first-child { border-left: 3px solid var(--red); }
+td.summary-text { font-weight: 600; }
 ul.ports { list-style: none; margin: 0; padding: 0; }
 ul.ports li { display: inline-block; margin-right: 14px; }
 .port { font: 13px ui-monospace, "DejaVu Sans Mono", monospace; font-weight: 600; }

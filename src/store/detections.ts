@@ -1,5 +1,6 @@
 /** Writing what detect decides: model versions, round scores, anomalies and their ports. */
 import { type Database, transaction } from "./database.ts";
+import type { IncidentCause } from "./incidents.ts";
 
 /** One model version as stored. */
 export interface StoredModel {
@@ -127,28 +128,34 @@ export interface RoundScore {
   reason?: AnomalyReason;
   /** For anomalies: the ports behind it, worst first. */
   ports?: AnomalyPort[];
+  /** For anomalies: what happened, in words (the incident it joins or opens). */
+  cause?: IncidentCause;
 }
 
 /**
  * Stores scores (replacing earlier ones of the same rounds) and anomalies in one transaction;
- * rounds removed since they were scored are passed over.
+ * rounds removed since they were scored are passed over. Returns each stored anomaly's id by
+ * its round.
  */
 export function storeScores(
   db: Database,
   modelId: number | null,
   scoredAt: number,
   scores: readonly RoundScore[],
-): void {
+): Map<number, number> {
   const upsert = db.prepare(
     "INSERT INTO round_scores (round_id, model_id, scored_at, score, threshold, verdict) " +
       "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (round_id) DO UPDATE SET model_id = excluded.model_id, " +
       "scored_at = excluded.scored_at, score = excluded.score, threshold = excluded.threshold, " +
       "verdict = excluded.verdict",
   );
-  const dropAnomalies = db.prepare("DELETE FROM anomalies WHERE round_id = ?");
+  // --rescore replaces an earlier verdict, but a round that stays flagged stays in its incident.
+  const dropAnomalies = db.prepare(
+    "DELETE FROM anomalies WHERE round_id = ? RETURNING incident_id",
+  );
   const anomaly = db.prepare(
-    "INSERT INTO anomalies (round_id, detected_at, score, threshold, model_id, reason) " +
-      "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    "INSERT INTO anomalies (round_id, detected_at, score, threshold, model_id, reason, " +
+      "incident_id) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
   );
   const port = db.prepare(
     "INSERT INTO anomaly_ports (anomaly_id, port_id, protocol, error, pid, command) " +
@@ -158,20 +165,31 @@ export function storeScores(
     "INSERT INTO ports (id, first_seen) VALUES (?, ?) ON CONFLICT DO NOTHING",
   );
   const exists = db.prepare("SELECT 1 FROM rounds WHERE id = ?");
+  const anomalies = new Map<number, number>();
   transaction(db, () => {
     for (const s of scores) {
       // A prune running meanwhile may have removed an old round: its verdict goes with it.
       if (exists.get(s.roundId) === undefined) continue;
       upsert.run(s.roundId, modelId, scoredAt, s.score, s.threshold, s.verdict);
-      dropAnomalies.run(s.roundId); // --rescore replaces an earlier verdict
+      const incident = dropAnomalies.get(s.roundId)?.incident_id ?? null;
       if (s.verdict !== "anomaly") continue;
       const id = Number(
-        anomaly.get(s.roundId, scoredAt, s.score!, s.threshold!, modelId!, s.reason ?? "score")!.id,
+        anomaly.get(
+          s.roundId,
+          scoredAt,
+          s.score!,
+          s.threshold!,
+          modelId!,
+          s.reason ?? "score",
+          incident as number | null,
+        )!.id,
       );
+      anomalies.set(s.roundId, id);
       for (const p of s.ports ?? []) {
         if (p.port !== null) knownPort.run(p.port, scoredAt);
         port.run(id, p.port, p.protocol, p.error, p.pid ?? null, p.command ?? null);
       }
     }
   });
+  return anomalies;
 }

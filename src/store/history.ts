@@ -96,13 +96,16 @@ export function precedingRounds(db: Database, startTime: number, count: number):
 
 /**
  * Complete rounds judged normal (or learned from during warm-up) that started in
- * `[from, to)`, oldest first: what the model may learn from. Flagged rounds never are.
+ * `[from, to)`, oldest first: what the model may learn from. Flagged rounds never are, unless
+ * a person accepted their incident as legitimate.
  */
 export function normalRounds(db: Database, from: number, to: number): RoundRef[] {
   return db.prepare(
     "SELECT r.id, r.start_time FROM rounds r JOIN round_scores s ON s.round_id = r.id " +
-      "WHERE r.status = 'complete' AND s.verdict <> 'anomaly' AND r.start_time >= ? " +
-      "AND r.start_time < ? ORDER BY r.start_time, r.id",
+      "WHERE r.status = 'complete' AND r.start_time >= ? AND r.start_time < ? AND " +
+      "(s.verdict <> 'anomaly' OR EXISTS (SELECT 1 FROM anomalies a JOIN incidents i " +
+      "ON i.id = a.incident_id WHERE a.round_id = r.id AND i.status = 'accepted')) " +
+      "ORDER BY r.start_time, r.id",
   ).all(from, to).map((r) => ({ id: Number(r.id), startTime: Number(r.start_time) }));
 }
 
@@ -111,8 +114,8 @@ export function loadRounds(db: Database, ids: readonly number[]): RoundData[] {
   if (ids.length === 0) return [];
   const byId = new Map<number, RoundData>();
   const round = db.prepare(
-    "SELECT id, start_time, capture_off, dns_packets, dns_name_max, dns_name_mean, dns_server " +
-      "FROM rounds WHERE id = ?",
+    "SELECT id, start_time, end_time, capture_off, dns_packets, dns_name_max, dns_name_mean, " +
+      "dns_server FROM rounds WHERE id = ?",
   );
   const connections = db.prepare("SELECT * FROM round_connections WHERE round_id = ?");
   const ports = db.prepare(
@@ -129,6 +132,7 @@ export function loadRounds(db: Database, ids: readonly number[]): RoundData[] {
     byId.set(id, {
       id,
       startTime: Number(r.start_time),
+      ...(r.end_time === null ? {} : { endTime: Number(r.end_time) }),
       captured: r.capture_off === null,
       dns: {
         queries: Number(r.dns_packets),

@@ -8,6 +8,7 @@ import synSpread from "../../sql/0005_syn_spread.sql" with { type: "text" };
 import listenerMemory from "../../sql/0006_listener_memory.sql" with { type: "text" };
 import learned from "../../sql/0007_learned.sql" with { type: "text" };
 import roundConnections from "../../sql/0008_round_connections.sql" with { type: "text" };
+import incidents from "../../sql/0009_incidents.sql" with { type: "text" };
 
 /** One forward-only schema step; `version` is what `PRAGMA user_version` holds after it. */
 export interface Migration {
@@ -26,6 +27,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: "0006_listener_memory", sql: listenerMemory },
   { version: 7, name: "0007_learned", sql: learned },
   { version: 8, name: "0008_round_connections", sql: roundConnections },
+  { version: 9, name: "0009_incidents", sql: incidents },
 ];
 
 /** The schema version this pad creates and understands. */

@@ -89,8 +89,22 @@ export interface AnomalyEntry extends AnomalyMarker {
   morePorts: number;
 }
 
-/** Why a port has a row in the heatmap. */
+/** Why a port has a row in the heatmap: an incident names it, it listened, or it was busy. */
 export type PortReason = "anomaly" | "listener" | "traffic";
+
+/** An incident the range overlaps, as the report lists it. */
+export interface IncidentEntry {
+  id: number;
+  status: string;
+  kind: string;
+  summary: string;
+  start: number;
+  end: number;
+  rounds: number;
+  peakScore: number | null;
+  /** `tcp/4445 (ncat)` and the like. */
+  ports: string[];
+}
 
 /** One port of the heatmap, with its activity per column. */
 export interface HeatmapRow {
@@ -167,6 +181,8 @@ export interface ReportData {
   timeline: Timeline | null;
   scores: { buckets: Buckets; rows: ScoreBucket[] };
   anomalies: { total: number; markers: AnomalyMarker[]; listed: AnomalyEntry[] };
+  /** Incidents the range overlaps, newest first (none for a database without them). */
+  incidents: IncidentEntry[];
   heatmap: Heatmap;
   traffic: { buckets: Buckets; rows: TrafficBucket[]; totals: TrafficTotals };
   /** Versions that scored rounds of the range or learned from them, oldest first. */
@@ -205,6 +221,7 @@ export function loadReport(db: Database, range: ReportRange): ReportData {
     timeline,
     scores: { buckets: line, rows: scoreBuckets(db, range, line) },
     anomalies: anomaliesOf(db, range),
+    incidents: incidentsOf(db, range),
     heatmap: heatmapOf(db, range, bucketsOf(timeline, LIMITS.heatmapColumns)),
     traffic: { buckets: line, rows: traffic, totals: trafficTotals(db, range, traffic) },
     models: modelsOf(db, range),
@@ -372,13 +389,19 @@ interface PortKey {
  */
 function heatmapPorts(db: Database, range: ReportRange, sweptRounds: number): PortKey[] {
   const params = rangeParams(range);
-  const anomalyPorts = db.prepare(
-    `SELECT ap.port_id AS port, ap.protocol, max(ap.error) AS weight
-     FROM anomaly_ports ap JOIN anomalies a ON a.id = ap.anomaly_id
-     JOIN rounds r ON r.id = a.round_id
-     WHERE ${IN_RANGE} AND ap.port_id IS NOT NULL AND ap.protocol IN ('tcp', 'udp')
-     GROUP BY ap.port_id, ap.protocol ORDER BY weight DESC, port LIMIT :limit`,
-  ).all({ ...params, limit: LIMITS.heatmapRows });
+  // The ports incidents name (not every port attribution touched): what a person looks at.
+  // Each incident lists its ports worst first; taking every incident's first port, then every
+  // second one, and so on, gives each incident a row before one incident gets many.
+  const anomalyPorts = hasTable(db, "incidents")
+    ? db.prepare(
+      `SELECT json_extract(p.value, '$.port') AS port, json_extract(p.value, '$.protocol')
+         AS protocol, min(p.key) AS rank, max(coalesce(i.peak_score, 0)) AS weight
+       FROM incidents i, json_each(i.ports) p
+       WHERE i.start_time < :until AND i.end_time >= :since AND protocol IN ('tcp', 'udp')
+         AND port IS NOT NULL
+       GROUP BY port, protocol ORDER BY rank, weight DESC, port LIMIT :limit`,
+    ).all({ ...params, limit: LIMITS.heatmapRows })
+    : [];
   // Listeners: LISTEN (TCP), UNCONN (UDP, outside the ephemeral range where clients' sockets
   // look the same), or any port outside it when the listen probe could not tell (NULL).
   const listeners = db.prepare(
@@ -617,6 +640,45 @@ export function fitSummary(metrics: string | null): FitSummary | null {
     stoppedEarly: m.stoppedEarly === true,
     seconds: finite(m.seconds) ?? 0,
   };
+}
+
+/** The incidents the range overlaps, newest first (at most as many as anomalies listed). */
+function incidentsOf(db: Database, range: ReportRange): IncidentEntry[] {
+  if (!hasTable(db, "incidents")) return [];
+  return db.prepare(
+    `SELECT id, status, kind, summary, start_time, end_time, rounds, peak_score, ports
+     FROM incidents WHERE start_time < :until AND end_time >= :since
+     ORDER BY start_time DESC, id DESC LIMIT :limit`,
+  ).all({ ...rangeParams(range), limit: LIMITS.listedAnomalies }).map((row) => ({
+    id: num(row.id),
+    status: String(row.status),
+    kind: String(row.kind),
+    summary: String(row.summary),
+    start: num(row.start_time),
+    end: num(row.end_time),
+    rounds: num(row.rounds),
+    peakScore: numOrNull(row.peak_score),
+    ports: portList(textOrNull(row.ports)),
+  }));
+}
+
+/** An incident's ports (JSON) as `tcp/4445 (ncat)` texts. */
+function portList(json: string | null): string[] {
+  try {
+    const ports = JSON.parse(json ?? "[]") as {
+      protocol: string;
+      port: number | null;
+      command: string | null;
+    }[];
+    return ports.map((p) => `${p.protocol}/${p.port ?? "-"}${p.command ? ` (${p.command})` : ""}`);
+  } catch {
+    return [];
+  }
+}
+
+function hasTable(db: Database, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name) !==
+    undefined;
 }
 
 /** How many rounds the whole database holds and when, to point an empty report at them. */

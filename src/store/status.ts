@@ -7,6 +7,7 @@
  */
 import { LATEST_TIME } from "../round.ts";
 import type { Database } from "./database.ts";
+import { openIncidentCounts } from "./incidents.ts";
 
 /** Ports occupied in a round, by protocol and family. */
 export interface OccupiedCount {
@@ -51,6 +52,10 @@ export interface StoreStatus {
   anomaliesTotal: number | undefined;
   /** The newest model version; null before the first, undefined without the table. */
   model: { version: number; created: number } | null | undefined;
+  /** Incidents not closed or accepted, by kind; undefined without the table. */
+  openIncidents: { kind: string; open: number }[] | undefined;
+  /** The newest incident's id (a counter); undefined without the table. */
+  incidentsTotal: number | undefined;
 }
 
 /** Reads the status of `db`, opened read-only or not; writes nothing. */
@@ -81,6 +86,8 @@ export function readStatus(db: Database): StoreStatus {
     lastScore: undefined,
     anomaliesTotal: undefined,
     model: undefined,
+    openIncidents: undefined,
+    incidentsTotal: undefined,
   };
   if (tables.has("round_scores")) {
     const scored = db.prepare(
@@ -99,6 +106,12 @@ export function readStatus(db: Database): StoreStatus {
   if (tables.has("anomalies")) {
     status.anomaliesTotal = Number(
       db.prepare("SELECT coalesce(max(id), 0) AS n FROM anomalies").get()!.n,
+    );
+  }
+  if (tables.has("incidents")) {
+    status.openIncidents = openIncidentCounts(db);
+    status.incidentsTotal = Number(
+      db.prepare("SELECT coalesce(max(id), 0) AS n FROM incidents").get()!.n,
     );
   }
   if (tables.has("models")) {

@@ -48,9 +48,12 @@ export class LocalNetworks {
   #previous = "";
   #previousLocal = false;
 
-  /** `cidrs` like `192.168.1.0/24`, `2001:db8::/32` or a bare address; loopback is always added. */
-  constructor(cidrs: readonly string[]) {
-    this.#networks = [...LOOPBACK, ...cidrs].map(parseNetwork);
+  /**
+   * `cidrs` like `192.168.1.0/24`, `2001:db8::/32` or a bare address; loopback is added unless
+   * `withLoopback` is false (a list of remote networks to ignore).
+   */
+  constructor(cidrs: readonly string[], withLoopback = true) {
+    this.#networks = [...(withLoopback ? LOOPBACK : []), ...cidrs].map(parseNetwork);
     const ipv4 = this.#networks.filter((n) => n.family === 4);
     this.#ipv4 = new Uint32Array(ipv4.length * 2);
     ipv4.forEach((n, i) => {

@@ -1,0 +1,243 @@
+/**
+ * `pad incidents`, `pad incidents show ID`, `pad ack ID` and `pad accept ID`: what happened, in
+ * words, and a person's answer to it.
+ *
+ * @module
+ */
+import { Command, Option } from "@commander-js/extra-typings";
+import { type CommandContext, examples, flag } from "../cli.ts";
+import { UsageError } from "../errors.ts";
+import { incidentJson } from "../fleet/incident_message.ts";
+import type { Output } from "../output.ts";
+import { parseCount, parseTime } from "../parse.ts";
+import { openDatabase, openDatabaseReadOnly } from "../store/database.ts";
+import {
+  acceptIncident,
+  acknowledgeIncident,
+  type Incident,
+  INCIDENT_STATUSES,
+  incidentById,
+  incidentRounds,
+  type IncidentStatus,
+  listIncidents,
+} from "../store/incidents.ts";
+import { alignedTable, ROW_FORMATS, type RowFormat, rowWriter } from "../table_format.ts";
+import { printable } from "../text.ts";
+import { isoString } from "../time.ts";
+
+/** `pad incidents [show ID]`: its flags, help and action. */
+export function incidentsCommand(context: CommandContext) {
+  const incidents = new Command("incidents")
+    .description("list the incidents, newest first: what happened, in words")
+    .addOption(
+      new Option("--status <status>", "only incidents in this status").choices(INCIDENT_STATUSES),
+    )
+    .option(
+      "--since <time>",
+      "only incidents that lasted until this time or later: ISO 8601 or an age like 7d",
+      flag(parseTime, "--since"),
+    )
+    .addOption(
+      new Option("--format <format>", "output format (default: table on a terminal, else tsv)")
+        .choices(ROW_FORMATS),
+    )
+    .option("--limit <n>", "incidents at most; 0 for all", flag(parseCount, "--limit"), 20)
+    .addHelpText(
+      "after",
+      examples([
+        ["pad incidents", "the latest incidents"],
+        ["pad incidents --status open", "what still needs an answer"],
+        ["pad incidents show 12", "its rounds, ports, remote addresses and processes"],
+      ]),
+    )
+    .action((opts) => {
+      runIncidents({ db: context.db(), ...opts }, context.stdout);
+    });
+  incidents.command("show")
+    .description("one incident: its rounds, ports, remote addresses, processes and status")
+    .argument("<id>", "the incident's number")
+    .addOption(new Option("--format <format>", "text or json").choices(["text", "json"] as const))
+    .action((id, opts) => {
+      runIncidentShow(
+        { db: context.db(), id: incidentId(id), format: opts.format ?? "text" },
+        context.stdout,
+      );
+    });
+  return incidents;
+}
+
+/** `pad ack ID`: its help and action. */
+export function ackCommand(context: CommandContext) {
+  return new Command("ack")
+    .description("acknowledge an incident: seen, no more alerts for it")
+    .argument("<id>", "the incident's number")
+    .action((id) => {
+      runAnswer({ db: context.db(), id: incidentId(id), answer: "ack" }, context.summary());
+    });
+}
+
+/** `pad accept ID`: its help and action. */
+export function acceptCommand(context: CommandContext) {
+  return new Command("accept")
+    .description("accept an incident as legitimate: its rounds are learned as normal")
+    .argument("<id>", "the incident's number")
+    .addHelpText(
+      "after",
+      examples([[
+        "pad accept 12",
+        "a service started on purpose: no incident for it again, and the model learns it",
+      ]]),
+    )
+    .action((id) => {
+      runAnswer({ db: context.db(), id: incidentId(id), answer: "accept" }, context.summary());
+    });
+}
+
+function incidentId(text: string): number {
+  return parseCount(text, "ID", 1);
+}
+
+/** Options of `pad incidents`. */
+export interface IncidentsOptions {
+  db: string;
+  status?: IncidentStatus;
+  since?: number;
+  format?: RowFormat;
+  limit: number;
+}
+
+const COLUMNS = ["id", "status", "kind", "start_time", "end_time", "rounds", "summary"];
+
+/** Lists incidents, newest first, as a table, JSON lines, CSV or TSV. */
+export function runIncidents(options: IncidentsOptions, out: Output): Incident[] {
+  using db = openDatabaseReadOnly(options.db);
+  const incidents = listIncidents(db, options);
+  const format = options.format ?? (out.isTerminal ? "table" : "tsv");
+  if (format === "json") {
+    for (const i of incidents) out.write(JSON.stringify(incidentJson(i, null, null)) + "\n");
+    return incidents;
+  }
+  if (incidents.length === 0 && format === "table") {
+    out.write("No incidents\n");
+    return incidents;
+  }
+  const writer = rowWriter(
+    format,
+    COLUMNS,
+    (text) => out.write(text),
+    (column, cell) =>
+      column.endsWith("_time") && typeof cell === "number"
+        ? isoString(cell).replace(/:\d\d\.\d{3}Z$/, "Z")
+        : String(cell ?? ""),
+  );
+  for (const i of incidents) {
+    writer.row({
+      id: i.id,
+      status: i.status,
+      kind: i.kind,
+      start_time: i.startTime,
+      end_time: i.endTime,
+      rounds: i.rounds,
+      summary: i.summary,
+    });
+  }
+  writer.end();
+  return incidents;
+}
+
+/** Shows one incident with its rounds. */
+export function runIncidentShow(
+  options: { db: string; id: number; format: "text" | "json" },
+  out: Output,
+): void {
+  using db = openDatabaseReadOnly(options.db);
+  const incident = incidentById(db, options.id);
+  if (!incident) throw new UsageError(`No incident ${options.id}: pad incidents lists them`);
+  const rounds = incidentRounds(db, options.id);
+  if (options.format === "json") {
+    out.write(
+      JSON.stringify({
+        ...incidentJson(incident, null, null),
+        flagged_rounds: rounds.map((r) => ({
+          round_id: r.roundId,
+          start_time: isoString(r.startTime),
+          score: r.score,
+          threshold: r.threshold,
+          reason: r.reason,
+          ports: r.ports,
+        })),
+      }) + "\n",
+    );
+    return;
+  }
+  const port = (p: Incident["ports"][number]) =>
+    `${p.protocol}/${p.port ?? "-"}${
+      p.command ? ` (${p.command}${p.pid ? `, pid ${p.pid}` : ""})` : ""
+    }`;
+  const answered = incident.acceptedAt !== null
+    ? `accepted ${isoString(incident.acceptedAt)}`
+    : incident.acknowledgedAt !== null
+    ? `acknowledged ${isoString(incident.acknowledgedAt)}`
+    : incident.closedAt !== null
+    ? `closed ${isoString(incident.closedAt)} after a quiet spell`
+    : "open: answer with pad ack " + incident.id + " (seen) or pad accept " + incident.id +
+      " (legitimate)";
+  const lines: [string, string][] = [
+    ["status", answered],
+    ["kind", incident.kind],
+    ["from", isoString(incident.startTime)],
+    ["to", isoString(incident.endTime)],
+    ["rounds", `${incident.rounds} (${incident.firstRoundId} to ${incident.lastRoundId})`],
+    ["peak score", incident.peakScore === null ? "-" : incident.peakScore.toPrecision(4)],
+    ["ports", incident.ports.map(port).join(", ") || "-"],
+    ["peers", incident.peers.join(", ") || "-"],
+  ];
+  out.write(
+    printable(`Incident ${incident.id}: ${incident.summary}`) + "\n\n" +
+      lines.map(([k, v]) => `${k.padEnd(11)}${printable(v)}`).join("\n") + "\n\n",
+  );
+  out.write(alignedTable(
+    ["round", "start", "score", "threshold", "reason", "ports"],
+    rounds.map((r) => [
+      String(r.roundId),
+      isoString(r.startTime),
+      r.score.toPrecision(4),
+      r.threshold.toPrecision(4),
+      r.reason,
+      r.ports.slice(0, 3).map(port).join(", "),
+    ]),
+  ));
+}
+
+/** `pad ack` and `pad accept`. */
+export function runAnswer(
+  options: { db: string; id: number; answer: "ack" | "accept" },
+  out: Output,
+): void {
+  using db = openDatabase(options.db);
+  const incident = incidentById(db, options.id);
+  if (!incident) throw new UsageError(`No incident ${options.id}: pad incidents lists them`);
+  const now = Date.now();
+  if (options.answer === "ack") {
+    if (incident.status !== "open") {
+      out.write(`Incident ${incident.id} is ${incident.status} already: nothing to acknowledge\n`);
+      return;
+    }
+    acknowledgeIncident(db, incident.id, now);
+    out.write(
+      `Incident ${incident.id} acknowledged: no more alerts for it; it closes after a quiet ` +
+        "spell\n",
+    );
+    return;
+  }
+  if (incident.status === "accepted") {
+    out.write(`Incident ${incident.id} is accepted already\n`);
+    return;
+  }
+  const rounds = acceptIncident(db, incident.id, now);
+  out.write(
+    `Incident ${incident.id} accepted: the next pad detect learns its ${rounds} ` +
+      `round${rounds === 1 ? "" : "s"} as normal, and rounds with the same cause join it ` +
+      "without an alert\n",
+  );
+}
