@@ -20,6 +20,13 @@ export interface Episode {
   settled: number;
   /** What exactly was run, for the results' footnotes. */
   command: string;
+  /**
+   * A benign change (a device that joins for good): a hard negative, whose incidents count and
+   * whose detection is no success.
+   */
+  benign?: boolean;
+  /** When a person accepted the incidents the episode had opened so far, ms since the epoch. */
+  acceptedAt?: number;
 }
 
 /** A database made by a scenario runner, with what happened in it. */

@@ -166,7 +166,8 @@ async function detectAll(databases: LabelledDatabase[], jobs: number): Promise<v
       );
       log(
         `detect ${labelled.name}: ${summary?.scored} rounds scored (${summary?.warmup} warm-up), ` +
-          `${summary?.anomalies} anomalies, ${((performance.now() - started) / 1000).toFixed(1)} s`,
+          `${summary?.anomalies} anomalies, ${summary?.incidents_opened} incidents, ` +
+          `${((performance.now() - started) / 1000).toFixed(1)} s`,
       );
     }
   };
@@ -282,8 +283,22 @@ function resultsMarkdown(
               e.padPeak.threshold === null ? "none" : figure(e.padPeak.threshold)
             }`
             : "not scored"
-        }. ${e.command}`
+        }. ${e.command}${
+          e.incidents.length === 0
+            ? ". No incident."
+            : `. Incidents: ${e.incidents.map((s) => `"${s}"`).join("; ")}.`
+        }`
       )
+    ),
+    "",
+    "Incidents on benign rounds (what a person would have been told for nothing):",
+    "",
+    ...outcomes.map((o) =>
+      `- ${o.name}: ${
+        o.benignIncidents.count === 0
+          ? "none"
+          : o.benignIncidents.summaries.map((s) => `"${s}"`).join("; ")
+      }`
     ),
   ];
   const problems = [...run.notes, ...summary.problems];

@@ -3,6 +3,8 @@
  * stitched with Wireshark's `editcap` and `mergecap` into hours of benign traffic of one host, an
  * attack capture appended after that history ("alone") or merged into it ("spliced"), each
  * scenario imported with `pad import` into its own database and labelled with the attack's span.
+ * One more scenario is benign: a phone joins the host's network for good, the incidents it opens
+ * are accepted as a person would, and the rest of the history tells whether any more open.
  *
  * @module
  */
@@ -197,7 +199,109 @@ export async function runReplayScenarios(options: ReplayOptions): Promise<Labell
       result.push(labelled);
     }
   }
+  const started = performance.now();
+  const joined = await buildJoinScenario(index, normalized, work, options);
+  log(`${joined.name}: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  result.push(joined);
   return result;
+}
+
+/** The device that joins for good: B03's Android phone. */
+const JOINING = BENIGN[1]!;
+/** The anomaly type of the join scenario: a row of the results table. */
+export const JOIN_TYPE = "a phone joins for good (B03), its incidents accepted";
+/** Rounds between the join and the detect run whose incidents are accepted: one detect step. */
+const ROUNDS_BEFORE_ACCEPT = 60;
+/** What must stay quiet after the accept: 35 minutes of the replay's time. */
+const QUIET_AFTER_ACCEPT_SECONDS = 35 * 60;
+
+/**
+ * A benign device joins for good: the history is made without the phone's captures until it
+ * joins (after detect's warm-up and calibration), and with a lane of them from then on. The
+ * history up to {@linkcode ROUNDS_BEFORE_ACCEPT} rounds after the join is imported and
+ * detected, every incident opened since the join is accepted with `pad accept`, and the rest
+ * (at least 35 minutes) is imported; the eval's own detect run judges it.
+ */
+async function buildJoinScenario(
+  index: number,
+  captures: Map<string, Normalized>,
+  work: string,
+  options: ReplayOptions,
+): Promise<LabelledDatabase> {
+  const random = mulberry32(options.seed * 1_000 + index);
+  const slot = options.roundSeconds;
+  const join = BASE_SECONDS + (FIRST_JUDGED_ROUND + 30) * slot;
+  const accept = join + ROUNDS_BEFORE_ACCEPT * slot;
+  const end = Math.max(
+    BASE_SECONDS + options.benignRounds * slot,
+    accept + QUIET_AFTER_ACCEPT_SECONDS + 10 * slot,
+  );
+  const others = BENIGN.filter((b) => b !== JOINING).map((b) => captures.get(b.file)!);
+  const lanes: Piece[][] = [];
+  for (let lane = 0; lane < LANES; lane++) {
+    lanes.push(planLane(others, BASE_SECONDS + random() * 30, end, null, random));
+  }
+  lanes.push(
+    planLane([captures.get(BACKGROUND.file)!], BASE_SECONDS + random() * 600, end, null, random),
+  );
+  const phone = planLane([captures.get(JOINING.file)!], join, end, null, random);
+  lanes.push(phone);
+
+  const name = "joined";
+  const merged = `${work}/${name}.pcap`;
+  const dir = `${work}/${name}`;
+  const laneFiles = await writeLanes(lanes, dir);
+  await tool("mergecap", ["-F", "pcap", "-w", merged, ...laneFiles]);
+  const firstPhonePacket = (await capinfos(laneFiles.at(-1)!)).first;
+  const before = `${dir}/before.pcap`;
+  const after = `${dir}/after.pcap`;
+  await tool("editcap", ["-B", String(accept), merged, before]);
+  await tool("editcap", ["-A", String(accept), merged, after]);
+
+  const db = `${options.dir}/${name}.db`;
+  for (const suffix of ["", "-wal", "-shm"]) removeIfPresent(db + suffix);
+  const local = [...new Set([...BENIGN, BACKGROUND].flatMap((c) => c.host))];
+  const importPart = (file: string) =>
+    options.pad([
+      "--db",
+      db,
+      "import",
+      file,
+      "--round-length",
+      `${slot}s`,
+      ...local.flatMap((l) => ["--local", l]),
+    ]);
+  options.log?.(`${name}, before the accept: ${(await importPart(before)).trim()}`);
+  const detected = await options.pad(["--db", db, "--quiet", "detect", "--format", "json"]);
+  const opened = detected.trim().split("\n").map((l) => JSON.parse(l)).filter((l) =>
+    l.type === "incident" && l.event === "opened" && Date.parse(l.end_time) > join * 1000
+  );
+  for (const incident of opened) await options.pad(["--db", db, "accept", String(incident.id)]);
+  options.log?.(
+    `${name}: ${opened.length} incidents since the join, accepted: ${
+      opened.map((i) => `"${i.summary}"`).join("; ")
+    }`,
+  );
+  options.log?.(`${name}, after the accept: ${(await importPart(after)).trim()}`);
+  Deno.removeSync(dir, { recursive: true });
+  Deno.removeSync(merged);
+
+  const episode: Episode = {
+    type: JOIN_TYPE,
+    benign: true,
+    start: Math.floor(firstPhonePacket * 1000),
+    end: end * 1000,
+    settled: end * 1000,
+    acceptedAt: accept * 1000,
+    command:
+      `${JOINING.file} laid end to end from ${
+        new Date(join * 1000).toISOString()
+      } to the end of a history of ${others.map((o) => o.spec.file).join(", ")}; imported up to ` +
+      `${ROUNDS_BEFORE_ACCEPT} rounds after the join, detected, its ${opened.length} ` +
+      `incidents accepted with pad accept, then the rest imported; pad import --round-length ` +
+      `${slot}s --local ${local.join(",")}`,
+  };
+  return { name: `replay joined: ${JOIN_TYPE}`, db, episodes: [episode] };
 }
 
 /** Lay out, merge, import and label one scenario. */
@@ -297,6 +401,17 @@ async function writeScenario(
   merged: string,
 ): Promise<{ packets: number; first: number; last: number }> {
   const dir = merged.replace(/\.pcap$/, "");
+  const laneFiles = await writeLanes(lanes, dir);
+  const attackFile = `${dir}/attack.pcap`;
+  await tool("editcap", ["-t", shift.toFixed(6), attack.path, attackFile]);
+  await tool("mergecap", ["-F", "pcap", "-w", merged, ...laneFiles, attackFile]);
+  const span = await capinfos(attackFile);
+  Deno.removeSync(dir, { recursive: true });
+  return span;
+}
+
+/** Each lane's pieces shifted into place and concatenated (`mergecap -a`) into `dir`/laneN.pcap. */
+async function writeLanes(lanes: Piece[][], dir: string): Promise<string[]> {
   Deno.mkdirSync(dir, { recursive: true });
   const laneFiles: string[] = [];
   for (const [i, pieces] of lanes.entries()) {
@@ -306,12 +421,7 @@ async function writeScenario(
     for (const f of files) Deno.removeSync(f);
     laneFiles.push(laneFile);
   }
-  const attackFile = `${dir}/attack.pcap`;
-  await tool("editcap", ["-t", shift.toFixed(6), attack.path, attackFile]);
-  await tool("mergecap", ["-F", "pcap", "-w", merged, ...laneFiles, attackFile]);
-  const span = await capinfos(attackFile);
-  Deno.removeSync(dir, { recursive: true });
-  return span;
+  return laneFiles;
 }
 
 /**

@@ -2,12 +2,14 @@
  * Scoring of `deno task eval`: from a database pad detect has run on and the episodes made in it,
  * which rounds pad flagged and which the baselines (the original's rule, a new-port rule and its
  * variants) would have flagged on the same rounds; per episode, detected or not and the delay in
- * rounds; false alarms on benign rounds; the table and the targets.
+ * rounds; false alarms on benign rounds; what reached a person: pad's incidents per episode, and
+ * incidents on benign rounds per benign day; the table and the targets.
  *
  * @module
  */
 import { EPHEMERAL_FIRST } from "../src/round.ts";
 import { type Database, openDatabaseReadOnly } from "../src/store/database.ts";
+import { type Incident, listIncidents } from "../src/store/incidents.ts";
 import type { Episode, LabelledDatabase } from "./labels.ts";
 
 /** The methods compared, in table order. */
@@ -59,6 +61,8 @@ export interface Detection {
   detected: boolean;
   /** Rounds of the episode that passed before the first flagged one (0: its first round). */
   delay: number | null;
+  /** Judged rounds of the episode flagged. */
+  flagged: number;
 }
 
 /** One episode's outcome for every method. */
@@ -74,6 +78,19 @@ export interface EpisodeOutcome {
   methods: Record<Method, Detection> | null;
   /** pad's highest score on the episode's rounds, with the threshold it was judged against. */
   padPeak: { score: number; threshold: number | null } | null;
+  /** The summaries of pad's incidents that overlap the episode or its after-effects. */
+  incidents: string[];
+  /** A benign change (a hard negative): flagging it is no success. */
+  benign: boolean;
+  /** Of the incidents, those that opened after a person accepted the earlier ones. */
+  afterAccept: string[] | null;
+}
+
+/** pad's incidents on benign rounds: alerts a person got for nothing. */
+export interface BenignIncidents {
+  count: number;
+  /** Time the benign judged rounds cover, ms. */
+  benignMs: number;
 }
 
 /** Counts of one method on benign rounds. */
@@ -97,6 +114,8 @@ export interface DatabaseOutcome {
   swept: boolean;
   episodes: EpisodeOutcome[];
   falseAlarms: Record<Method, FalseAlarms>;
+  /** pad's incidents that overlap no episode, and the benign time they were counted in. */
+  benignIncidents: BenignIncidents & { summaries: string[] };
   /** What makes the numbers incomplete, one line each (no judged rounds, …). */
   problems: string[];
 }
@@ -119,7 +138,8 @@ export function scoreOpenDatabase(db: Database, labelled: LabelledDatabase): Dat
     newLowPort: newKeyRule(rounds, belowEphemeral(ports)),
     newListener: swept ? newKeyRule(rounds, listenerKeys(db)) : new Set(),
   };
-  const episodes = labelled.episodes.map((e) => scoreEpisode(e, rounds, flags));
+  const incidents = hasIncidents(db) ? listIncidents(db, { limit: 0 }).reverse() : [];
+  const episodes = labelled.episodes.map((e) => scoreEpisode(e, rounds, flags, incidents));
 
   const judgedRounds = rounds.filter(judged);
   const benign = judgedRounds.filter((r) =>
@@ -135,6 +155,9 @@ export function scoreOpenDatabase(db: Database, labelled: LabelledDatabase): Dat
   >;
   const inEpisode = judgedRounds.filter((r) =>
     labelled.episodes.some((e) => touches(r, e.start, e.end))
+  );
+  const strayIncidents = incidents.filter((i) =>
+    labelled.episodes.every((e) => !(i.startTime < e.settled && i.endTime > e.start))
   );
 
   const problems: string[] = [];
@@ -165,8 +188,23 @@ export function scoreOpenDatabase(db: Database, labelled: LabelledDatabase): Dat
     swept,
     episodes,
     falseAlarms,
+    benignIncidents: {
+      count: strayIncidents.length,
+      benignMs: benign.reduce((ms, r) => ms + (r.end - r.start), 0),
+      summaries: strayIncidents.map((i) => i.summary),
+    },
     problems,
   };
+}
+
+/** Whether detect has made the incidents table (a database of pad before incidents has none). */
+function hasIncidents(db: Database): boolean {
+  try {
+    listIncidents(db, { limit: 1 });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The scenario set of a database name: up to its first colon. */
@@ -285,9 +323,13 @@ function scoreEpisode(
   episode: Episode,
   rounds: readonly RoundView[],
   flags: Record<Method, Set<number>>,
+  incidents: readonly Incident[],
 ): EpisodeOutcome {
   const own = rounds.filter((r) => touches(r, episode.start, episode.end));
   const judgedOwn = own.filter(judged);
+  const ownIncidents = incidents.filter((i) =>
+    i.startTime < episode.settled && i.endTime > episode.start
+  );
   const peak = judgedOwn.reduce<RoundView | null>(
     (best, r) => r.score !== null && (best === null || r.score > best.score!) ? r : best,
     null,
@@ -300,12 +342,18 @@ function scoreEpisode(
     rounds: own.length,
     judgedRounds: judgedOwn.length,
     padPeak: peak ? { score: peak.score!, threshold: peak.threshold } : null,
+    incidents: ownIncidents.map((i) => i.summary),
+    benign: episode.benign ?? false,
+    afterAccept: episode.acceptedAt === undefined
+      ? null
+      : ownIncidents.filter((i) => i.startTime >= episode.acceptedAt!).map((i) => i.summary),
   };
   if (judgedOwn.length === 0) return { ...base, methods: null };
   const methods = Object.fromEntries(METHODS.map((m) => {
     // The delay counts every round of the episode, judged or not: a round in warm-up passed.
     const first = own.findIndex((r) => judged(r) && flags[m].has(r.id));
-    return [m, { detected: first >= 0, delay: first >= 0 ? first : null }];
+    const flagged = judgedOwn.filter((r) => flags[m].has(r.id)).length;
+    return [m, { detected: first >= 0, delay: first >= 0 ? first : null, flagged }];
   })) as Record<Method, Detection>;
   return { ...base, methods };
 }
@@ -324,12 +372,25 @@ export interface SummaryRow {
   detected: Record<Method, number>;
   /** Delays of the detected episodes, in rounds. */
   delays: Record<Method, number[]>;
+  /** pad's incidents per judged episode. */
+  incidents: number[];
+  /** Benign changes (hard negatives): their rounds flagged, not detections. */
+  benign: boolean;
+  /** Per judged episode a person answered: incidents opened after the accept. */
+  afterAccept: number[];
+  /** Per method, judged rounds and flagged ones over the row's episodes. */
+  judgedRounds: number;
+  flaggedRounds: Record<Method, number>;
 }
 
 /** All databases summed up: the table's rows and false alarms per scenario set and overall. */
 export interface Summary {
   rows: SummaryRow[];
-  falseAlarms: { group: string; counts: Record<Method, FalseAlarms> }[];
+  falseAlarms: {
+    group: string;
+    counts: Record<Method, FalseAlarms>;
+    incidents: BenignIncidents;
+  }[];
   /** Whether any database was swept ("new listener" is shown only then). */
   swept: boolean;
   problems: string[];
@@ -345,6 +406,8 @@ export function summarize(outcomes: readonly DatabaseOutcome[]): Summary {
       FalseAlarms
     >;
   const total = zero();
+  const stray = new Map<string, BenignIncidents>();
+  const allStray: BenignIncidents = { count: 0, benignMs: 0 };
   for (const o of outcomes) {
     for (const e of o.episodes) {
       const key = `${o.group}\u0000${e.type}`;
@@ -359,12 +422,21 @@ export function summarize(outcomes: readonly DatabaseOutcome[]): Summary {
             Method,
             number[]
           >,
+          incidents: [],
+          benign: e.benign,
+          afterAccept: [],
+          judgedRounds: 0,
+          flaggedRounds: Object.fromEntries(METHODS.map((m) => [m, 0])) as Record<Method, number>,
         };
         rows.set(key, row);
       }
       if (e.methods === null) continue;
       row.episodes++;
+      row.incidents.push(e.incidents.length);
+      if (e.afterAccept) row.afterAccept.push(e.afterAccept.length);
+      row.judgedRounds += e.judgedRounds;
       for (const m of METHODS) {
+        row.flaggedRounds[m] += e.methods[m].flagged;
         if (e.methods[m].detected) {
           row.detected[m]++;
           row.delays[m].push(e.methods[m].delay!);
@@ -373,6 +445,13 @@ export function summarize(outcomes: readonly DatabaseOutcome[]): Summary {
     }
     let counts = groups.get(o.group);
     if (!counts) groups.set(o.group, counts = zero());
+    const incidents = stray.get(o.group) ?? { count: 0, benignMs: 0 };
+    stray.set(o.group, {
+      count: incidents.count + o.benignIncidents.count,
+      benignMs: incidents.benignMs + o.benignIncidents.benignMs,
+    });
+    allStray.count += o.benignIncidents.count;
+    allStray.benignMs += o.benignIncidents.benignMs;
     for (const m of METHODS) {
       counts[m].flagged += o.falseAlarms[m].flagged;
       counts[m].benign += o.falseAlarms[m].benign;
@@ -380,14 +459,23 @@ export function summarize(outcomes: readonly DatabaseOutcome[]): Summary {
       total[m].benign += o.falseAlarms[m].benign;
     }
   }
-  const falseAlarms = [...groups].map(([group, counts]) => ({ group, counts }));
-  if (groups.size > 1) falseAlarms.push({ group: "all", counts: total });
+  const falseAlarms = [...groups].map(([group, counts]) => ({
+    group,
+    counts,
+    incidents: stray.get(group)!,
+  }));
+  if (groups.size > 1) falseAlarms.push({ group: "all", counts: total, incidents: allStray });
   return {
     rows: [...rows.values()],
     falseAlarms,
     swept: outcomes.some((o) => o.swept),
     problems: outcomes.flatMap((o) => o.problems),
   };
+}
+
+/** Incidents on benign rounds per day of benign rounds; null without benign rounds. */
+export function perBenignDay(incidents: BenignIncidents): number | null {
+  return incidents.benignMs === 0 ? null : incidents.count / (incidents.benignMs / 86_400_000);
 }
 
 /** False alarms per 1,000 benign rounds; null when there were no benign rounds to count on. */
@@ -404,17 +492,29 @@ export function shownMethods(summary: Summary): Method[] {
 export function markdownTable(summary: Summary): string {
   const methods = shownMethods(summary);
   const lines = [
-    `| scenarios | anomaly | episodes | ${methods.map((m) => METHOD_NAMES[m]).join(" | ")} |`,
-    `| --- | --- | ---: | ${methods.map(() => "---").join(" | ")} |`,
+    `| scenarios | anomaly | episodes | pad incidents | ${
+      methods.map((m) => METHOD_NAMES[m]).join(" | ")
+    } |`,
+    `| --- | --- | ---: | --- | ${methods.map(() => "---").join(" | ")} |`,
   ];
   for (const row of summary.rows) {
-    const cells = methods.map((m) => detectionCell(row.episodes, row.detected[m], row.delays[m]));
-    lines.push(`| ${row.group} | ${row.type} | ${row.episodes} | ${cells.join(" | ")} |`);
+    const cells = methods.map((m) =>
+      row.benign
+        ? benignCell(row.episodes, row.flaggedRounds[m], row.judgedRounds)
+        : detectionCell(row.episodes, row.detected[m], row.delays[m])
+    );
+    lines.push(
+      `| ${row.group} | ${row.type} | ${row.episodes} | ${incidentCell(row)} | ${
+        cells.join(" | ")
+      } |`,
+    );
   }
-  for (const { group, counts } of summary.falseAlarms) {
+  for (const { group, counts, incidents } of summary.falseAlarms) {
     const cells = methods.map((m) => falseAlarmCell(counts[m]));
     lines.push(
-      `| ${group} | false alarms per 1,000 benign rounds | | ${cells.join(" | ")} |`,
+      `| ${group} | false alarms per 1,000 benign rounds | | ${benignIncidentCell(incidents)} | ${
+        cells.join(" | ")
+      } |`,
     );
   }
   return lines.join("\n") + "\n";
@@ -431,6 +531,32 @@ function detectionCell(episodes: number, detected: number, delays: number[]): st
   return `${detected}/${episodes} detected${delay}`;
 }
 
+/** Incidents per episode: "1", or "1, 1, 2" for several; "2, none after the accept". */
+function incidentCell(row: SummaryRow): string {
+  if (row.incidents.length === 0) return "–";
+  const after = row.afterAccept.length === 0
+    ? ""
+    : row.afterAccept.every((n) => n === 0)
+    ? ", none after the accept"
+    : `, ${row.afterAccept.join(", ")} after the accept`;
+  return row.incidents.join(", ") + after;
+}
+
+/** A benign change's rounds a method flagged: "3 of 420 rounds flagged". */
+function benignCell(episodes: number, flagged: number, judgedRounds: number): string {
+  if (episodes === 0) return "not judged";
+  return `${thousands(flagged)} of ${thousands(judgedRounds)} rounds flagged`;
+}
+
+/** Incidents on benign rounds: "0.0 per day (0 in 5.3 h)". */
+function benignIncidentCell(incidents: BenignIncidents): string {
+  const rate = perBenignDay(incidents);
+  if (rate === null) return "–";
+  return `${rate.toFixed(1)} per day (${thousands(incidents.count)} in ${
+    (incidents.benignMs / 3_600_000).toFixed(1)
+  } h)`;
+}
+
 function falseAlarmCell(counts: FalseAlarms): string {
   const rate = perThousand(counts);
   if (rate === null) return "no benign rounds judged";
@@ -444,11 +570,21 @@ function falseAlarmCell(counts: FalseAlarms): string {
  * neither a rule that flags every round nor one that flags none can win.
  */
 export function targets(summary: Summary): string[] {
-  const rows = summary.rows.filter((r) => r.episodes > 0);
+  const rows = summary.rows.filter((r) => r.episodes > 0 && !r.benign);
+  const benign = summary.rows.filter((r) => r.episodes > 0 && r.benign);
   const all = summary.falseAlarms[summary.falseAlarms.length - 1]?.counts;
   const rate = (m: Method) => all ? perThousand(all[m]) : null;
+  // A benign change that joins for good: issue "Incidents…" allows two incidents, then none.
+  const benignLines = benign.map((row) => {
+    const few = row.incidents.every((n) => n <= 2) && row.afterAccept.every((n) => n === 0);
+    return `${few ? "met" : "NOT met"}: ${row.group}: ${row.type}: at most 2 incidents, and ` +
+      `none after the accept (${incidentCell(row)})`;
+  });
   if (rows.length === 0 || rate("pad") === null) {
-    return ["not known: no episode or no benign round was judged by pad (see below)"];
+    return [
+      "not known: no episode or no benign round was judged by pad (see below)",
+      ...benignLines,
+    ];
   }
   const late = rows.filter((r) => r.detected.pad < r.episodes || r.delays.pad.some((d) => d > 0));
   const lines = [
@@ -464,6 +600,25 @@ export function targets(summary: Summary): string[] {
       `(pad: ${rate("pad")!.toFixed(2)}, ${thousands(pad.flagged)} of ${thousands(pad.benign)}` +
       `${pad.benign < 1000 ? "; too few benign rounds to tell" : ""})`,
   );
+  const notOne = rows.filter((r) => r.incidents.some((n) => n !== 1));
+  lines.push(
+    notOne.length === 0
+      ? `met: every episode reached a person as exactly one incident`
+      : `NOT met: every episode one incident; not so for ${
+        notOne.map((r) => `${r.group}: ${r.type} (${r.incidents.join(", ")})`).join("; ")
+      }`,
+  );
+  lines.push(...benignLines);
+  const stray = summary.falseAlarms[summary.falseAlarms.length - 1]!.incidents;
+  const perDay = perBenignDay(stray);
+  if (perDay !== null) {
+    lines.push(
+      `${perDay <= 1 ? "met" : "NOT met"}: at most 1 incident per day of benign rounds ` +
+        `(${perDay.toFixed(2)}: ${thousands(stray.count)} in ${
+          (stray.benignMs / 3_600_000).toFixed(1)
+        } h)`,
+    );
+  }
   const episodes = rows.reduce((n, r) => n + r.episodes, 0);
   const figures = (m: Method) => {
     const hits = rows.reduce((n, r) => n + r.detected[m], 0);

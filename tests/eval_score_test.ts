@@ -10,6 +10,7 @@ import {
 } from "../eval/score.ts";
 import { NO_ATTEMPTS, type RoundData } from "../src/round.ts";
 import { type Database, openDatabase } from "../src/store/database.ts";
+import { type IncidentKind, openIncident } from "../src/store/incidents.ts";
 import { tempDir } from "../fixtures/pad_cli.ts";
 import { storeRoundHistory } from "../fixtures/history.ts";
 
@@ -27,6 +28,7 @@ const at = (i: number) => T0 + i * MINUTE;
  * - round 170: a client's ephemeral tcp/50000 (ESTABLISHED) appears;
  * - round 185: a flood, pad flags it; round 186 settles after it;
  * - round 250: the highest score of the batch 240–259, benign, below the threshold.
+ * Each flagged round opened an incident.
  */
 function seedHost(db: Database): number[] {
   const rounds: RoundData[] = [];
@@ -88,6 +90,18 @@ function seedHost(db: Database): number[] {
     const verdict = i < 120 ? "warmup" : value! > 5 ? "anomaly" : "normal";
     score.run(id, at(i) + 1, value, i < 120 ? null : 5, verdict);
   }
+  const incident = (i: number, kind: IncidentKind, summary: string) =>
+    openIncident(db, { kind, key: summary, summary, ports: [], peers: [] }, {
+      roundId: ids[i]!,
+      anomalyId: 0,
+      startTime: at(i),
+      endTime: at(i) + 55_000,
+      score: 9,
+      modelVersion: null,
+    }, at(i));
+  incident(130, "traffic", "unusual traffic on tcp/22");
+  incident(151, "new listener", "new TCP listener on 41234");
+  incident(185, "flood", "SYN flood on tcp/22");
   return ids;
 }
 
@@ -130,19 +144,27 @@ Deno.test("scoreDatabase() compares pad and the baselines on the rounds pad judg
   const [listener, flood] = outcome.episodes;
   assert.equal(listener!.rounds, 2);
   assert.deepEqual(listener!.methods, {
-    pad: { detected: true, delay: 1 }, // 150 scored 4 < 5, 151 scored 9
-    original: { detected: true, delay: 1 }, // 151 is the top of the batch 120–179
-    newPort: { detected: true, delay: 0 }, // tcp/41234 is new in 150
-    newLowPort: { detected: false, delay: null }, // but in the ephemeral range
-    newListener: { detected: true, delay: 0 },
+    pad: { detected: true, delay: 1, flagged: 1 }, // 150 scored 4 < 5, 151 scored 9
+    original: { detected: true, delay: 1, flagged: 1 }, // 151 is the top of the batch 120–179
+    newPort: { detected: true, delay: 0, flagged: 1 }, // tcp/41234 is new in 150
+    newLowPort: { detected: false, delay: null, flagged: 0 }, // but in the ephemeral range
+    newListener: { detected: true, delay: 0, flagged: 1 },
   });
   assert.deepEqual(listener!.padPeak, { score: 9, threshold: 5 });
+  assert.deepEqual(listener!.incidents, ["new TCP listener on 41234"]);
+  assert.deepEqual(flood!.incidents, ["SYN flood on tcp/22"]);
+  // The false alarm's incident, in 136 benign rounds of 55 s.
+  assert.deepEqual(outcome.benignIncidents, {
+    count: 1,
+    benignMs: 136 * 55_000,
+    summaries: ["unusual traffic on tcp/22"],
+  });
   assert.deepEqual(flood!.methods, {
-    pad: { detected: true, delay: 0 },
-    original: { detected: true, delay: 0 }, // top of the batch 180–239
-    newPort: { detected: false, delay: null },
-    newLowPort: { detected: false, delay: null },
-    newListener: { detected: false, delay: null },
+    pad: { detected: true, delay: 0, flagged: 1 },
+    original: { detected: true, delay: 0, flagged: 1 }, // top of the batch 180–239
+    newPort: { detected: false, delay: null, flagged: 0 },
+    newLowPort: { detected: false, delay: null, flagged: 0 },
+    newListener: { detected: false, delay: null, flagged: 0 },
   });
 
   assert.deepEqual(outcome.falseAlarms, {
@@ -163,11 +185,11 @@ Deno.test("markdownTable() shows each anomaly row and the false alarms with thei
   const summary = summarize([scoreOpenDatabase(db.db, { ...LABELS, db: path })]);
   const lines = markdownTable(summary).trim().split("\n");
   assert.deepEqual(lines, [
-    "| scenarios | anomaly | episodes | pad | original's rule | new port | new port below 32768 | new listener |",
-    "| --- | --- | ---: | --- | --- | --- | --- | --- |",
-    "| test | new listener | 1 | detected, delay 1 | detected, delay 1 | detected, delay 0 | missed | detected, delay 0 |",
-    "| test | flood | 1 | detected, delay 0 | detected, delay 0 | missed | missed | missed |",
-    "| test | false alarms per 1,000 benign rounds | | 7.4 (1 of 136) | 7.4 (1 of 136) | 14.7 (2 of 136) | 7.4 (1 of 136) | 0.0 (0 of 136) |",
+    "| scenarios | anomaly | episodes | pad incidents | pad | original's rule | new port | new port below 32768 | new listener |",
+    "| --- | --- | ---: | --- | --- | --- | --- | --- | --- |",
+    "| test | new listener | 1 | 1 | detected, delay 1 | detected, delay 1 | detected, delay 0 | missed | detected, delay 0 |",
+    "| test | flood | 1 | 1 | detected, delay 0 | detected, delay 0 | missed | missed | missed |",
+    "| test | false alarms per 1,000 benign rounds | | 11.6 per day (1 in 2.1 h) | 7.4 (1 of 136) | 7.4 (1 of 136) | 14.7 (2 of 136) | 7.4 (1 of 136) | 0.0 (0 of 136) |",
   ]);
 });
 
@@ -180,6 +202,8 @@ Deno.test("targets() checks first-round detection, the false-alarm rate and each
   assert.deepEqual(lines.map((l) => l.split(":")[0]), [
     "NOT met", // the listener was flagged one round late
     "NOT met", // 1 of 136 is 7.35 per 1,000
+    "met", // one incident each
+    "NOT met", // 1 incident in 2.1 hours of benign rounds: 11.6 a day
     "NOT met", // the original's rule did exactly as well here: 1 − 1/136 each
     "met", // new port: 1/2 − 2/136
     "met", // new port below 32768: 0/2 − 1/136
@@ -187,8 +211,9 @@ Deno.test("targets() checks first-round detection, the false-alarm rate and each
   ]);
   assert.match(lines[0]!, /not so for test: new listener$/);
   assert.match(lines[1]!, /pad: 7\.35, 1 of 136; too few benign rounds to tell/);
-  assert.match(lines[2]!, /detected 2 vs 2 of 2 \(in their first round 1 vs 1\)/);
-  assert.match(lines[3]!, /new port: detected 2 vs 1 of 2 .* 0\.993 vs 0\.485$/);
+  assert.match(lines[3]!, /at most 1 incident per day of benign rounds \(11\.55: 1 in 2\.1 h\)/);
+  assert.match(lines[4]!, /detected 2 vs 2 of 2 \(in their first round 1 vs 1\)/);
+  assert.match(lines[5]!, /new port: detected 2 vs 1 of 2 .* 0\.993 vs 0\.485$/);
 });
 
 Deno.test("summarize() adds up episodes of one type and false alarms across databases", () => {
@@ -215,7 +240,7 @@ Deno.test("summarize() adds up episodes of one type and false alarms across data
   );
   assert.match(
     markdownTable(summary),
-    /\| replay a \| new listener \| 2 \| 2\/2 detected, delays 1, 1 \|/,
+    /\| replay a \| new listener \| 2 \| 1, 1 \| 2\/2 detected, delays 1, 1 \|/,
   );
 });
 
@@ -262,13 +287,55 @@ Deno.test("scoreDatabase() says why when pad judged nothing, and never divides b
   assert.equal(perThousand(summary.falseAlarms[0]!.counts.pad), null);
   const table = markdownTable(summary);
   assert.doesNotMatch(table, /NaN|Infinity|new listener/);
-  assert.match(table, /\| live \| flood \| 0 \| not judged \| not judged \| not judged \|/);
+  assert.match(table, /\| live \| flood \| 0 \| – \| not judged \| not judged \| not judged \|/);
   assert.match(
     table,
-    /\| live \| false alarms per 1,000 benign rounds \| \| no benign rounds judged \|/,
+    /\| live \| false alarms per 1,000 benign rounds \| \| – \| no benign rounds judged \|/,
   );
 });
 
 function disposable(db: Database): { db: Database } & Disposable {
   return { db, [Symbol.dispose]: () => db.close() };
 }
+
+Deno.test("a benign change is a hard negative: its flagged rounds and incidents are counted, not detections, and those after the accept told apart", () => {
+  using dir = tempDir();
+  const path = `${dir.path}/pad.db`;
+  using db = disposable(openDatabase(path));
+  seedHost(db.db);
+  // The listener of rounds 150–151 was a service started on purpose, accepted at round 160;
+  // round 185's flood stands for the same service misbehaving later.
+  const joined: LabelledDatabase = {
+    name: "replay joined: a service",
+    db: path,
+    episodes: [{
+      type: "a service starts for good",
+      start: at(150),
+      end: at(260),
+      settled: at(260),
+      command: "",
+      benign: true,
+      acceptedAt: at(160),
+    }],
+  };
+  const outcome = scoreOpenDatabase(db.db, joined);
+  const [episode] = outcome.episodes;
+  assert.equal(episode!.benign, true);
+  assert.deepEqual(episode!.incidents, ["new TCP listener on 41234", "SYN flood on tcp/22"]);
+  assert.deepEqual(episode!.afterAccept, ["SYN flood on tcp/22"]);
+  const summary = summarize([outcome]);
+  assert.match(
+    markdownTable(summary),
+    /\| replay joined \| a service starts for good \| 1 \| 2, 1 after the accept \| 2 of 110 rounds flagged \|/,
+  );
+  const lines = targets(summary);
+  assert.ok(
+    lines.includes(
+      "NOT met: replay joined: a service starts for good: at most 2 incidents, and none after " +
+        "the accept (2, 1 after the accept)",
+    ),
+    lines.join("\n"),
+  );
+  // With no attack episode, nothing else is claimed.
+  assert.match(lines[0]!, /^not known/);
+});
