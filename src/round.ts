@@ -218,4 +218,12 @@ export interface RoundData {
   attempts: ConnectionAttempts;
   /** `false` when capture was off: traffic is then unknown, not zero, and is never scored. */
   captured: boolean;
+  /**
+   * The share of the round's time its capture covered, where it was not all of it: an imported
+   * capture's first and last rounds. Absent: the whole round.
+   */
+  coverage?: number;
 }
+
+/** Rounds whose capture covered less than this share are not judged by the model. */
+export const MIN_COVERAGE = 0.9;

@@ -69,7 +69,7 @@ Deno.test("detect flags a new listener in its round, stores it with its port and
   );
   assert.match(
     summary!,
-    /^Scored 180 rounds, 120 in warm-up .*: 1 round flagged, 1 incident opened/,
+    /^Scored 180 rounds, 60 in warm-up .*: 1 round flagged, 1 incident opened/,
   );
   const [incident] = query(db, "SELECT * FROM incidents");
   assert.equal(incident!.first_round_id, injected + 1);

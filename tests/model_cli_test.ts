@@ -125,7 +125,7 @@ Deno.test("pad model export, import and merge move models between hosts", async 
       assert.equal(run.code, 0, run.stderr);
       assert.match(
         run.stdout,
-        /^Imported .*a\.padmodel as model v1 \(trained on \d+ rounds, exported from v\d+ by pad [0-9.]+, sha256 [0-9a-f]{12}\); threshold not calibrated yet \(0 normal rounds here, 60 needed\)/,
+        /^Imported .*a\.padmodel as model v1 \(trained on \d+ rounds, exported from v\d+ by pad [0-9.]+, sha256 [0-9a-f]{12}\); threshold not calibrated yet \(0 normal rounds here, 30 needed\)/,
       );
       const source = latest(at("a.db"));
       const imported = latest(fresh);

@@ -95,7 +95,7 @@ Deno.test("a model file holds a magic line, a JSON header with tfjs weight specs
   const { first, end, header } = split(bytes);
   assert.equal(new TextDecoder().decode(bytes.subarray(0, first)), "pad-model 1");
   assert.equal(header.format, 1);
-  assert.equal(header.encoding, "pad-features-v2/bins-64");
+  assert.equal(header.encoding, "pad-features-v3/bins-64");
   assert.equal(header.config.window, 3);
   assert.equal(header.roundsTrainedOn, 30);
   assert.equal(header.thresholdState.scores.length, 80);
@@ -206,7 +206,7 @@ Deno.test("restoreDetector() refuses weight specs that do not fit the topology, 
   );
   await assert.rejects(
     restoreDetector("v1.padmodel", other),
-    /Model file v1.padmodel was trained on feature encoding "pad-features-v1\/bins-64"; this pad \(.*\) encodes "pad-features-v2\/bins-64"/,
+    /Model file v1.padmodel was trained on feature encoding "pad-features-v1\/bins-64"; this pad \(.*\) encodes "pad-features-v3\/bins-64"/,
   );
 });
 
@@ -269,7 +269,7 @@ Deno.test("checkMergeable() refuses another configuration or feature encoding an
   const other: ModelFile = { ...a.file, encoding: "pad-features-v1/bins-64" };
   assert.throws(
     () => mergeModelContents([a, { name: "v1.padmodel", file: other }]),
-    /Cannot merge v1.padmodel with a.padmodel: feature encoding "pad-features-v2\/bins-64" vs "pad-features-v1\/bins-64"/,
+    /Cannot merge v1.padmodel with a.padmodel: feature encoding "pad-features-v3\/bins-64" vs "pad-features-v1\/bins-64"/,
   );
 });
 

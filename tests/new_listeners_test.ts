@@ -43,17 +43,53 @@ Deno.test("listenerKey follows TCP listeners and UDP services, not clients or un
   assert.equal(listenerKey(port(22, "tcp", null)), null); // the listen probe cannot tell
 });
 
+const NONE = { swept: [], accepting: [] };
+
 Deno.test("newListeners reports each new listener once, in the first round it appears", () => {
   const known = new Set(["tcp/22"]);
   const ssh = port(22, "tcp", true, "sshd");
-  assert.deepEqual(newListeners(round(1, [ssh, port(50_001, "tcp", false)]), known), []);
+  assert.deepEqual(newListeners(round(1, [ssh, port(50_001, "tcp", false)]), known), NONE);
   const fresh = newListeners(round(2, [ssh, port(4444, "tcp", true, "ncat")]), known);
-  assert.deepEqual(fresh, [{ port: 4444, protocol: "tcp", error: 1, pid: 4242, command: "ncat" }]);
-  assert.deepEqual(newListeners(round(3, [ssh, port(4444, "tcp", true, "ncat")]), known), []);
+  assert.deepEqual(fresh.swept, [{
+    port: 4444,
+    protocol: "tcp",
+    error: 1,
+    pid: 4242,
+    command: "ncat",
+  }]);
+  assert.deepEqual(newListeners(round(3, [ssh, port(4444, "tcp", true, "ncat")]), known), NONE);
   // Both families of one port are one listener.
   const both = [port(8080, "tcp", true), { ...port(8080, "tcp", true), family: 6 as const }];
-  assert.equal(newListeners(round(4, both), known).length, 1);
+  assert.equal(newListeners(round(4, both), known).swept.length, 1);
   assert.ok(known.has("tcp/8080"));
+});
+
+Deno.test("a port that accepted a connection is a listener no sweep saw; a client's port is not", () => {
+  const known = new Set(["tcp/22"]);
+  const accepted = (port: number, accepts: number): RoundData => ({
+    ...round(1, []),
+    traffic: [{
+      port,
+      protocol: "tcp",
+      direction: "out",
+      packets: 3,
+      bytes: 180,
+      peers: 1,
+      remotePorts: 1,
+      accepts,
+    }],
+  });
+  assert.deepEqual(newListeners(accepted(4455, 1), known).accepting, [{
+    port: 4455,
+    protocol: "tcp",
+    error: 1,
+    pid: undefined,
+    command: undefined,
+  }]);
+  assert.deepEqual(newListeners(accepted(4455, 2), known), NONE, "reported once");
+  assert.deepEqual(newListeners(accepted(4456, 0), known), NONE, "sent data, accepted nothing");
+  // Active FTP: a client accepts the server's data connection on an ephemeral port.
+  assert.deepEqual(newListeners(accepted(40_123, 1), known), NONE);
 });
 
 Deno.test("listenersBefore reads the listeners of stored rounds before a time, nothing else", () => {
@@ -87,7 +123,7 @@ Deno.test("the listeners' memory outlives prune: a service back after two weeks 
   assert.equal(Number(db.prepare("SELECT count(*) AS n FROM rounds_ports").get()!.n), 0);
   const known = new Set(listenersBefore(db, later).map(listenerKey).filter((k) => k !== null));
   assert.ok(known.has("tcp/4444"));
-  assert.deepEqual(newListeners(round(99, [port(4444, "tcp", true)]), known), []);
+  assert.deepEqual(newListeners(round(99, [port(4444, "tcp", true)]), known), NONE);
 });
 
 Deno.test("migration 0006 fills the listeners' memory from the rounds already stored", () => {

@@ -8,7 +8,7 @@ import {
   openDatabase,
   pragma,
 } from "../src/store/database.ts";
-import { SCHEMA_VERSION } from "../src/store/migrations.ts";
+import { MIGRATIONS, SCHEMA_VERSION } from "../src/store/migrations.ts";
 import { runPad, tempDir } from "../fixtures/pad_cli.ts";
 
 function schemaOf(path: string): string {
@@ -128,4 +128,52 @@ Deno.test("two processes migrating one new database at once both succeed", async
   for (const run of runs) assert.equal(run.code, 0, run.stderr);
   using db = new DatabaseSync(path, { readOnly: true });
   assert.equal(pragma(db, "user_version"), SCHEMA_VERSION);
+});
+
+Deno.test("migration 0010 rebuilds anomalies and verdicts whole: ports, incidents and learned flags stay", () => {
+  using dir = tempDir();
+  const path = `${dir.path}/pad.db`;
+  {
+    using old = new DatabaseSync(path);
+    old.exec("PRAGMA foreign_keys = ON");
+    for (const m of MIGRATIONS.filter((m) => m.version <= 9)) old.exec(m.sql);
+    old.exec("PRAGMA user_version = 9");
+    old.exec(
+      "INSERT INTO rounds (id, start_time, status) VALUES (1, 1000, 'complete'); " +
+        "INSERT INTO ports (id, first_seen) VALUES (4444, 1000); " +
+        "INSERT INTO models (id, created, encoding, topology, config, threshold_state, " +
+        "rounds_trained) " +
+        "VALUES (1, 900, 'e', '[]', '{}', '{}', 60); " +
+        "INSERT INTO round_scores (round_id, model_id, scored_at, score, threshold, verdict, " +
+        "learned) VALUES (1, 1, 1100, 50, 10, 'anomaly', 1); " +
+        "INSERT INTO incidents (id, kind, cause_key, summary, start_time, end_time, opened_at) " +
+        "VALUES (7, 'new listener', 'listener tcp/4444', 'new TCP listener on 4444', 1000, " +
+        "2000, 1100); " +
+        "INSERT INTO anomalies (id, round_id, detected_at, score, threshold, model_id, reason, " +
+        "incident_id) VALUES (3, 1, 1100, 50, 10, 1, 'new listener', 7); " +
+        "INSERT INTO anomaly_ports (anomaly_id, port_id, protocol, error) " +
+        "VALUES (3, 4444, 'tcp', 1)",
+    );
+  }
+  using db = openDatabase(path);
+  const rows = (sql: string) => db.prepare(sql).all().map((r) => ({ ...r }));
+  assert.deepEqual(rows("SELECT id, round_id, score, reason, incident_id FROM anomalies"), [
+    { id: 3, round_id: 1, score: 50, reason: "new listener", incident_id: 7 },
+  ]);
+  assert.deepEqual(rows("SELECT anomaly_id, port_id FROM anomaly_ports"), [
+    { anomaly_id: 3, port_id: 4444 },
+  ]);
+  assert.deepEqual(rows("SELECT verdict, learned FROM round_scores"), [
+    { verdict: "anomaly", learned: 1 },
+  ]);
+  assert.deepEqual(rows("PRAGMA foreign_key_check"), []);
+  // What the rebuild was for: a rule's flag before any model, and a partial round's verdict.
+  db.exec(
+    "INSERT INTO anomalies (round_id, detected_at, reason) VALUES (1, 1200, 'rule'); " +
+      "UPDATE round_scores SET verdict = 'partial'",
+  );
+  // Deleting the round still takes its anomalies and their ports with it.
+  db.exec("DELETE FROM rounds");
+  assert.deepEqual(rows("SELECT count(*) AS n FROM anomaly_ports"), [{ n: 0 }]);
+  assert.deepEqual(rows("SELECT count(*) AS n FROM anomalies"), [{ n: 0 }]);
 });

@@ -29,11 +29,14 @@ import {
   type RoundRef,
   roundsBefore,
   roundsToScore,
+  sweptBefore,
   unlearnedRounds,
 } from "../store/history.ts";
 import { lockRole } from "../store/lock.ts";
 import type { Database } from "../store/database.ts";
 import { listenerKey } from "../detect/new_listeners.ts";
+// A type only: the module itself, which loads TensorFlow.js, is imported when needed.
+import type { ListenerMemory } from "../detect/model_state.ts";
 
 /** `pad detect`: its flags, help and action. */
 export function detectCommand(context: CommandContext) {
@@ -195,6 +198,8 @@ export interface DetectOptions {
 export interface DetectResult {
   scored: number;
   warmup: number;
+  /** Rounds their capture covered only in part: rules applied, the model did not judge them. */
+  partial: number;
   anomalies: Anomaly[];
   /** Model version after the run; null while no model was trained. */
   modelVersion: number | null;
@@ -238,6 +243,7 @@ export async function runDetect(options: DetectOptions, out: Output): Promise<De
   const result: DetectResult = {
     scored: 0,
     warmup: 0,
+    partial: 0,
     anomalies: [],
     modelVersion: null,
     threshold: null,
@@ -287,21 +293,21 @@ async function scoreAndLearn(
     await model.catchUp(db, step, { maxEpochs: options.maxEpochs });
   }
   // Listeners the host had before the first round to score; judge adds each round's.
-  const knownListeners = new Set(
-    todo.length === 0
-      ? []
-      : listenersBefore(db, todo[0]!.startTime).map(listenerKey).filter((k) => k !== null),
-  );
-  for (let start = 0; start < todo.length; start += ROUNDS_PER_STEP) {
-    const step = todo.slice(start, start + ROUNDS_PER_STEP);
+  const first = todo[0]?.startTime ?? 0;
+  const listeners: ListenerMemory = {
+    known: new Set(listenersBefore(db, first).map(listenerKey).filter((k) => k !== null)),
+    swept: sweptBefore(db, first),
+  };
+  for (const step of steps(todo, model.trained ? null : roundsBefore(db, first), options.warmup)) {
     const context = precedingRounds(db, step[0]!.startTime, model.window - 1);
     const rounds = loadRounds(db, step.map((r) => r.id));
     const history = roundsBefore(db, step[0]!.startTime);
-    const scores = model.judge(context, rounds, history, options.warmup, knownListeners);
+    const scores = model.judge(context, rounds, history, options.warmup, listeners);
     const now = Date.now();
     const anomalyIds = storeScores(db, model.version, now, scores);
     result.scored += scores.length;
     result.warmup += scores.filter((s) => s.verdict === "warmup").length;
+    result.partial += scores.filter((s) => s.verdict === "partial").length;
     const byId = new Map(rounds.map((r) => [r.id, r]));
     const flagged: FlaggedRecord[] = [];
     for (const s of scores) {
@@ -336,6 +342,27 @@ async function scoreAndLearn(
   result.modelVersion = model.version;
   result.threshold = model.threshold;
 }
+
+/**
+ * The hours detect scores and learns, in order. A model not trained yet (`history` rounds
+ * before the first to score; null for a trained one) learns first from the rounds that take
+ * the history to `warmup` (at least 10), so it judges from there on rather than an hour later.
+ */
+function steps(todo: RoundRef[], history: number | null, warmup: number): RoundRef[][] {
+  const result: RoundRef[][] = [];
+  let start = 0;
+  if (history !== null && history < warmup) {
+    start = Math.min(todo.length, Math.max(MIN_FIRST_STEP, warmup - history));
+    result.push(todo.slice(0, start));
+  }
+  for (; start < todo.length; start += ROUNDS_PER_STEP) {
+    result.push(todo.slice(start, start + ROUNDS_PER_STEP));
+  }
+  return result.filter((s) => s.length > 0);
+}
+
+/** Rounds a first model learns from at least. */
+const MIN_FIRST_STEP = 10;
 
 function hostName(): string | null {
   try {
@@ -384,6 +411,7 @@ function report(
         type: "summary",
         scored: result.scored,
         warmup: result.warmup,
+        partial: result.partial,
         anomalies: result.anomalies.length,
         incidents_opened: result.opened.length,
         incidents_closed: result.closed.length,
@@ -402,7 +430,8 @@ function report(
     out.write("No new rounds to score\n");
     return;
   }
-  const warm = result.warmup > 0 ? `, ${result.warmup} in warm-up (learned from, not flagged)` : "";
+  const warm = (result.warmup > 0 ? `, ${result.warmup} in warm-up (learned from)` : "") +
+    (result.partial > 0 ? `, ${result.partial} partial (captured in part)` : "");
   const threshold = result.threshold === null
     ? "not calibrated yet"
     : result.threshold.toPrecision(4);

@@ -18,7 +18,8 @@ import { errorMessage, PadError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Output } from "../output.ts";
 import { type Database, openDatabase } from "../store/database.ts";
-import { storeRound } from "../store/rounds.ts";
+import { setCoverage, storeRound } from "../store/rounds.ts";
+import { isStorableTime } from "../round.ts";
 
 const log = logger("import");
 
@@ -112,21 +113,29 @@ export function runImport(options: ImportOptions, out: Output): ImportResult {
     reader: file.reader === "pad" ? "pad's reader" : "libpcap",
   });
 
+  const roundIds = new Map<number, number>();
   const slicer = new RoundSlicer({
     roundLengthMs: options.roundLengthMs,
     newTraffic: () => newTraffic(options, local),
-    store: (slot, traffic, malformed) => storeSlot(db, options, slot, traffic, malformed),
+    store: (slot, traffic, malformed) =>
+      roundIds.set(slot, storeSlot(db, options, slot, traffic, malformed)),
   });
+  const span = { first: Infinity, last: -Infinity };
   let stoppedBy: CaptureFileError | null = null;
   try {
     for (let result = file.next(); result !== null; result = file.next()) {
       slicer.add(result, file.timeMs);
+      if (isStorableTime(file.timeMs)) {
+        span.first = Math.min(span.first, file.timeMs);
+        span.last = Math.max(span.last, file.timeMs);
+      }
     }
   } catch (error) {
     if (!(error instanceof CaptureFileError)) throw error;
     stoppedBy = error;
   }
   slicer.finish();
+  markPartialRounds(db, roundIds, span, options.roundLengthMs);
   const rounds = slicer.counts.rounds;
 
   const seconds = (performance.now() - started) / 1000;
@@ -229,14 +238,38 @@ function newTraffic(options: ImportOptions, local: LocalNetworks): RoundTraffic 
   });
 }
 
+/**
+ * The capture's first and last rounds hold only the part of their slot that it covered (from
+ * its first frame, up to its last): they are marked, and the model does not judge them.
+ */
+function markPartialRounds(
+  db: Database,
+  roundIds: Map<number, number>,
+  span: { first: number; last: number },
+  length: number,
+): void {
+  if (span.first > span.last) return;
+  const slotOf = (ms: number) => Math.floor(ms / length) * length;
+  const [first, last] = [slotOf(span.first), slotOf(span.last)];
+  const covered = new Map<number, number>(
+    first === last
+      ? [[first, span.last - span.first]]
+      : [[first, first + length - span.first], [last, span.last - last]],
+  );
+  for (const [slot, ms] of covered) {
+    const id = roundIds.get(slot);
+    if (id !== undefined && ms < length) setCoverage(db, id, ms / length);
+  }
+}
+
 function storeSlot(
   db: Database,
   options: ImportOptions,
   slot: number,
   traffic: RoundTraffic,
   malformed: number,
-): void {
-  storeRound(db, {
+): number {
+  return storeRound(db, {
     startTime: slot,
     endTime: slot + options.roundLengthMs,
     status: "complete",

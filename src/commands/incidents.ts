@@ -201,8 +201,8 @@ export function runIncidentShow(
     rounds.map((r) => [
       String(r.roundId),
       isoString(r.startTime),
-      r.score.toPrecision(4),
-      r.threshold.toPrecision(4),
+      r.score === null ? "-" : r.score.toPrecision(4),
+      r.threshold === null ? "-" : r.threshold.toPrecision(4),
       r.reason,
       r.ports.slice(0, 3).map(port).join(", "),
     ]),

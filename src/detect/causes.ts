@@ -16,6 +16,7 @@ import { describeFeature } from "../model/feature_layout.ts";
 import type { RoundData, TrafficRow } from "../round.ts";
 import type { AnomalyPort } from "../store/detections.ts";
 import type { IncidentCause, IncidentKind, IncidentPort } from "../store/incidents.ts";
+import { LOGIN_PORTS, RULE_LIMITS, type RuleHit } from "./rules.ts";
 
 type CauseKind = IncidentKind;
 
@@ -55,6 +56,13 @@ const GLOBAL_CAUSE: Record<Global, CauseKind | null> = {
   max_remote_ports_out: "outbound scan",
   syn_ports_per_peer_in: "inbound scan",
   syn_ports_per_peer_out: "outbound scan",
+  syn_peers_in: "flood",
+  syn_unanswered_in: "flood",
+  syn_peers_out: "horizontal scan",
+  syn_unanswered_out: "horizontal scan",
+  syn_peers_per_remote_port_out: "horizontal scan",
+  syn_attempts_per_peer_port_in: "brute force",
+  syn_attempts_per_peer_port_out: "brute force",
   ports_in: "traffic",
   ports_out: "traffic",
   portless_packets_in: "icmp",
@@ -79,17 +87,25 @@ export interface FlaggedRound {
   ports: AnomalyPort[];
   /** Listeners on ports that never had one before (the new-listener rule). */
   newListeners: AnomalyPort[];
+  /** The rule the round broke (a scan, a brute force…), if any. */
+  rule: RuleHit | null;
   /** How long the round lasted, ms. */
   lengthMs: number;
 }
 
 /** The cause of a flagged round, in words. */
 export function causeOf(flagged: FlaggedRound, layout: FeatureLayout): IncidentCause {
-  const score = flagged.errors ? scoreCause(flagged, layout) : null;
-  const listener = flagged.newListeners.length > 0 ? listenerCause(flagged.newListeners) : null;
-  const primary = listener ?? score!;
-  // A new listener explains its own bin's listener error; anything else is told as well.
-  const secondary = listener && score && score.kind !== "listener" ? score : null;
+  const causes = [
+    flagged.newListeners.length > 0 ? listenerCause(flagged.newListeners) : null,
+    flagged.rule ? describe(flagged.rule.kind, flagged) : null,
+    flagged.errors ? scoreCause(flagged, layout) : null,
+  ].filter((c) => c !== null);
+  const primary = causes[0]!;
+  // A new listener explains its own bin's listener error; any other kind is told as well.
+  const secondary =
+    causes.slice(1).find((c) =>
+      c.kind !== primary.kind && !(primary.kind === "new listener" && c.kind === "listener")
+    ) ?? null;
   return {
     ...primary,
     summary: secondary ? `${primary.summary}; and ${secondary.summary}` : primary.summary,
@@ -184,21 +200,48 @@ function describe(kind: CauseKind, flagged: FlaggedRound): IncidentCause {
       );
     case "brute force":
     case "flood": {
+      // This host hammering one port of another: a brute force it runs (or a worm's).
+      if (
+        a.attemptsPerPeerPortOut >= 10 && a.attemptsPeerOut !== null &&
+        a.attemptsPerPeerPortOut > a.attemptsPerPeerPortIn
+      ) {
+        const target = `${a.attemptsPeerOut} tcp/${a.attemptsPortOut}`;
+        return {
+          ...cause(
+            target,
+            `${count(a.attemptsPerPeerPortOut)} connections from this host to tcp/` +
+              `${a.attemptsPortOut} of ${a.attemptsPeerOut} in ${duration(flagged.lengthMs)}`,
+            [a.attemptsPeerOut],
+          ),
+          kind: "brute force",
+          key: `brute force out ${target}`,
+        };
+      }
       if (a.attemptsPerPeerPortIn >= 10 && a.attemptsPeerIn !== null) {
         const flooded = round.traffic.find((t) =>
           t.direction === "in" && t.protocol === "tcp" && t.port === a.attemptsPortIn
         );
-        // Many attempts from one address is a brute force or a burst; from many, a flood.
+        // Many attempts from one address: at a login service a brute force, past the flood
+        // rule's limit a flood, else a burst of connections; from many addresses, a flood.
         if (!flooded || flooded.peers <= 3) {
+          const subject = `${a.attemptsPeerIn} tcp/${a.attemptsPortIn}`;
+          const login = LOGIN_PORTS.has(a.attemptsPortIn!);
+          const flood = a.attemptsPerPeerPortIn >=
+            RULE_LIMITS.attemptsPerPeerPort * Math.max(1, flagged.lengthMs / 60_000);
+          const kind = login ? "brute force" : "flood";
           return {
             ...cause(
-              `${a.attemptsPeerIn} tcp/${a.attemptsPortIn}`,
-              `${count(a.attemptsPerPeerPortIn)} connections to tcp/${a.attemptsPortIn} from ` +
-                `${a.attemptsPeerIn} in ${duration(flagged.lengthMs)}`,
+              subject,
+              flood && !login
+                ? `SYN flood on tcp/${a.attemptsPortIn} from ${a.attemptsPeerIn}: ` +
+                  `${count(a.attemptsPerPeerPortIn)} connection attempts in ` +
+                  duration(flagged.lengthMs)
+                : `${count(a.attemptsPerPeerPortIn)} connections to tcp/${a.attemptsPortIn} ` +
+                  `from ${a.attemptsPeerIn} in ${duration(flagged.lengthMs)}`,
               [a.attemptsPeerIn],
             ),
-            kind: "brute force",
-            key: `brute force ${a.attemptsPeerIn} tcp/${a.attemptsPortIn}`,
+            kind,
+            key: `${kind} ${subject}`,
           };
         }
       }

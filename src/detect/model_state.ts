@@ -9,9 +9,9 @@ import type { DetectorConfig } from "../model/config.ts";
 import { createDetector, type Detector, loadDetector, type SavedModel } from "../model/detector.ts";
 import { Threshold } from "../model/threshold.ts";
 import type { TrainingMetrics } from "../model/training.ts";
-import { contextWindows } from "../model/windows.ts";
+import { contextWindows, selectWindows, type WindowBatch } from "../model/windows.ts";
 import { mulberry32 } from "../random.ts";
-import type { RoundData } from "../round.ts";
+import { MIN_COVERAGE, type RoundData } from "../round.ts";
 import type { Database } from "../store/database.ts";
 import {
   markLearned,
@@ -21,10 +21,19 @@ import {
   storedModel,
   weightedModelIds,
 } from "../store/detections.ts";
-import { loadWithContext, normalRounds, normalScores, type RoundRef } from "../store/history.ts";
+import { loadWithContext, normalRounds, type RoundRef, verdictsOf } from "../store/history.ts";
 import { PadError } from "../errors.ts";
 import { causeOf } from "./causes.ts";
 import { newListeners } from "./new_listeners.ts";
+import { ruleHit } from "./rules.ts";
+
+/** What the new-listener rule remembers between rounds. */
+export interface ListenerMemory {
+  /** Listeners seen so far, as `tcp/22`. */
+  known: Set<string>;
+  /** Whether a round was swept before: until then, every listener would look new. */
+  swept: boolean;
+}
 
 /** Ports reported per anomaly at most. */
 const PORTS_PER_ANOMALY = 10;
@@ -111,6 +120,11 @@ export class ModelState implements Disposable {
     return new ModelState(await createDetector({}, options.seed), new Threshold(), null, null);
   }
 
+  /** Whether the model has learned from any round. */
+  get trained(): boolean {
+    return this.#detector.roundsTrainedOn > 0;
+  }
+
   /** Rounds per window. */
   get window(): number {
     return this.#detector.config.window;
@@ -122,11 +136,14 @@ export class ModelState implements Disposable {
   }
 
   /**
-   * Scores `rounds` (consecutive, oldest first, after `context`) and judges each: warm-up
-   * while fewer than `warmup` rounds of history precede it (`historyBefore` precede the first)
-   * or while the model is untrained or its threshold uncalibrated; else anomaly above the
-   * threshold, or when a service listens on a port none of the rounds before had a listener on
-   * (`knownListeners`, which this updates; see src/detect/new_listeners.ts). Normal scores then
+   * Scores `rounds` (consecutive, oldest first, after `context`) and judges each. A round that
+   * breaks a rule (src/detect/rules.ts) is an anomaly from the first round on, and so is one
+   * where a service listens on a port none of the rounds before had a listener on, once an
+   * earlier round was swept (`listeners`, which this updates; a listener only traffic shows
+   * counts after the warm-up, which learns the host's usual services; see
+   * src/detect/new_listeners.ts). Otherwise a round is warm-up while fewer than `warmup` rounds
+   * of history precede it (`historyBefore` precede the first) or while the model is untrained or
+   * its threshold uncalibrated, then an anomaly above the threshold, else normal. Normal scores
    * calibrate the threshold for the rounds after these.
    */
   judge(
@@ -134,7 +151,7 @@ export class ModelState implements Disposable {
     rounds: RoundData[],
     historyBefore: number,
     warmup: number,
-    knownListeners: Set<string>,
+    listeners: ListenerMemory,
   ): RoundScore[] {
     const layout = this.#detector.layout;
     const trained = this.#detector.roundsTrainedOn > 0;
@@ -147,29 +164,34 @@ export class ModelState implements Disposable {
     const threshold = this.#threshold.value;
     const verdicts = rounds.map((round, i): RoundScore => {
       const score = result?.scores[i] ?? null;
-      const fresh = newListeners(round, knownListeners);
-      if (score === null || threshold === null || historyBefore + i < warmup) {
-        return { roundId: round.id, score, threshold, verdict: "warmup" };
+      const lengthMs = (round.endTime ?? round.startTime + 60_000) - round.startTime;
+      const warm = score === null || threshold === null || historyBefore + i < warmup;
+      const fresh = newListeners(round, listeners.known);
+      const listening = [...(listeners.swept ? fresh.swept : []), ...(warm ? [] : fresh.accepting)];
+      if (round.occupied.length > 0) listeners.swept = true;
+      const rule = ruleHit(round, lengthMs);
+      // A round its capture covered only in part would look unlike any whole one: rules and
+      // listeners still count, the model's score does not.
+      const partial = (round.coverage ?? 1) < MIN_COVERAGE;
+      const above = !warm && !partial && score! > threshold!;
+      if (!above && listening.length === 0 && rule === null) {
+        const verdict = partial ? "partial" : warm ? "warmup" : "normal";
+        return { roundId: round.id, score, threshold, verdict };
       }
-      const above = score > threshold;
-      if (!above && fresh.length === 0) {
-        return { roundId: round.id, score, threshold, verdict: "normal" };
-      }
-      const errors = result!.errors[i]!;
-      const ports = above ? attribute(errors, round, layout, PORTS_PER_ANOMALY) : fresh;
-      const cause = causeOf({
-        round,
-        errors: above ? errors : null,
-        ports,
-        newListeners: fresh,
-        lengthMs: (round.endTime ?? round.startTime + 60_000) - round.startTime,
-      }, layout);
-      const reason = above ? "score" : "new listener";
+      const errors = above ? result!.errors[i]! : null;
+      const ports = errors
+        ? attribute(errors, round, layout, PORTS_PER_ANOMALY)
+        : listening.length > 0
+        ? listening
+        : rule!.ports;
+      const cause = causeOf(
+        { round, errors, ports, newListeners: listening, rule, lengthMs },
+        layout,
+      );
+      const reason = above ? "score" : listening.length > 0 ? "new listener" : "rule";
       return { roundId: round.id, score, threshold, verdict: "anomaly", reason, ports, cause };
     });
-    this.#threshold.observe(
-      verdicts.filter((v) => v.verdict !== "anomaly" && v.score !== null).map((v) => v.score!),
-    );
+    this.#threshold.observe(scoresToRemember(verdicts, this.window));
     return verdicts;
   }
 
@@ -183,7 +205,7 @@ export class ModelState implements Disposable {
     step: readonly RoundRef[],
     options: { maxEpochs: number },
   ): Promise<void> {
-    this.#threshold.observe(normalScores(db, step.map((r) => r.id)));
+    this.#threshold.observe(scoresToRemember(verdictsOf(db, step.map((r) => r.id)), this.window));
     await this.learn(db, step, options);
   }
 
@@ -211,12 +233,40 @@ export class ModelState implements Disposable {
     const train = [...replay, ...fresh].sort((a, b) => a.startTime - b.startTime);
     const { rounds, contextOf } = loadWithContext(db, train, this.window - 1);
     const windows = contextWindows(rounds, contextOf, this.window, this.#detector.layout);
+    if (!this.trained && this.#threshold.value === null) {
+      this.#threshold.observe(await this.#heldOutScores(windows, options.maxEpochs));
+    }
     const metrics = await this.#detector.fit(windows, {
       maxEpochs: options.maxEpochs,
       seed: this.#detector.config.seed + (this.version ?? 0),
     });
     this.#trainedUntil = Math.max(this.#trainedUntil ?? 0, step[step.length - 1]!.startTime);
     this.version = saveModel(db, this.#snapshot(metrics), stepIds);
+  }
+
+  /**
+   * Scores of the warm-up rounds as a model that never saw them gives them, to calibrate the
+   * first threshold at once rather than after as many rounds again: two models, each trained
+   * on one half of the windows (the first and the second half in time: overlapping windows of
+   * alternate rounds share too much to be held out), score the other half. Learning from half as
+   * much, they score a little higher than the model will: the first threshold errs high.
+   */
+  async #heldOutScores(windows: WindowBatch, maxEpochs: number): Promise<number[]> {
+    const scores: number[] = [];
+    const indices = windows.ends.map((_, i) => i);
+    const middle = Math.floor(indices.length / 2);
+    for (const half of [0, 1]) {
+      const learn = indices.filter((i) => (i < middle) !== (half === 0));
+      const judge = indices.filter((i) => (i < middle) === (half === 0));
+      if (learn.length === 0 || judge.length === 0) continue;
+      using fold = await createDetector(
+        this.#detector.config,
+        this.#detector.config.seed + 1 + half,
+      );
+      await fold.fit(selectWindows(windows, learn), { maxEpochs });
+      scores.push(...fold.score(selectWindows(windows, judge)).scores);
+    }
+    return scores;
   }
 
   /** Up to `count` of `refs`, drawn without replacement by the model's seeded generator. */
@@ -248,4 +298,29 @@ export class ModelState implements Disposable {
   [Symbol.dispose](): void {
     this.#detector.dispose();
   }
+}
+
+/**
+ * The scores of `verdicts` (one step, in time order) the threshold remembers: those of rounds
+ * judged normal or warm-up, except the `window - 1` after a flagged round. Their windows still
+ * hold the flagged round, or the change it made is still new to the model (a listener that
+ * stays scores high until the next fit learns it): remembered, a few such scores lift the fitted
+ * tail for a day (a listener's four next rounds took a threshold from 24 to 108).
+ */
+export function scoresToRemember(
+  verdicts: readonly { verdict: string; score: number | null }[],
+  window: number,
+): number[] {
+  const remembered: number[] = [];
+  let shadow = 0;
+  for (const { verdict, score } of verdicts) {
+    if (verdict === "anomaly") {
+      shadow = window - 1;
+    } else if (shadow > 0) {
+      shadow--;
+    } else if ((verdict === "normal" || verdict === "warmup") && score !== null) {
+      remembered.push(score);
+    }
+  }
+  return remembered;
 }

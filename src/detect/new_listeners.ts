@@ -2,9 +2,13 @@
  * The new-listener rule: a round in which a service listens on a port that no earlier round had
  * a listener on is an anomaly, whatever its score. A new service is the first thing a person
  * watching a host's ports wants to hear about, once; the model alone can miss it on a busy host
- * (in an earlier live eval run, `ncat -l` on a new port scored 3.5 against a threshold of 32). Only what the
- * procfs probe can tell is counted: TCP sockets in LISTEN, and unconnected UDP sockets outside
- * the ephemeral range (clients' unconnected UDP sockets, DNS lookups among them, live there).
+ * (in an earlier live eval run, `ncat -l` on a new port scored 3.5 against a threshold of 32).
+ *
+ * A listener is what the procfs probe can tell — TCP sockets in LISTEN, unconnected UDP sockets
+ * outside the ephemeral range (clients' unconnected UDP sockets, DNS lookups among them, live
+ * there) — or what traffic shows: a local TCP port outside the ephemeral range that accepted a
+ * connection (sent a SYN-ACK), which catches a listener that lived between two sweeps and the
+ * services of an imported capture.
  *
  * @module
  */
@@ -18,16 +22,22 @@ export function listenerKey(p: OccupiedPort): string | null {
   return `${p.protocol}/${p.port}`;
 }
 
+/** A round's new listeners: those a sweep saw, and those only its traffic showed. */
+export interface NewListeners {
+  swept: AnomalyPort[];
+  accepting: AnomalyPort[];
+}
+
 /**
  * The listeners of `round` not in `known`, as anomaly ports, then adds all of the round's
  * listeners to `known` (so each new listener is reported once, in the first round it appears).
  */
-export function newListeners(round: RoundData, known: Set<string>): AnomalyPort[] {
-  const found = new Map<string, AnomalyPort>();
+export function newListeners(round: RoundData, known: Set<string>): NewListeners {
+  const swept = new Map<string, AnomalyPort>();
   for (const p of round.occupied) {
     const key = listenerKey(p);
-    if (key === null || known.has(key) || found.has(key)) continue;
-    found.set(key, {
+    if (key === null || known.has(key) || swept.has(key)) continue;
+    swept.set(key, {
       port: p.port,
       protocol: p.protocol,
       error: 1,
@@ -35,9 +45,25 @@ export function newListeners(round: RoundData, known: Set<string>): AnomalyPort[
       command: p.command,
     });
   }
+  const accepting = new Map<string, AnomalyPort>();
+  for (const t of round.traffic) {
+    if (t.port === null || !(t.accepts! > 0) || isEphemeral(t.port)) continue;
+    const key = `tcp/${t.port}`;
+    if (known.has(key) || swept.has(key) || accepting.has(key)) continue;
+    // The owner, where a sweep saw the port without telling it listened (the listen probe).
+    const owner = round.occupied.find((o) => o.protocol === "tcp" && o.port === t.port);
+    accepting.set(key, {
+      port: t.port,
+      protocol: "tcp",
+      error: 1,
+      pid: owner?.pid,
+      command: owner?.command,
+    });
+  }
+  for (const key of [...swept.keys(), ...accepting.keys()]) known.add(key);
   for (const p of round.occupied) {
     const key = listenerKey(p);
     if (key !== null) known.add(key);
   }
-  return [...found.values()];
+  return { swept: [...swept.values()], accepting: [...accepting.values()] };
 }

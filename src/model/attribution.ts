@@ -188,6 +188,13 @@ function roundParts(parts: GlobalParts, round: RoundData): Part[] {
       (t) => (t.packets > 0 ? 1 : 0),
     );
   }
+  if ("attemptsPort" in parts) {
+    // The local port the most attempts reached (in), or the one this host's came from (out).
+    const port = parts.attemptsPort === "in"
+      ? round.attempts.attemptsPortIn
+      : round.attempts.fromPortOut;
+    return port === null ? [] : [{ port, protocol: "tcp", weight: 1 }];
+  }
   if ("dns" in parts) {
     return weighed(
       round.traffic.filter((t) => t.port === 53 && t.protocol === "udp"),

@@ -11,7 +11,7 @@
 import { type Direction, PORT_COUNT, type Protocol } from "../round.ts";
 
 /** Bumped whenever the meaning or order of any feature changes. */
-export const ENCODING_VERSION = 2;
+export const ENCODING_VERSION = 3;
 
 /** Bins the default encoding folds the ports into. */
 export const DEFAULT_BINS = 128;
@@ -101,6 +101,7 @@ export type GlobalParts =
   | { occupied: Protocol | "listening" | "ephemeral" }
   | { traffic: Direction; protocol?: Protocol; weight: TrafficWeight }
   | { attempts: Direction }
+  | { attemptsPort: Direction }
   | { portless: Direction }
   | { dns: true }
   | null;
@@ -128,6 +129,15 @@ export const GLOBAL_SPECS = [
   { name: "max_remote_ports_out", source: "traffic", parts: traffic("out", "widest_remote_ports") },
   { name: "syn_ports_per_peer_in", source: "traffic", parts: { attempts: "in" } },
   { name: "syn_ports_per_peer_out", source: "traffic", parts: { attempts: "out" } },
+  // Since encoding 3: who tried how much, which tells a horizontal scan, a flood and a brute
+  // force from a host's ordinary connections.
+  { name: "syn_peers_in", source: "traffic", parts: { attempts: "in" } },
+  { name: "syn_unanswered_in", source: "traffic", parts: { attempts: "in" } },
+  { name: "syn_peers_out", source: "traffic", parts: { attempts: "out" } },
+  { name: "syn_unanswered_out", source: "traffic", parts: { attempts: "out" } },
+  { name: "syn_peers_per_remote_port_out", source: "traffic", parts: { attempts: "out" } },
+  { name: "syn_attempts_per_peer_port_in", source: "traffic", parts: { attemptsPort: "in" } },
+  { name: "syn_attempts_per_peer_port_out", source: "traffic", parts: { attemptsPort: "out" } },
   { name: "ports_in", source: "traffic", parts: traffic("in", "present") },
   { name: "ports_out", source: "traffic", parts: traffic("out", "present") },
   { name: "portless_packets_in", source: "traffic", parts: { portless: "in" } },

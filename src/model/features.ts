@@ -16,22 +16,26 @@
  * | `in_peers`, `out_peers` | the most distinct remote addresses on one port of the bin |
  * | `in_remote_ports`, `out_remote_ports` | the most distinct remote ports on one port of the bin (a scan through one port) |
  *
- * Then **24 totals** of the round: occupied TCP ports, occupied UDP ports, listeners, occupied
+ * Then **31 totals** of the round: occupied TCP ports, occupied UDP ports, listeners, occupied
  * ports in the ephemeral range 32768–60999; TCP and UDP packets in and out; bytes in and out; the
  * most remote ports on one local port, in and out; the most ports one remote address sent TCP
  * connection attempts to, and this host to one remote address (a port scan, whatever ports it
- * comes from); local ports with traffic in and out; portless (ICMP and the like) packets in and
+ * comes from); the remote addresses that tried this host and that it tried, and of those the
+ * ones never answered; the most addresses this host tried on one remote port (a horizontal
+ * scan); the most attempts of one address at one port, each way (a brute force, a flood);
+ * local ports with traffic in and out; portless (ICMP and the like) packets in and
  * out; DNS queries, the longest and the mean DNS name; the hour of day (UTC) as sine and cosine;
  * and whether the round was captured. A port counts once
  * per protocol and state whatever its address families (the probes report a dual-stack listener
- * differently). With 128 bins a round is 128 × 16 + 24 = 2,072 numbers.
+ * differently). With 128 bins a round is 128 × 16 + 31 = 2,079 numbers.
  *
  * **Scales are fixed**, nothing is fitted on data: port counts are `log2(1 + n) / log2(1 +
  * portsPerBin)` (one port in an empty bin is 0.11 with 512-port bins, a full bin 1); packets are
  * `log(1 + p / 8)` and bytes `log(1 + b / 1000)` over the same of a fixed ceiling (10⁷ packets or
  * 10¹⁰ bytes per bin and minute, 10⁹ and 10¹² for the totals), the unit keeping the Poisson noise
  * of a few packets from swamping the scale; DNS queries like packets; peers, remote ports, port
- * totals and connection attempts' spread `log(1 + x) / log(65,537)`; DNS name lengths `/ 255`.
+ * totals and connection attempts' spread and peers `log(1 + x) / log(65,537)`; attempts at one
+ * port like packets; DNS name lengths `/ 255`.
  * Ordinary values fall in [0, 1] and a flood stays finite. When capture was off every traffic feature is 0 and
  * `captured` is 0: that traffic is unknown, not zero, and {@linkcode scoredFeatures} leaves it
  * out of the score, as it does DNS name lengths of a round without DNS queries.
@@ -235,6 +239,21 @@ export function encodeRound(
   out[g + GLOBAL_INDEX.syn_ports_per_peer_out] =
     Math.log1p(nonNegative(round.attempts.portsPerPeerOut)) /
     LOG_COUNT;
+  const a = round.attempts;
+  const count = (n: number) => Math.log1p(nonNegative(n)) / LOG_COUNT;
+  out[g + GLOBAL_INDEX.syn_peers_in] = count(a.peersIn);
+  out[g + GLOBAL_INDEX.syn_unanswered_in] = count(a.unansweredIn);
+  out[g + GLOBAL_INDEX.syn_peers_out] = count(a.peersOut);
+  out[g + GLOBAL_INDEX.syn_unanswered_out] = count(a.unansweredOut);
+  out[g + GLOBAL_INDEX.syn_peers_per_remote_port_out] = count(a.peersPerRemotePortOut);
+  out[g + GLOBAL_INDEX.syn_attempts_per_peer_port_in] = logPackets(
+    nonNegative(a.attemptsPerPeerPortIn),
+    LOG_PACKETS_TOTAL,
+  );
+  out[g + GLOBAL_INDEX.syn_attempts_per_peer_port_out] = logPackets(
+    nonNegative(a.attemptsPerPeerPortOut),
+    LOG_PACKETS_TOTAL,
+  );
   out[g + GLOBAL_INDEX.ports_in] = Math.log1p(portsIn.size) / LOG_COUNT;
   out[g + GLOBAL_INDEX.ports_out] = Math.log1p(portsOut.size) / LOG_COUNT;
   out[g + GLOBAL_INDEX.portless_packets_in] = logPackets(portlessIn, LOG_PACKETS_TOTAL);

@@ -5,7 +5,7 @@
  * ## The rule
  *
  * Keep the last `capacity` scores of rounds judged normal (default 1,440: one day, the host's
- * whole daily cycle), oldest dropped first. Until `minSamples` of them exist (default 60) the
+ * whole daily cycle), oldest dropped first. Until `minSamples` of them exist (default 30) the
  * threshold is not ready and nothing is flagged. Then, peaks over threshold (Pickands–Balkema–de
  * Haan): take the `k` largest scores (`k` = 2% of them, at least 10), measure how far each lies
  * above the next one down, `t`, and fit a generalized Pareto distribution to these excesses by
@@ -33,7 +33,7 @@
 export interface ThresholdOptions {
   /** Normal scores remembered (default 1440). */
   capacity: number;
-  /** Normal scores needed before anything is flagged (default 60). */
+  /** Normal scores needed before anything is flagged (default 30). */
   minSamples: number;
   /** Probability that a normal round exceeds the threshold (default 1e-4). */
   risk: number;
@@ -50,7 +50,7 @@ export interface ThresholdOptions {
 /** The defaults. */
 export const DEFAULT_THRESHOLD_OPTIONS: Readonly<ThresholdOptions> = Object.freeze({
   capacity: 1440,
-  minSamples: 60,
+  minSamples: 30,
   risk: 1e-4,
   tailFraction: 0.02,
   minTail: 10,

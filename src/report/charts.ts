@@ -153,10 +153,15 @@ export function scoreChart(data: ReportData): Markup | null {
   );
 
   const dots = markers.map((m) => {
-    const title = `anomaly in round ${m.roundId} at ${isoMinute(m.start)}: score ` +
-      `${figure(m.score)}, threshold ${figure(m.threshold)}`;
+    const title = `anomaly in round ${m.roundId} at ${isoMinute(m.start)}: ` +
+      (m.score === null
+        ? "flagged by a rule before the model scored it"
+        : `score ${figure(m.score)}, threshold ${
+          m.threshold === null ? "not calibrated" : figure(m.threshold)
+        }`);
     const cx = n(center(bucketOf(buckets, m.start)));
-    const cy = n(y(m.score));
+    // A round flagged before it had a score sits on the chart's top edge.
+    const cy = n(m.score === null ? y0 + 6 : y(m.score));
     return html`
       <a href="#anomaly-${m.id}">
         <circle cx="${cx}" cy="${cy}" r="5" class="anomaly-marker" data-round="${m.roundId}">

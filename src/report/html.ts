@@ -81,6 +81,7 @@ function summary(data: ReportData, source: ReportSource): Markup {
   const scoring = [
     `${count(r.scored)} scored`,
     r.warmup > 0 && `${count(r.warmup)} in warm-up`,
+    r.partial > 0 && `${count(r.partial)} partial (captured in part: not judged)`,
     r.unscored > 0 && `${count(r.unscored)} not scored yet (pad detect scores them)`,
   ].filter(Boolean).join(", ");
   const rounds = r.total > 0 ? `${count(r.total)} (${statuses}; ${scoring})` : "0";
@@ -272,15 +273,19 @@ function anomalyRow(a: AnomalyEntry): Markup {
     <tr id="anomaly-${a.id}" class="anomaly-row" data-round="${a.roundId}">
       <td class="time">${isoTime(a.start)}</td>
       <td class="num">${a.roundId}</td>
-      <td class="num">${figure(a.score)}</td>
-      <td class="num">${figure(a.threshold)}</td>
-      <td class="num">${figure(a.score / a.threshold)}×${a.reason === "new listener"
-        ? html`<br><span class="muted">a new listener</span>`
-        : ""}</td>
+      <td class="num">${a.score === null ? "–" : figure(a.score)}</td>
+      <td class="num">${a.threshold === null ? "–" : figure(a.threshold)}</td>
+      <td class="num">${a.score === null || a.threshold === null
+        ? ""
+        : `${figure(a.score / a.threshold)}×`}${a.reason === "score"
+        ? ""
+        : html`<br><span class="muted">${
+          a.reason === "rule" ? "a rule" : "a new listener"
+        }</span>`}</td>
       <td>
         <ul class="ports">${a.ports.map(portText)}${more}</ul>
       </td>
-      <td class="num">v${a.modelId}</td>
+      <td class="num">${a.modelId === null ? "–" : `v${a.modelId}`}</td>
     </tr>
   `;
 }

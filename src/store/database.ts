@@ -129,27 +129,41 @@ export function checkIntact(db: Database, path: string): void {
   throw damaged(path, found.slice(0, 2).join("; "));
 }
 
-/** Applies every migration newer than the database's `user_version`, each in one transaction. */
+/**
+ * Applies every migration newer than the database's `user_version`, each in one transaction.
+ * Foreign keys are off meanwhile, as SQLite's way of rebuilding a table asks (a dropped table
+ * would otherwise take its dependants' rows with it), and checked before each commit.
+ */
 export function migrate(db: Database): { from: number; to: number } {
   const from = pragma(db, "user_version");
-  for (const migration of MIGRATIONS) {
-    if (migration.version <= from) continue;
-    // IMMEDIATE takes the write lock up front, so two pads migrating at once take turns, and
-    // the second sees the first's work when it re-reads the version inside its transaction.
-    db.exec("BEGIN IMMEDIATE");
-    try {
-      if (pragma(db, "user_version") < migration.version) {
-        db.exec(migration.sql);
-        db.exec(`PRAGMA user_version = ${migration.version}`);
+  if (MIGRATIONS.every((m) => m.version <= from)) return { from, to: from };
+  db.exec("PRAGMA foreign_keys = OFF");
+  try {
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= from) continue;
+      // IMMEDIATE takes the write lock up front, so two pads migrating at once take turns, and
+      // the second sees the first's work when it re-reads the version inside its transaction.
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        if (pragma(db, "user_version") < migration.version) {
+          db.exec(migration.sql);
+          const broken = db.prepare("PRAGMA foreign_key_check").all();
+          if (broken.length > 0) {
+            throw new Error(`${broken.length} rows would break a foreign key`);
+          }
+          db.exec(`PRAGMA user_version = ${migration.version}`);
+        }
+        db.exec("COMMIT");
+      } catch (error) {
+        db.exec("ROLLBACK");
+        throw new PadError(
+          `Migration ${migration.name} failed, the database is unchanged: ${errorMessage(error)}`,
+          { cause: error },
+        );
       }
-      db.exec("COMMIT");
-    } catch (error) {
-      db.exec("ROLLBACK");
-      throw new PadError(
-        `Migration ${migration.name} failed, the database is unchanged: ${errorMessage(error)}`,
-        { cause: error },
-      );
     }
+  } finally {
+    db.exec("PRAGMA foreign_keys = ON");
   }
   return { from, to: pragma(db, "user_version") };
 }

@@ -115,7 +115,7 @@ export interface AnomalyPort {
 }
 
 /** Why a round was flagged: its score, or a listener on a port never listened on before. */
-export type AnomalyReason = "score" | "new listener";
+export type AnomalyReason = "score" | "new listener" | "rule";
 
 /** The verdict on one round. */
 export interface RoundScore {
@@ -123,7 +123,8 @@ export interface RoundScore {
   /** Null for warm-up rounds met before any model was trained. */
   score: number | null;
   threshold: number | null;
-  verdict: "warmup" | "normal" | "anomaly";
+  /** `partial`: a round its capture covered only in part, which the model does not judge. */
+  verdict: "warmup" | "normal" | "anomaly" | "partial";
   /** For anomalies: why (default "score": above the threshold). */
   reason?: AnomalyReason;
   /** For anomalies: the ports behind it, worst first. */

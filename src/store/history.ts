@@ -36,14 +36,17 @@ export function unlearnedRounds(db: Database): RoundRef[] {
   ).all().map((r) => ({ id: Number(r.id), startTime: Number(r.start_time) }));
 }
 
-/** The stored scores of the rounds among `ids` judged normal (warm-up and anomalies left out). */
-export function normalScores(db: Database, ids: readonly number[]): number[] {
-  const score = db.prepare(
-    "SELECT score FROM round_scores WHERE round_id = ? AND verdict = 'normal' AND score IS NOT NULL",
-  );
+/** The verdicts and scores of rounds `ids`, in that order (rounds without a verdict left out). */
+export function verdictsOf(
+  db: Database,
+  ids: readonly number[],
+): { verdict: string; score: number | null }[] {
+  const row = db.prepare("SELECT verdict, score FROM round_scores WHERE round_id = ?");
   return ids.flatMap((id) => {
-    const row = score.get(id);
-    return row ? [Number(row.score)] : [];
+    const r = row.get(id);
+    return r
+      ? [{ verdict: String(r.verdict), score: r.score === null ? null : Number(r.score) }]
+      : [];
   });
 }
 
@@ -54,6 +57,13 @@ export function roundsBefore(db: Database, startTime: number): number {
       "SELECT count(*) AS n FROM rounds WHERE status = 'complete' AND start_time < ?",
     ).get(startTime)!.n,
   );
+}
+
+/** Whether a complete round that started before `startTime` swept the ports. */
+export function sweptBefore(db: Database, startTime: number): boolean {
+  return db.prepare(
+    "SELECT 1 FROM rounds WHERE status = 'complete' AND sweeps > 0 AND start_time < ? LIMIT 1",
+  ).get(startTime) !== undefined;
 }
 
 /**
@@ -103,7 +113,7 @@ export function normalRounds(db: Database, from: number, to: number): RoundRef[]
   return db.prepare(
     "SELECT r.id, r.start_time FROM rounds r JOIN round_scores s ON s.round_id = r.id " +
       "WHERE r.status = 'complete' AND r.start_time >= ? AND r.start_time < ? AND " +
-      "(s.verdict <> 'anomaly' OR EXISTS (SELECT 1 FROM anomalies a JOIN incidents i " +
+      "(s.verdict IN ('warmup', 'normal') OR EXISTS (SELECT 1 FROM anomalies a JOIN incidents i " +
       "ON i.id = a.incident_id WHERE a.round_id = r.id AND i.status = 'accepted')) " +
       "ORDER BY r.start_time, r.id",
   ).all(from, to).map((r) => ({ id: Number(r.id), startTime: Number(r.start_time) }));
@@ -115,7 +125,7 @@ export function loadRounds(db: Database, ids: readonly number[]): RoundData[] {
   const byId = new Map<number, RoundData>();
   const round = db.prepare(
     "SELECT id, start_time, end_time, capture_off, dns_packets, dns_name_max, dns_name_mean, " +
-      "dns_server FROM rounds WHERE id = ?",
+      "dns_server, coverage FROM rounds WHERE id = ?",
   );
   const connections = db.prepare("SELECT * FROM round_connections WHERE round_id = ?");
   const ports = db.prepare(
@@ -133,6 +143,7 @@ export function loadRounds(db: Database, ids: readonly number[]): RoundData[] {
       id,
       startTime: Number(r.start_time),
       ...(r.end_time === null ? {} : { endTime: Number(r.end_time) }),
+      ...(r.coverage === null ? {} : { coverage: Number(r.coverage) }),
       captured: r.capture_off === null,
       dns: {
         queries: Number(r.dns_packets),

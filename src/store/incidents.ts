@@ -268,8 +268,8 @@ export function acceptIncident(db: Database, id: number, now: number): number {
 export function incidentRounds(db: Database, id: number): {
   roundId: number;
   startTime: number;
-  score: number;
-  threshold: number;
+  score: number | null;
+  threshold: number | null;
   reason: string;
   ports: IncidentPort[];
 }[] {
@@ -283,8 +283,8 @@ export function incidentRounds(db: Database, id: number): {
   ).all(id).map((row) => ({
     roundId: Number(row.round_id),
     startTime: Number(row.start_time),
-    score: Number(row.score),
-    threshold: Number(row.threshold),
+    score: row.score === null ? null : Number(row.score),
+    threshold: row.threshold === null ? null : Number(row.threshold),
     reason: String(row.reason),
     ports: ports.all(Number(row.id)).map((p) => ({
       protocol: String(p.protocol),

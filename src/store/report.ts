@@ -25,6 +25,8 @@ export interface RoundSummary {
   warmup: number;
   /** Complete rounds that `pad detect` has not scored yet. */
   unscored: number;
+  /** Rounds its capture covered only in part, which the model did not judge. */
+  partial: number;
   captureOff: number;
   /** Start of the first and of the last round, null when there are none. */
   first: number | null;
@@ -64,9 +66,10 @@ export interface AnomalyMarker {
   roundId: number;
   /** Start of the flagged round. */
   start: number;
-  score: number;
-  threshold: number;
-  /** Why it was flagged: "score" (above the threshold) or "new listener". */
+  /** Null for a round a rule flagged before the model scored it, or calibrated a threshold. */
+  score: number | null;
+  threshold: number | null;
+  /** Why it was flagged: "score" (above the threshold), "new listener" or "rule". */
   reason: string;
 }
 
@@ -82,7 +85,7 @@ export interface AnomalyPortEntry {
 /** One anomaly as the table lists it. */
 export interface AnomalyEntry extends AnomalyMarker {
   detectedAt: number;
-  modelId: number;
+  modelId: number | null;
   /** The worst ports, worst first. */
   ports: AnomalyPortEntry[];
   /** Ports stored beyond those listed. */
@@ -272,6 +275,7 @@ function roundSummary(db: Database, range: ReportRange): RoundSummary {
     `SELECT count(*) AS total, sum(r.status = 'complete') AS complete,
        sum(r.status = 'failed') AS failed, sum(r.status = 'open') AS open,
        count(s.round_id) AS scored, sum(s.verdict = 'warmup') AS warmup,
+       sum(s.verdict = 'partial') AS partial,
        sum(r.status = 'complete' AND s.round_id IS NULL) AS unscored,
        sum(r.capture_off IS NOT NULL) AS capture_off,
        min(r.start_time) AS first, max(r.start_time) AS last
@@ -285,6 +289,7 @@ function roundSummary(db: Database, range: ReportRange): RoundSummary {
     scored: num(row.scored),
     warmup: num(row.warmup),
     unscored: num(row.unscored),
+    partial: num(row.partial),
     captureOff: num(row.capture_off),
     first: numOrNull(row.first),
     last: numOrNull(row.last),
@@ -330,8 +335,8 @@ function anomaliesOf(db: Database, range: ReportRange): ReportData["anomalies"] 
     id: num(row.id),
     roundId: num(row.round_id),
     start: num(row.start_time),
-    score: num(row.score),
-    threshold: num(row.threshold),
+    score: numOrNull(row.score),
+    threshold: numOrNull(row.threshold),
     reason: String(row.reason),
   }));
   const listed = rows.slice(0, LIMITS.listedAnomalies);
@@ -367,7 +372,7 @@ function anomaliesOf(db: Database, range: ReportRange): ReportData["anomalies"] 
       return {
         ...markers[i]!,
         detectedAt: num(row.detected_at),
-        modelId: num(row.model_id),
+        modelId: numOrNull(row.model_id),
         ports: found?.ports ?? [],
         morePorts: found ? found.total - found.ports.length : 0,
       };

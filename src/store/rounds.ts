@@ -114,6 +114,11 @@ export interface WholeRound extends NewRound, Omit<RoundEnd, "status" | "endTime
   portsSeen?: { from: number; to: number };
 }
 
+/** Records that `roundId`'s capture covered only `coverage` (0–1) of its time. */
+export function setCoverage(db: Database, roundId: number, coverage: number): void {
+  db.prepare("UPDATE rounds SET coverage = ? WHERE id = ?").run(coverage, roundId);
+}
+
 /**
  * Writes a whole round and returns its id: what `pad import` stores, and how tests and
  * benchmarks fill a database exactly as collect would have.
