@@ -9,7 +9,16 @@
 import { PadError } from "../src/errors.ts";
 import { sleep } from "../src/sleep.ts";
 import type { Episode } from "./labels.ts";
-import { type Lab, type LabSocket, type Services, TcpState } from "./services.ts";
+import {
+  type Lab,
+  LAB_USER,
+  type LabSocket,
+  nginxTempPaths,
+  PACKAGE_POOL,
+  type Services,
+  TcpState,
+  UNANSWERED,
+} from "./services.ts";
 
 /** What an anomaly needs to know. */
 export interface AnomalyContext {
@@ -241,7 +250,366 @@ export const dnsTunnel: Anomaly = {
   },
 };
 
-/** Every anomaly, in the order the live run makes them (the burst, slowest to settle, last). */
+/** The horizontal scan's targets (1,024 addresses of {@linkcode UNANSWERED}) and its rate. */
+const WORM_TARGETS = "198.18.0.0/22";
+const WORM_RATE = 500;
+
+/**
+ * A worm-like horizontal SYN scan: telnet (23) on 1,024 addresses where nothing answers, as
+ * Mirai looks for its next victims: nmap at 500 SYNs a second, each address tried once.
+ */
+export const wormScan: Anomaly = {
+  type: "horizontal SYN scan of port 23",
+  run(context) {
+    unanswered(context, this.type);
+    return runTool(context, this.type, "nmap-worm", [
+      context.lab.tools.nmap,
+      ...["-sS", "-p", "23", "-n", "-Pn", "--max-retries", "0", "--min-hostgroup", "1024"],
+      ...["--min-rate", String(WORM_RATE), "--max-rate", String(WORM_RATE), "--open"],
+      WORM_TARGETS,
+    ]);
+  },
+};
+
+/** hydra's time limit, and its 200 wrong passwords (the right one is not among them). */
+const BRUTE_SECONDS = 10;
+const WRONG_PASSWORDS = (
+  "123456 password qwerty letmein admin welcome dragon monkey sunshine master shadow football " +
+  "iloveyou princess deploy root changeme secret trustno1 passw0rd"
+).split(" ").flatMap((word) =>
+  ["", "1", "123", "!", "2023", "2024", "01", "@1", "#", "99"].map((suffix) => word + suffix)
+);
+
+/**
+ * A password brute force with hydra against the lab's sshd or vsftpd: the lab's real user and 200
+ * wrong passwords, 4 tasks, stopped by `timeout` after 10 s (or at the list's end). Against sshd
+ * with `-w 2`: with hydra's default wait of 32 s for an answer, each task hangs once sshd ends its
+ * connection after 6 failures (MaxAuthTries), and the attack stalls after its first 24 tries.
+ * Against vsftpd with hydra's defaults: `-w 2` there makes hydra give up after 4 tries, vsftpd
+ * answering a failure only after a second. The episode's command says how many logins failed,
+ * from the server's own log.
+ */
+function bruteForce(type: string, service: "ssh" | "ftp"): Anomaly {
+  return {
+    type,
+    async run({ lab, services, signal }) {
+      const t = lab.tools;
+      const port = services[service];
+      const list = `${lab.dir}/passwords.txt`;
+      Deno.writeTextFileSync(list, WRONG_PASSWORDS.join("\n") + "\n");
+      // sshd logs each failure on stderr (its lab log); vsftpd in its own log.
+      const serverLog = service === "ssh"
+        ? `${lab.logDir}/sshd.log`
+        : `${lab.dir}/services/vsftpd.log`;
+      const failure = service === "ssh" ? /Failed password for /g : /FAIL LOGIN/g;
+      const failures = () => readOrEmpty(serverLog).match(failure)?.length ?? 0;
+      const before = failures();
+      const argv = [
+        t.timeout,
+        String(BRUTE_SECONDS),
+        ...[t.hydra, "-I", "-l", LAB_USER.name, "-P", list, "-t", "4"],
+        ...(service === "ssh" ? ["-w", "2"] : []),
+        `${service}://127.0.0.1:${port}`,
+      ];
+      const name = `hydra-${service}`;
+      const start = Date.now();
+      // In the lab's directory: hydra writes its restore file where it runs.
+      const result = await lab.run(name, argv, { timeoutMs: 60_000, cwd: lab.dir });
+      const end = Date.now();
+      signal?.throwIfAborted();
+      if (result.code !== 0 && result.code !== 124) {
+        throw new PadError(`hydra exited ${result.code}: see ${lab.logDir}/${name}.log`);
+      }
+      const settled = await settle(lab, end, connectedTo(port), 0, signal);
+      const failed = failures() - before;
+      if (failed === 0) {
+        throw new PadError(`hydra made no login attempt: see ${lab.logDir}/${name}.log`);
+      }
+      const stopped = result.code === 124 ? `stopped after ${BRUTE_SECONDS} s` : "list done";
+      return {
+        type,
+        start,
+        end,
+        settled,
+        command:
+          `${
+            result.command.replace(t.hydra, "hydra").replace(list, "passwords.txt")
+          } (${WRONG_PASSWORDS.length} ` +
+          `wrong passwords; ${failed} failed logins in ${
+            service === "ssh" ? "sshd" : "vsftpd"
+          }'s ` +
+          `log; ${stopped})`,
+      };
+    },
+  };
+}
+
+/** hydra against sshd (OpenSSH, Debian's defaults: 6 tries a connection). */
+export const sshBruteForce: Anomaly = bruteForce("hydra SSH brute force", "ssh");
+
+/** hydra against vsftpd (Debian's defaults: a failure answered after 1 s, 3 a connection). */
+export const ftpBruteForce: Anomaly = bruteForce("hydra FTP brute force", "ftp");
+
+/** How long the bind shell listens, and when its client hangs up. */
+const BIND_SHELL_MS = 2_000;
+const BIND_CLIENT_MS = 1_500;
+
+/**
+ * A bind shell that lives 2 s: `ncat -l … --exec /bin/cat` (cat stands in for a shell: it echoes
+ * what it is sent) on 4455 when free, started just after a round began (sweeps come once a
+ * second); a client connects at once, sends a command, hangs up after 1.5 s; the listener is
+ * stopped 2 s after it started, if it has not exited with its one connection. Whether a sweep sees
+ * it or not, its SYN-ACK is in the round's traffic.
+ */
+export const bindShell: Anomaly = {
+  type: "bind shell for 2 s",
+  async run({ lab, signal }) {
+    const t = lab.tools;
+    const port = lab.freePort(4455);
+    const argv = [t.ncat, "-l", "127.0.0.1", String(port), "--exec", "/bin/cat"];
+    const start = Date.now();
+    const shell = lab.spawn("bind-shell", argv);
+    try {
+      await lab.waitForSockets(`ncat to listen on ${port}`, (sockets) =>
+        shell.exited ||
+        sockets.some((s) => s.localPort === port && s.state === TcpState.Listen));
+      if (shell.exited) {
+        throw new PadError(`ncat exited at start: see ${lab.logDir}/bind-shell.log`);
+      }
+      const client = lab.spawn("bind-shell-client", [t.ncat, "127.0.0.1", String(port)], {
+        stdin: "piped",
+      });
+      const writer = client.stdin!.getWriter();
+      await writer.write(new TextEncoder().encode("id\n"));
+      await sleep(Math.max(0, start + BIND_CLIENT_MS - Date.now()), signal);
+      await writer.close().catch(() => {});
+      await Promise.race([client.status, sleep(BIND_SHELL_MS)]);
+      await client.stop();
+      await sleep(Math.max(0, start + BIND_SHELL_MS - Date.now()), signal);
+    } finally {
+      await shell.stop();
+    }
+    const end = Date.now();
+    signal?.throwIfAborted();
+    if (!readOrEmpty(`${lab.logDir}/bind-shell-client.log`).includes("id")) {
+      throw new PadError(
+        `Nothing came back from the bind shell: see ${lab.logDir}/bind-shell*.log`,
+      );
+    }
+    return {
+      type: this.type,
+      start,
+      end,
+      settled: end, // both ends closed: only TIME_WAIT is left, which pad does not sweep
+      command: `${shell.command} (up ${BIND_SHELL_MS / 1000} s; ncat 127.0.0.1 ${port} connects ` +
+        `at once, sends "id", hangs up after ${BIND_CLIENT_MS / 1000} s)`,
+    };
+  },
+};
+
+/** The one-way UDP probes: how many, to which address. */
+const UDP_PROBES = 300;
+const UDP_TARGET = "198.18.161.1";
+
+/**
+ * One-way UDP probes: 300 SNMP packets (161) to an address that never answers, 200 a second
+ * (1.5 s: one round) from one source port, as a beacon or an SNMP sweep with no one there.
+ * hping3 would use lo's first address (127.0.0.1): `-a` gives it the lab's own address, the
+ * route's source.
+ */
+export const udpProbes: Anomaly = {
+  type: "one-way UDP probes",
+  async run(context) {
+    const { lab, signal } = context;
+    unanswered(context, this.type);
+    const argv = [
+      lab.tools.hping3,
+      ...["--udp", "-p", "161", "-s", "41161", "-k", "-a", UNANSWERED.source],
+      ...["-i", "u5000", "-c", String(UDP_PROBES), "-q", UDP_TARGET],
+    ];
+    const start = Date.now();
+    const result = await lab.run("hping3-udp", argv, { timeoutMs: 60_000 });
+    const end = Date.now();
+    signal?.throwIfAborted();
+    // hping3 exits 1 when nothing answered, which is the point.
+    const sent = readOrEmpty(`${lab.logDir}/hping3-udp.log`)
+      .match(/(\d+) packets transmitted, (\d+) packets received/g)?.at(-1)?.split(" ");
+    if (result.timedOut || !sent || Number(sent[0]) !== UDP_PROBES || Number(sent[3]) !== 0) {
+      throw new PadError(
+        `hping3 did not send ${UDP_PROBES} unanswered probes (exit ${result.code}): ` +
+          `see ${lab.logDir}/hping3-udp.log`,
+      );
+    }
+    return {
+      type: this.type,
+      start,
+      end,
+      settled: end,
+      command: `${result.command} (${UDP_PROBES} sent, none answered)`,
+    };
+  },
+};
+
+/**
+ * A hard negative: a path measurement. traceroute's UDP probes with TTL 1 to 30, 3 a hop, to an
+ * address that never answers (nor does any hop: there are none), waiting 1 s for each.
+ */
+export const traceroute: Anomaly = {
+  type: "traceroute (benign)",
+  async run(context) {
+    unanswered(context, this.type);
+    const episode = await runTool(context, this.type, "traceroute", [
+      context.lab.tools.traceroute,
+      ...["-n", "-q", "3", "-m", "30", "-w", "1", "198.18.99.1"],
+    ]);
+    return { ...episode, benign: true, command: `${episode.command} (90 probes, none answered)` };
+  },
+};
+
+/**
+ * A hard negative: a package update. 150 downloads of 4–64 KiB from the lab's TLS server, each
+ * on a connection of its own (`Connection: close`), 4 at a time: what an update of many small
+ * packages from one mirror looks like. The server has been used over TLS from the start.
+ */
+export const updateBurst: Anomaly = {
+  type: "package update, 150 downloads (benign)",
+  async run({ lab, services, signal }) {
+    const config = `${lab.dir}/updates.curlrc`;
+    Deno.writeTextFileSync(
+      config,
+      PACKAGE_POOL.map((path) =>
+        `url = "https://127.0.0.1:${services.https}${path}"\noutput = "/dev/null"\n`
+      ).join(""),
+    );
+    const argv = [
+      lab.tools.curl,
+      ...["-sSk", "--parallel", "--parallel-max", "4", "-H", "Connection: close"],
+      ...["-w", "%{http_code}\\n", "-K", config],
+    ];
+    const start = Date.now();
+    const result = await lab.run("updates", argv, { timeoutMs: 60_000, capture: true });
+    const end = Date.now();
+    signal?.throwIfAborted();
+    const ok = result.stdout.split("\n").filter((code) => code === "200").length;
+    if (result.code !== 0 || ok !== PACKAGE_POOL.length) {
+      throw new PadError(
+        `The update fetched ${ok} of ${PACKAGE_POOL.length} packages (exit ${result.code}): ` +
+          `see ${lab.logDir}/updates.log`,
+      );
+    }
+    return {
+      type: this.type,
+      start,
+      end,
+      settled: end, // nginx closed each connection: only TIME_WAIT is left, which pad skips
+      benign: true,
+      command: `${result.command.replace(config, "updates.curlrc")} (${ok} packages of ` +
+        `${PACKAGE_POOL.length}, 4–64 KiB each, one HTTPS connection each)`,
+    };
+  },
+};
+
+/** The backup's size. */
+const BACKUP_BYTES = 2 * 1024 ** 3;
+
+/**
+ * A hard negative: a nightly backup. 2 GiB to the backup sink, which has been there from the
+ * start and gets a small backup every minute or so: the only new thing is the volume.
+ */
+export const bigBackup: Anomaly = {
+  type: "2 GiB backup (benign)",
+  async run({ lab, services, signal }) {
+    const t = lab.tools;
+    const argv = [
+      t.sh,
+      "-c",
+      `${t.head} -c ${BACKUP_BYTES} /dev/zero | ${t.ncat} --send-only 127.0.0.1 ${services.backup}`,
+    ];
+    const start = Date.now();
+    const result = await lab.run("backup", argv, { timeoutMs: 180_000 });
+    const end = Date.now();
+    signal?.throwIfAborted();
+    if (result.code !== 0) {
+      const why = result.timedOut ? "ran over 180 s" : `exited ${result.code}`;
+      throw new PadError(`The backup ${why}: see ${lab.logDir}/backup.log`);
+    }
+    // The sink's end of the connection (its cat) closes last.
+    const settled = await settle(lab, end, connectedTo(services.backup), 0, signal);
+    const shown = result.command.replaceAll(/\/[\w/]*\/(head|ncat)\b/g, "$1");
+    return { type: this.type, start, end, settled, benign: true, command: shown };
+  },
+};
+
+/**
+ * A hard negative: a web service deployed for good. A second nginx, on 8081 when free, serving
+ * the lab's pages, started here and never stopped (the lab's end stops it); one request checks it
+ * as a deploy script would.
+ *
+ * Labelled as a change, not as a state: the episode is the service's first three rounds, and it
+ * settles at its end. Later rounds are benign rounds like any other, with the service part of the
+ * host: pad flagging them is a false alarm, and an incident opened there is one a person got for
+ * nothing. Had the episode run to the end of the run, those rounds would be neither, and every
+ * stray incident of the rest of the run would be counted as this episode's.
+ */
+export const newService: Anomaly = {
+  type: "a web service that starts and stays (benign)",
+  async run({ lab, roundMs, signal }) {
+    const t = lab.tools;
+    const port = lab.freePort(8081);
+    const dir = `${lab.dir}/site2`;
+    Deno.mkdirSync(dir, { recursive: true });
+    Deno.writeTextFileSync(`${dir}/nginx.conf`, siteConfig(dir, `${lab.dir}/services/www`, port));
+    const argv = [t.nginx, "-c", `${dir}/nginx.conf`, "-p", dir, "-e", `${dir}/error.log`];
+    const start = Date.now();
+    const site = lab.spawn("nginx-site2", argv);
+    await lab.waitForSockets(`the second nginx to listen on ${port}`, (sockets) =>
+      site.exited ||
+      sockets.some((s) => s.localPort === port && s.state === TcpState.Listen));
+    if (site.exited) throw new PadError(`nginx exited at start: see ${lab.logDir}/nginx-site2.log`);
+    const check = await lab.run("check-site2", [
+      t.curl,
+      ...["-sSf", "-o", "/dev/null", `http://127.0.0.1:${port}/`],
+    ]);
+    if (check.code !== 0) {
+      throw new PadError(`The second nginx did not answer: see ${lab.logDir}/check-site2.log`);
+    }
+    await sleep(LISTENER_ROUNDS * roundMs, signal);
+    const end = Date.now();
+    return {
+      type: this.type,
+      start,
+      end,
+      settled: end,
+      benign: true,
+      command: `${site.command.replaceAll(dir, "site2")} (listens on 127.0.0.1:${port} to the ` +
+        `end of the run; one curl checks it; the episode is its first ${LISTENER_ROUNDS} rounds)`,
+    };
+  },
+};
+
+function siteConfig(dir: string, www: string, port: number): string {
+  return `daemon off;
+user root;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  ${nginxTempPaths(dir)}
+  server {
+    listen 127.0.0.1:${port};
+    root ${www};
+    default_type text/html;
+  }
+}
+`;
+}
+
+/**
+ * Every anomaly, in the order the live run makes them: the attacks, then the hard negatives
+ * (benign changes), the service that stays last, so that it stays for the rest of the run only.
+ */
 export const ANOMALIES: readonly Anomaly[] = [
   newListener,
   dnsTunnel,
@@ -249,7 +617,38 @@ export const ANOMALIES: readonly Anomaly[] = [
   udpScan,
   synFlood,
   connectionBurst,
+  wormScan,
+  sshBruteForce,
+  ftpBruteForce,
+  bindShell,
+  udpProbes,
+  traceroute,
+  updateBurst,
+  bigBackup,
+  newService,
 ];
+
+/** Throws unless the lab routes {@linkcode UNANSWERED} (it needs a namespace). */
+function unanswered({ services }: AnomalyContext, type: string): void {
+  if (!services.unanswered) {
+    throw new PadError(`${type} needs addresses where nothing answers: only in a namespace`);
+  }
+}
+
+/** A TCP connection to or from `port` that is still open (TIME_WAIT, which pad skips, aside). */
+function connectedTo(port: number): (socket: LabSocket) => boolean {
+  return (s) =>
+    s.protocol === "tcp" && (s.localPort === port || s.remotePort === port) &&
+    s.state !== TcpState.Listen && s.state !== TcpState.TimeWait;
+}
+
+function readOrEmpty(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
+  }
+}
 
 /** A half-open TCP connection: what SYN scans and floods leave until the RST arrives. */
 function halfOpen(socket: LabSocket): boolean {

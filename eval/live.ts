@@ -40,7 +40,7 @@ export interface LiveOptions {
   warmupRounds?: number;
   /** `pad collect --duration` in seconds (default 3; quick: 2). */
   roundSeconds?: number;
-  /** A smoke run of about 3 minutes: every anomaly once, too little history to detect anything. */
+  /** A smoke run of about 4 minutes: every anomaly once, too little history to detect anything. */
   quick?: boolean;
   /** Run in a network namespace of their own (default true; false: on this host's lo). */
   netns?: boolean;

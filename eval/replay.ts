@@ -33,8 +33,17 @@ export interface ReplayOptions {
   log?: (line: string) => void;
 }
 
-/** "alone": the attack has its rounds to itself, after the history; "spliced": inside it. */
-export type Setting = "alone" | "spliced";
+/**
+ * "alone": the attack has its rounds to itself, after the history; "spliced": inside it, after
+ * detect's warm-up; "cold": inside it ten minutes after the first round, long before any model.
+ */
+export type Setting = "alone" | "spliced" | "cold";
+
+/** The attack of the cold-start scenario. */
+const COLD_ATTACK = "A03-in";
+
+/** When the cold-start scenario's attack begins after the history's first packet. */
+const COLD_START_SECONDS = 600;
 
 /** A capture and the addresses of the monitored host in it (`pad import --local`). */
 interface CaptureSpec {
@@ -191,8 +200,8 @@ export async function runReplayScenarios(options: ReplayOptions): Promise<Labell
   }
   const result: LabelledDatabase[] = [];
   let index = 0;
-  for (const setting of ["alone", "spliced"] as const) {
-    for (const attack of ATTACKS) {
+  for (const setting of ["alone", "spliced", "cold"] as const) {
+    for (const attack of ATTACKS.filter((a) => setting !== "cold" || a.key === COLD_ATTACK)) {
       const started = performance.now();
       const labelled = await buildScenario(attack, setting, index++, normalized, work, options);
       log(`${labelled.name}: ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -355,6 +364,8 @@ async function buildScenario(
     }, ${
       setting === "alone"
         ? "appended after the benign history, alone in its rounds"
+        : setting === "cold"
+        ? "merged by time into the benign history 10 minutes after its start"
         : "merged by time into the benign history"
     }; pad import --round-length ${options.roundSeconds}s --local ${local.join(",")}`,
   };
@@ -382,6 +393,10 @@ function placeAttack(
       Math.ceil((attackStart + duration) / slot) * slot,
     ];
     return { attackStart, hole, end: hole[1] + TAIL_ROUNDS * slot };
+  }
+  if (setting === "cold") {
+    const attackStart = BASE_SECONDS + COLD_START_SECONDS + random() * slot;
+    return { attackStart, hole: null, end: history };
   }
   const earliest = FIRST_JUDGED_ROUND + 10;
   const latest = options.benignRounds - Math.ceil(duration / slot) - 10;

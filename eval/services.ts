@@ -28,6 +28,18 @@ const TOOLS = {
   hping3: "hping3",
   ncat: "ncat",
   python3: "python3",
+  sshd: "openssh-server",
+  ssh: "openssh-client",
+  "ssh-keygen": "openssh-client",
+  vsftpd: "vsftpd",
+  hydra: "hydra",
+  openssl: "openssl",
+  traceroute: "traceroute",
+  unshare: "util-linux",
+  mount: "mount",
+  sh: "dash",
+  head: "coreutils",
+  timeout: "coreutils",
 } as const;
 
 /** A program the live scenarios need. */
@@ -149,6 +161,17 @@ export class LabProcess {
   }
 }
 
+/** How {@linkcode Lab.spawn} starts a process. */
+export interface SpawnOptions {
+  stdin?: "piped" | "null";
+  /** Where stdout goes instead of the log (for {@linkcode Lab.run}'s `capture`). */
+  capture?: Uint8Array[];
+  /** Added to the environment. */
+  env?: Record<string, string>;
+  /** Working directory (default: this process's). */
+  cwd?: string;
+}
+
 /** What {@linkcode Lab.run} returns. */
 export interface RunResult {
   code: number;
@@ -232,18 +255,16 @@ export class Lab {
 
   /**
    * Starts `argv` in the lab; stdout and stderr go to `logs/<name>.log` (stdout is kept in
-   * memory instead with `capture`, for {@linkcode Lab.run}).
+   * memory instead with `capture`, for {@linkcode Lab.run}). `env` adds to the environment;
+   * `cwd` is where it runs (hydra leaves its restore file there).
    */
-  spawn(
-    name: string,
-    argv: string[],
-    options: { stdin?: "piped" | "null"; capture?: Uint8Array[] } = {},
-  ): LabProcess {
+  spawn(name: string, argv: string[], options: SpawnOptions = {}): LabProcess {
     if (this.#closed) throw new Error(`The lab is closed: cannot start ${name}`);
     const [program, ...args] = [...this.#prefix, ...argv];
     const child = new Deno.Command(program!, {
       args,
-      env: { NO_COLOR: "1" },
+      env: { NO_COLOR: "1", ...options.env },
+      cwd: options.cwd,
       stdin: options.stdin ?? "null",
       stdout: "piped",
       stderr: "piped",
@@ -270,10 +291,15 @@ export class Lab {
   async run(
     name: string,
     argv: string[],
-    options: { timeoutMs?: number; capture?: boolean } = {},
+    options: { timeoutMs?: number; capture?: boolean; env?: Record<string, string>; cwd?: string } =
+      {},
   ): Promise<RunResult> {
     const chunks: Uint8Array[] = [];
-    const process = this.spawn(name, argv, { capture: options.capture ? chunks : undefined });
+    const process = this.spawn(name, argv, {
+      capture: options.capture ? chunks : undefined,
+      env: options.env,
+      cwd: options.cwd,
+    });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -403,7 +429,42 @@ export interface Services {
   redis: number;
   /** dnsmasq (UDP and TCP). */
   dns: number;
+  /** nginx over TLS (a self-signed certificate): the same pages and a package pool. */
+  https: number;
+  /** sshd, password logins on for {@linkcode LAB_USER}. */
+  ssh: number;
+  /** vsftpd, local users ({@linkcode LAB_USER}) on. */
+  ftp: number;
+  /** A backup sink: `ncat -l -k` that discards what it receives. */
+  backup: number;
+  /** Where nothing answers, when the lab has a namespace: see {@linkcode UNANSWERED}. */
+  unanswered: typeof UNANSWERED | null;
+  /** An `SSH_ASKPASS` program that types {@linkcode LAB_USER}'s password. */
+  askpass: string;
 }
+
+/**
+ * The one user of sshd and vsftpd. It exists only in the lab's own /etc/passwd and /etc/shadow,
+ * which are bind-mounted over this host's in a mount namespace of sshd's and vsftpd's own (see
+ * {@linkcode withLabUsers}): this host's users are not touched.
+ */
+export const LAB_USER = { name: "deploy", uid: 4242, password: "Tr0ub4dor&3-eval" } as const;
+
+/**
+ * Where packets go unanswered (with a namespace only): lo gets the host's own address
+ * 198.19.0.1/32 and a route to 198.18.0.0/16 through lo from that address. A packet to such an
+ * address is looped back and, forwarding being off, dropped without an ICMP error: SYNs, UDP
+ * probes and traceroute's probes sent there see no answer, as from hosts that do not exist. Both
+ * are in 198.18.0.0/15, the benchmarking range, routed only inside the namespace, which has no
+ * other interface: nothing can leave it.
+ */
+export const UNANSWERED = { source: "198.19.0.1", network: "198.18.0.0/16" } as const;
+
+/** The package pool of the TLS server: 150 files of 4–64 KiB, as a mirror's `.deb`s. */
+export const PACKAGE_POOL: readonly string[] = Array.from(
+  { length: 150 },
+  (_, i) => `/pool/main/pkg${String(i).padStart(3, "0")}_1.0-1_amd64.deb`,
+);
 
 /** Names the benign DNS clients ask for: a small, stable set, as a host's resolver sees. */
 const NORMAL_NAMES = [
@@ -420,21 +481,57 @@ const NORMAL_NAMES = [
 ];
 
 /**
- * Starts nginx, redis-server and dnsmasq on 127.0.0.1 with configs in `<dir>/services`, waits
- * until each listens, and checks that each answers a real client.
+ * Starts, on 127.0.0.1 with configs in `<dir>/services`: nginx (HTTP, and TLS with a self-signed
+ * certificate), redis-server, dnsmasq, sshd, vsftpd and a backup sink (ncat); routes
+ * {@linkcode UNANSWERED} when in a namespace; waits until each listens, and checks that each
+ * answers a real client (an ssh and an ftp login among them).
  */
 export async function startServices(lab: Lab): Promise<Services> {
   const t = lab.tools;
   const dir = `${lab.dir}/services`;
   Deno.mkdirSync(`${dir}/www/api`, { recursive: true });
-  const web = lab.freePort(80);
-  const redis = lab.freePort(6379);
-  const dns = lab.freePort(53);
+  const used = new Set<number>();
+  const port = (preferred: number) => {
+    let p = lab.freePort(preferred);
+    while (used.has(p)) p = lab.freePort(p + 1);
+    used.add(p);
+    return p;
+  };
+  const web = port(80);
+  const redis = port(6379);
+  const dns = port(53);
+  const https = port(443);
+  const ssh = port(22);
+  const ftp = port(21);
+  const backup = port(873);
   if (dns !== 53) {
     lab.log(`warning: port 53 is taken: dnsmasq on ${dns}, where pad does not decode DNS names`);
   }
   writeWebContent(`${dir}/www`);
-  Deno.writeTextFileSync(`${dir}/nginx.conf`, nginxConfig(dir, web));
+  await makeSecrets(lab, dir);
+  Deno.writeTextFileSync(`${dir}/nginx.conf`, nginxConfig(dir, web, https));
+  Deno.writeTextFileSync(`${dir}/sshd_config`, sshdConfig(dir, ssh));
+  Deno.writeTextFileSync(`${dir}/vsftpd.conf`, vsftpdConfig(dir, ftp));
+  const askpass = `${dir}/askpass`;
+  Deno.writeTextFileSync(askpass, `#!/bin/sh\necho '${LAB_USER.password}'\n`, { mode: 0o700 });
+
+  let unanswered: typeof UNANSWERED | null = null;
+  if (lab.netns) {
+    for (
+      const argv of [
+        [t.ip, "addr", "add", `${UNANSWERED.source}/32`, "dev", "lo"],
+        [t.ip, "route", "add", UNANSWERED.network, "dev", "lo", "src", UNANSWERED.source],
+      ]
+    ) {
+      const result = await lab.run("ip", argv);
+      if (result.code !== 0) {
+        throw new PadError(`${result.command} failed: see ${lab.logDir}/ip.log`);
+      }
+    }
+    unanswered = UNANSWERED;
+  } else {
+    lab.log("warning: no namespace: the scenarios that need addresses nobody answers are skipped");
+  }
 
   const started = [
     lab.spawn("nginx", [t.nginx, "-c", `${dir}/nginx.conf`, "-p", dir, "-e", `${dir}/error.log`]),
@@ -449,23 +546,51 @@ export async function startServices(lab: Lab): Promise<Services> {
       ...["--bind-interfaces", "--listen-address=127.0.0.1", "--address=/eval.test/127.0.0.1"],
       ...[`--pid-file=${dir}/dnsmasq.pid`, "--user=root", "--cache-size=1000"],
     ]),
+    lab.spawn(
+      "sshd",
+      withLabUsers(lab, dir, ["/run/sshd"], [t.sshd, "-D", "-e", "-f", `${dir}/sshd_config`]),
+    ),
+    lab.spawn(
+      "vsftpd",
+      withLabUsers(lab, dir, ["/run/vsftpd/empty"], [t.vsftpd, `${dir}/vsftpd.conf`]),
+    ),
+    // A backup server's receiving end: every connection's data goes to /dev/null.
+    lab.spawn("backup-sink", [
+      t.ncat,
+      ...["-l", "-k", "127.0.0.1", String(backup), "--sh-exec", "cat >/dev/null"],
+    ]),
   ];
+  const tcp = [web, https, redis, ssh, ftp, backup];
   const listening = (sockets: LabSocket[]) =>
     [
-      sockets.some((s) =>
-        s.protocol === "tcp" && s.localPort === web && s.state === TcpState.Listen
-      ),
-      sockets.some((s) =>
-        s.protocol === "tcp" && s.localPort === redis && s.state === TcpState.Listen
+      ...tcp.map((p) =>
+        sockets.some((s) =>
+          s.protocol === "tcp" && s.localPort === p && s.state === TcpState.Listen
+        )
       ),
       sockets.some((s) => s.protocol === "udp" && s.localPort === dns),
     ].every(Boolean) || started.some((p) => p.exited);
-  await lab.waitForSockets("nginx, redis-server and dnsmasq to listen", listening);
+  await lab.waitForSockets(
+    "nginx, redis-server, dnsmasq, sshd, vsftpd and the backup sink to listen",
+    listening,
+  );
   const dead = started.find((p) => p.exited);
   if (dead) {
     throw new PadError(`${dead.name} exited at start: see ${lab.logDir}/${dead.name}.log`);
   }
 
+  const services: Services = {
+    web,
+    redis,
+    dns,
+    https,
+    ssh,
+    ftp,
+    backup,
+    unanswered,
+    askpass,
+  };
+  const names = ["nginx", "redis-server", "dnsmasq", "nginx (TLS)", "sshd", "vsftpd", "the sink"];
   const checks = await Promise.all([
     lab.run("check", [t.curl, "-sSf", "-o", "/dev/null", `http://127.0.0.1:${web}/index.html`]),
     lab.run("check", [t["redis-cli"], "-h", "127.0.0.1", "-p", String(redis), "ping"]),
@@ -478,19 +603,164 @@ export async function startServices(lab: Lab): Promise<Services> {
       "+tries=2",
       "www.eval.test",
     ]),
+    lab.run("check", [t.curl, "-sSfk", "-o", "/dev/null", `https://127.0.0.1:${https}/`]),
+    lab.run("check", sshLogin(lab, services, "true"), { env: askpassEnv(services) }),
+    lab.run("check", ftpLogin(lab, services)),
+    lab.run("check", backupCommand(lab, services, 1024)),
   ]);
-  const failed = ["nginx", "redis-server", "dnsmasq"].filter((_, i) => checks[i]!.code !== 0);
+  const failed = names.filter((_, i) => checks[i]!.code !== 0);
   if (failed.length > 0) {
     throw new PadError(`${failed.join(", ")} did not answer: see ${lab.logDir}/check.log`);
   }
   lab.log(
-    `services: nginx on 127.0.0.1:${web}, redis-server on 127.0.0.1:${redis}, ` +
-      `dnsmasq on 127.0.0.1:${dns}${lab.netns ? ` in network namespace ${lab.netns}` : ""}`,
+    `services on 127.0.0.1: nginx on ${web} and ${https} (TLS), redis-server on ${redis}, ` +
+      `dnsmasq on ${dns}, sshd on ${ssh}, vsftpd on ${ftp}, a backup sink (ncat) on ${backup}` +
+      (lab.netns
+        ? ` in network namespace ${lab.netns}; ${UNANSWERED.network} routed through lo from ` +
+          `${UNANSWERED.source}, unanswered`
+        : ""),
   );
-  return { web, redis, dns };
+  return services;
 }
 
-function nginxConfig(dir: string, port: number): string {
+/**
+ * A TLS certificate and key for nginx, sshd's host key, the lab's /etc/passwd (this host's, the
+ * system users sshd and vsftpd need, plus {@linkcode LAB_USER}) and /etc/shadow (only
+ * {@linkcode LAB_USER}, with its password hashed by `openssl passwd -6`).
+ */
+async function makeSecrets(lab: Lab, dir: string): Promise<void> {
+  const t = lab.tools;
+  const results = await Promise.all([
+    lab.run("secrets", [
+      t.openssl,
+      ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
+      ...["-days", "7", "-subj", "/CN=updates.eval.test"],
+      ...["-keyout", `${dir}/tls.key`, "-out", `${dir}/tls.crt`],
+    ]),
+    lab.run("secrets", [
+      t["ssh-keygen"],
+      ...["-q", "-t", "ed25519", "-N", "", "-C", "pad-eval", "-f", `${dir}/ssh_host_ed25519_key`],
+    ]),
+    lab.run("secrets", [t.openssl, "passwd", "-6", LAB_USER.password], { capture: true }),
+  ]);
+  const hash = results[2]!.stdout.trim();
+  if (results.some((r) => r.code !== 0) || !hash.startsWith("$6$")) {
+    throw new PadError(`Could not make the lab's keys: see ${lab.logDir}/secrets.log`);
+  }
+  const { name, uid } = LAB_USER;
+  const host = Deno.readTextFileSync("/etc/passwd").split("\n")
+    .filter((line) => line && !line.startsWith(`${name}:`) && line.split(":")[2] !== `${uid}`);
+  const home = `/run/home/${name}`;
+  Deno.writeTextFileSync(
+    `${dir}/passwd`,
+    [...host, `${name}:x:${uid}:${uid}:pad eval:${home}:/bin/sh`].join("\n") + "\n",
+  );
+  Deno.writeTextFileSync(`${dir}/shadow`, `${name}:${hash}:19000:0:99999:7:::\n`, { mode: 0o600 });
+}
+
+/**
+ * `argv` run with the lab's /etc/passwd and /etc/shadow and an empty /run (sshd's privilege
+ * separation directory, vsftpd's empty directory, the user's home with a file in it), in a mount
+ * namespace of its own (`unshare --mount`): this host's files are not touched. The two files come
+ * in through an overlay on all of /etc (upper layer on the new /run), not through bind mounts on
+ * the files themselves: the kernel detaches a mount whose file is replaced, as useradd replaces
+ * /etc/passwd, so another program adding a user mid-run would take the lab's user away.
+ */
+function withLabUsers(lab: Lab, dir: string, dirs: string[], argv: string[]): string[] {
+  const t = lab.tools;
+  const { uid } = LAB_USER;
+  const home = `/run/home/${LAB_USER.name}`;
+  const etc = "/run/pad-etc";
+  const script = [
+    `${t.mount} -t tmpfs -o mode=755 pad-eval /run`,
+    `mkdir -p ${etc}/upper ${etc}/work ${dirs.join(" ")}`,
+    `cp ${quote(`${dir}/passwd`)} ${quote(`${dir}/shadow`)} ${etc}/upper/`,
+    `${t.mount} -t overlay pad-etc -o lowerdir=/etc,upperdir=${etc}/upper,workdir=${etc}/work /etc`,
+    `install -d -o ${uid} -g ${uid} ${home}`,
+    `echo 'nothing to see' >${home}/notes.txt`,
+    `exec ${argv.map(quote).join(" ")}`,
+  ].join(" && ");
+  return [t.unshare, "--mount", "--propagation", "private", t.sh, "-c", script];
+}
+
+function sshdConfig(dir: string, port: number): string {
+  // Debian's defaults otherwise (MaxAuthTries 6, MaxStartups 10:30:100, LoginGraceTime 120).
+  return `ListenAddress 127.0.0.1:${port}
+HostKey ${dir}/ssh_host_ed25519_key
+PidFile ${dir}/sshd.pid
+UsePAM no
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+PubkeyAuthentication no
+PermitRootLogin no
+AllowUsers ${LAB_USER.name}
+StrictModes no
+X11Forwarding no
+AllowTcpForwarding no
+PrintMotd no
+PrintLastLog no
+UseDNS no
+`;
+}
+
+function vsftpdConfig(dir: string, port: number): string {
+  // Debian's defaults otherwise: a failed login waits 1 s, the third ends the connection. Logins
+  // (OK LOGIN, FAIL LOGIN) go to vsftpd.log, where the brute force counts its attempts.
+  return `listen=YES
+listen_ipv6=NO
+listen_address=127.0.0.1
+listen_port=${port}
+background=NO
+anonymous_enable=NO
+local_enable=YES
+write_enable=NO
+pam_service_name=vsftpd
+secure_chroot_dir=/run/vsftpd/empty
+nopriv_user=nobody
+xferlog_enable=YES
+xferlog_std_format=NO
+vsftpd_log_file=${dir}/vsftpd.log
+dirmessage_enable=NO
+`;
+}
+
+/** The environment that makes ssh type the password with {@linkcode Services.askpass}. */
+export function askpassEnv(services: Services): Record<string, string> {
+  return { SSH_ASKPASS: services.askpass, SSH_ASKPASS_REQUIRE: "force" };
+}
+
+/** A password login over ssh that runs `command` (with {@linkcode askpassEnv}). */
+export function sshLogin(lab: Lab, services: Services, command: string): string[] {
+  return [
+    lab.tools.ssh,
+    ...["-p", String(services.ssh), "-o", "StrictHostKeyChecking=no"],
+    ...["-o", "UserKnownHostsFile=/dev/null", "-o", "PreferredAuthentications=password"],
+    ...["-o", "NumberOfPasswordPrompts=1", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR"],
+    `${LAB_USER.name}@127.0.0.1`,
+    command,
+  ];
+}
+
+/** An ftp login that asks for a file's size and date (no data connection). */
+export function ftpLogin(lab: Lab, services: Services): string[] {
+  return [
+    lab.tools.curl,
+    ...["-sS", "-I", "--max-time", "10", "--user", `${LAB_USER.name}:${LAB_USER.password}`],
+    `ftp://127.0.0.1:${services.ftp}/notes.txt`,
+  ];
+}
+
+/** `bytes` of zeros sent to the backup sink. */
+export function backupCommand(lab: Lab, services: Services, bytes: number): string[] {
+  const t = lab.tools;
+  return [
+    t.sh,
+    "-c",
+    `${t.head} -c ${bytes} /dev/zero | ${t.ncat} --send-only 127.0.0.1 ${services.backup}`,
+  ];
+}
+
+function nginxConfig(dir: string, port: number, https: number): string {
   // Workers as root: the work directory may be a 0700 temporary one, unreadable to nobody.
   // Room for the connection burst (3,000 at once) besides the benign clients.
   return `daemon off;
@@ -504,11 +774,7 @@ events { worker_connections 8192; }
 http {
   access_log off;
   log_not_found off;
-  client_body_temp_path ${dir}/tmp_body;
-  proxy_temp_path ${dir}/tmp_proxy;
-  fastcgi_temp_path ${dir}/tmp_fastcgi;
-  uwsgi_temp_path ${dir}/tmp_uwsgi;
-  scgi_temp_path ${dir}/tmp_scgi;
+  ${nginxTempPaths(dir)}
   keepalive_timeout 15s;
   server {
     listen 127.0.0.1:${port} backlog=4096;
@@ -516,6 +782,15 @@ http {
     default_type text/html;
     location = /health { return 200 "ok\\n"; }
     location /api/ { default_type application/json; }
+  }
+  server {
+    listen 127.0.0.1:${https} ssl backlog=4096;
+    ssl_certificate ${dir}/tls.crt;
+    ssl_certificate_key ${dir}/tls.key;
+    root ${dir}/www;
+    default_type text/html;
+    location /api/ { default_type application/json; }
+    location /pool/ { default_type application/vnd.debian.binary-package; }
   }
 }
 `;
@@ -531,6 +806,12 @@ function writeWebContent(www: string): void {
   const items = Array.from({ length: 40 }, (_, id) => ({ id, name: text(12) }));
   Deno.writeTextFileSync(`${www}/api/items`, JSON.stringify(items));
   Deno.writeTextFileSync(`${www}/api/status`, JSON.stringify({ ok: true }));
+  Deno.mkdirSync(`${www}/pool/main`, { recursive: true });
+  for (const path of PACKAGE_POOL) {
+    const bytes = new Uint8Array(4096 + Math.floor(random() * 61_440));
+    for (let i = 0; i < bytes.length; i += 4) bytes[i] = Math.floor(random() * 256);
+    Deno.writeFileSync(`${www}${path}`, bytes);
+  }
 }
 
 /** Counts of what the benign clients did, per client. */
@@ -554,11 +835,18 @@ function busyness(elapsedMs: number): number {
  * - single curl requests with `Connection: close` (a health checker, an API poller), every ~1.5 s;
  * - a steady redis-cli holding one connection, 1–3 commands every ~0.8 s;
  * - redis-benchmark bursts (200–1,000 requests over 2–6 connections), every ~40 s;
- * - dig asking dnsmasq for 1–2 usual names, every ~2 s.
+ * - dig asking dnsmasq for 1–2 usual names, every ~2 s;
+ * - curl fetching 1–3 pages from nginx over TLS on one connection, every ~10 s;
+ * - an ssh password login that runs `uptime`, and an ftp login that asks for a file's size,
+ *   each every ~60 s (so sshd and vsftpd are not only ever reached by attackers);
+ * - a small backup, 256 KiB–8 MiB to the backup sink, every ~60 s.
+ *
+ * The last four draw from a generator of their own, so the first five keep their schedule.
  */
 export function startBenignLoad(lab: Lab, services: Services, seed = 1): BenignLoad {
   const t = lab.tools;
   const random = mulberry32(seed);
+  const more = mulberry32(seed + 1_000);
   const started = Date.now();
   const stopping = new AbortController();
   const summary: BenignSummary = {};
@@ -566,13 +854,19 @@ export function startBenignLoad(lab: Lab, services: Services, seed = 1): BenignL
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const between = (low: number, high: number) => low + Math.floor(random() * (high - low + 1));
 
-  const loop = async (name: string, meanMs: number, argv: () => string[]) => {
+  const loop = async (
+    name: string,
+    meanMs: number,
+    argv: () => string[],
+    draw = random,
+    env?: Record<string, string>,
+  ) => {
     const counts = summary[name] = { runs: 0, failed: 0 };
     while (!stopping.signal.aborted) {
-      const pause = -Math.log(1 - random()) * meanMs / busyness(Date.now() - started);
+      const pause = -Math.log(1 - draw()) * meanMs / busyness(Date.now() - started);
       await sleep(pause, stopping.signal);
       if (stopping.signal.aborted) break;
-      const result = await lab.run(name, argv(), { timeoutMs: 20_000 });
+      const result = await lab.run(name, argv(), { timeoutMs: 20_000, env });
       counts.runs++;
       if (result.code !== 0) {
         if (counts.failed++ === 0) {
@@ -604,10 +898,26 @@ export function startBenignLoad(lab: Lab, services: Services, seed = 1): BenignL
       ...Array.from({ length: between(1, 2) }, () => pick(NORMAL_NAMES)),
     ]),
     steadyRedis(lab, services.redis, random, started, stopping.signal, summary),
+    loop("curl-https", 10_000, () => {
+      const urls = Array.from(
+        { length: 1 + Math.floor(more() * 3) },
+        () => `https://127.0.0.1:${services.https}${pages[Math.floor(more() * 5)]}`,
+      );
+      return [t.curl, "-sSk", ...urls.flatMap((url) => ["-o", "/dev/null", url])];
+    }, more),
+    loop("ssh-login", 60_000, () => sshLogin(lab, services, "uptime"), more, askpassEnv(services)),
+    loop("ftp-login", 60_000, () => ftpLogin(lab, services), more),
+    loop(
+      "backup-small",
+      60_000,
+      () => backupCommand(lab, services, 262_144 * (1 + Math.floor(more() * 32))),
+      more,
+    ),
   ];
   lab.log(
     "benign load: curl (keep-alive and Connection: close) on nginx, a steady redis-cli and " +
-      "redis-benchmark bursts on redis, dig on dnsmasq; rates swing ±50% over 10 minutes",
+      "redis-benchmark bursts on redis, dig on dnsmasq, curl over TLS, ssh and ftp logins, " +
+      "small backups; rates swing ±50% over 10 minutes",
   );
   return {
     async stop() {
@@ -667,4 +977,11 @@ async function steadyRedis(
       await sleep(1_000, signal);
     }
   }
+}
+
+/** nginx's temporary directories, under `dir` (an unprivileged eval cannot use /var/lib/nginx). */
+export function nginxTempPaths(dir: string): string {
+  return ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+    .map((kind) => `${kind}_temp_path ${dir}/tmp_${kind === "client_body" ? "body" : kind};`)
+    .join("\n  ");
 }

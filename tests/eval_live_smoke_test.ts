@@ -1,11 +1,12 @@
 /**
- * A short run of the live eval's parts (about 15 s): the real services under benign load in a
- * network namespace, real `pad collect` rounds, and one anomaly (a new ncat listener). Skipped,
- * with a line saying why, when not root or when a Debian tool is missing.
+ * A short run of the live eval's parts (about 20 s): the real services under benign load in a
+ * network namespace, real `pad collect` rounds, and two anomalies (a new ncat listener, then a
+ * bind shell that lives 2 s). Skipped, with a line saying why, when not root or when a Debian tool
+ * is missing.
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { newListener } from "../eval/anomalies.ts";
+import { bindShell, newListener } from "../eval/anomalies.ts";
 import { Collector } from "../eval/live.ts";
 import {
   findTools,
@@ -31,7 +32,8 @@ const tools = toolsOrReason();
 if (typeof tools === "string") console.warn(`eval_live_smoke_test skipped: ${tools}`);
 
 Deno.test({
-  name: "live eval: services under load, collect rounds, a labelled new listener, nothing left",
+  name:
+    "live eval: services under load, collect rounds, a new listener, a bind shell, nothing left",
   ignore: typeof tools === "string",
   async fn() {
     using dir = tempDir();
@@ -56,6 +58,8 @@ Deno.test({
         roundMs: 2_000,
         random: mulberry32(1),
       });
+      await collector.nextRoundStart();
+      const shell = await bindShell.run({ lab, services, roundMs: 2_000, random: mulberry32(1) });
       await collector.waitRounds(1);
       await collector.stop();
       const summary = await load.stop();
@@ -88,6 +92,13 @@ Deno.test({
           "SELECT sum(packets) AS packets FROM round_traffic WHERE port_id = ? AND protocol = 'tcp'",
         ).get(services.web);
         assert.ok(Number(web?.packets) > 0, "the benign curl traffic to nginx was captured");
+        // The bind shell's SYN-ACK, whether a sweep saw its listener or not.
+        const shellPort = Number(shell.command.split(" ")[3]);
+        const accepted = read.prepare(
+          "SELECT sum(t.accepts) AS n FROM round_traffic t JOIN rounds r ON r.id = t.round_id " +
+            "WHERE t.port_id = ? AND t.protocol = 'tcp' AND r.start_time < ? AND r.end_time > ?",
+        ).get(shellPort, shell.end, shell.start);
+        assert.ok(Number(accepted?.n) >= 1, `the bind shell accepted its client: ${accepted?.n}`);
       } finally {
         read.close();
       }
