@@ -130,11 +130,11 @@ export const GLOBAL_SPECS = [
   { name: "syn_ports_per_peer_in", source: "traffic", parts: { attempts: "in" } },
   { name: "syn_ports_per_peer_out", source: "traffic", parts: { attempts: "out" } },
   // Since encoding 3: who tried how much, which tells a horizontal scan, a flood and a brute
-  // force from a host's ordinary connections.
+  // force from a host's ordinary connections. Not how many went unanswered: on a quiet host one
+  // slow SYN flips that count from 0 to 1 and scored far above the threshold (the replay eval's
+  // false alarms); the rules read it, over a whole round's attempts.
   { name: "syn_peers_in", source: "traffic", parts: { attempts: "in" } },
-  { name: "syn_unanswered_in", source: "traffic", parts: { attempts: "in" } },
   { name: "syn_peers_out", source: "traffic", parts: { attempts: "out" } },
-  { name: "syn_unanswered_out", source: "traffic", parts: { attempts: "out" } },
   { name: "syn_peers_per_remote_port_out", source: "traffic", parts: { attempts: "out" } },
   { name: "syn_attempts_per_peer_port_in", source: "traffic", parts: { attemptsPort: "in" } },
   { name: "syn_attempts_per_peer_port_out", source: "traffic", parts: { attemptsPort: "out" } },

@@ -242,9 +242,7 @@ export function encodeRound(
   const a = round.attempts;
   const count = (n: number) => Math.log1p(nonNegative(n)) / LOG_COUNT;
   out[g + GLOBAL_INDEX.syn_peers_in] = count(a.peersIn);
-  out[g + GLOBAL_INDEX.syn_unanswered_in] = count(a.unansweredIn);
   out[g + GLOBAL_INDEX.syn_peers_out] = count(a.peersOut);
-  out[g + GLOBAL_INDEX.syn_unanswered_out] = count(a.unansweredOut);
   out[g + GLOBAL_INDEX.syn_peers_per_remote_port_out] = count(a.peersPerRemotePortOut);
   out[g + GLOBAL_INDEX.syn_attempts_per_peer_port_in] = logPackets(
     nonNegative(a.attemptsPerPeerPortIn),
