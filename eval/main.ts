@@ -260,7 +260,7 @@ function resultsMarkdown(
     "| --- | ---: |",
     ...phases.map(([name, s]) => `| ${name} | ${s.toFixed(1)} s |`),
     "",
-    "Databases (rounds pad judged exclude its warm-up: 60 rounds, then 60 normal scores):",
+    "Databases (rounds pad judged exclude its warm-up, the first 60 rounds):",
     "",
     `| database | rounds | judged | benign | ${
       methods.map((m) => `${METHOD_NAMES[m]} false alarms`).join(" | ")

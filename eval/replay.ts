@@ -111,8 +111,9 @@ const MAX_GAP_SECONDS = 3;
 /** Benign rounds after an attack that comes alone. */
 const TAIL_ROUNDS = 30;
 /**
- * The first round detect judges: 60 rounds of warm-up, then 60 normal scores to calibrate the
- * threshold on. A spliced attack lands after it, with some room.
+ * Spliced attacks and the phone's join land after this round, with some room: past detect's
+ * warm-up (60 rounds) and an hour of the model judging (pad 0.2 judged only from here on). The
+ * cold scenario is the one that comes earlier.
  */
 const FIRST_JUDGED_ROUND = 120;
 /** The benign history starts here (a Monday 08:00 UTC), whatever the captures' own dates. */
