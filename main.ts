@@ -10,8 +10,11 @@ import {
   type CommandUnknownOpts,
   Option,
 } from "@commander-js/extra-typings";
-import { type CommandContext, flag } from "./src/cli.ts";
+import { type CommandContext, type Configuration, flag, optionHelp } from "./src/cli.ts";
+import { applyConfig, findConfig, readConfig } from "./src/config.ts";
+import { configCommand } from "./src/commands/config.ts";
 import { collectCommand } from "./src/commands/collect.ts";
+import { completionsCommand, manPage } from "./src/commands/completions.ts";
 import { cronCommand } from "./src/commands/cron.ts";
 import { detectCommand } from "./src/commands/detect.ts";
 import { doctorCommand } from "./src/commands/doctor.ts";
@@ -23,6 +26,8 @@ import { inspectCommand } from "./src/commands/inspect.ts";
 import { modelCommand } from "./src/commands/model.ts";
 import { pruneCommand } from "./src/commands/prune.ts";
 import { reportCommand } from "./src/commands/report.ts";
+import { statusCommand } from "./src/commands/status.ts";
+import { systemdCommand } from "./src/commands/systemd.ts";
 import { BusyError, errorMessage, ExitCode, UsageError } from "./src/errors.ts";
 import { LOG_FORMATS, logger, setupLogging } from "./src/log.ts";
 import { stdout } from "./src/output.ts";
@@ -36,6 +41,7 @@ export const VERSION: string = config.version;
 /** The subcommands, in the order `pad --help` lists them. */
 const COMMANDS = [
   initCommand,
+  statusCommand,
   collectCommand,
   importCommand,
   detectCommand,
@@ -47,6 +53,7 @@ const COMMANDS = [
   pruneCommand,
   reportCommand,
   cronCommand,
+  systemdCommand,
   exportCommand,
   modelCommand,
 ];
@@ -60,10 +67,12 @@ export function buildProgram(setStatus: (code: number) => void) {
     .name("pad")
     .description("Port anomaly detector: which local ports are used, what flows, what is unusual.")
     .version(VERSION)
-    .option(
-      "--db <path>",
-      "database file (default: $PAD_DB, else ~/.local/share/pad/pad.db)",
-      flag(parsePath, "--db"),
+    .addOption(
+      // $PAD_DB through commander, so that it outranks the configuration file as flags do.
+      new Option(
+        "--db <path>",
+        "database file (default: $PAD_DB, else the configuration's db, else $XDG_DATA_HOME/pad/pad.db, else ~/.local/share/pad/pad.db)",
+      ).env("PAD_DB").argParser(flag(parsePath, "--db")),
     )
     .addOption(
       new Option("--log-format <format>", "log format on stderr").choices(LOG_FORMATS).default(
@@ -72,9 +81,22 @@ export function buildProgram(setStatus: (code: number) => void) {
     )
     .option("-q, --quiet", "only warnings and errors (for cron)")
     .option("--debug", "debug logs, and the stack trace on failure")
-    .configureHelp({ showGlobalOptions: true })
+    .option(
+      "--config <file>",
+      "configuration file (default: $PAD_CONFIG, else $XDG_CONFIG_HOME/pad/pad.toml, else /etc/pad/pad.toml, if there)",
+      flag(parsePath, "--config"),
+    )
+    .configureHelp({ showGlobalOptions: true, optionDescription: optionHelp })
     .exitOverride()
-    .hook("preAction", (command) => {
+    .hook("preAction", (command, action) => {
+      // Help and completion work whatever the configuration holds.
+      if (!["help", "completions"].includes(action.name())) {
+        const path = findConfig(command.opts().config);
+        configuration = {
+          path,
+          sources: path === null ? new Map() : applyConfig(program, readConfig(path)),
+        };
+      }
       const opts = command.opts();
       setupLogging({
         format: opts.logFormat,
@@ -83,9 +105,11 @@ export function buildProgram(setStatus: (code: number) => void) {
       });
     });
 
+  let configuration: Configuration = { path: null, sources: new Map() };
   const db = () => program.opts().db ?? defaultDatabasePath();
   const context: CommandContext = {
     db,
+    configuration: () => configuration,
     dbIfKnown() {
       try {
         return db();
@@ -104,6 +128,30 @@ export function buildProgram(setStatus: (code: number) => void) {
     inheritSettings(command, program);
     program.addCommand(command);
   }
+  // commander's own help command stops at the first name: `pad help model merge` would show
+  // the model group's help.
+  program.helpCommand(false);
+  program.addCommand(completionsCommand(program, stdout));
+  program.addCommand(configCommand(program, context));
+  program.command("help")
+    .description("display help for a command, e.g. pad help model merge")
+    .argument("[command...]", "the command, and its subcommand")
+    .option("--man", "print the manual page pad(1) in roff (man -l - reads it)")
+    .action((names: string[], opts: { man?: boolean }) => {
+      if (opts.man) {
+        stdout.write(manPage(program, VERSION, new Date().toISOString().slice(0, 10)));
+        return;
+      }
+      let command: CommandUnknownOpts = program;
+      for (const name of names) {
+        const sub = command.commands.find((c) => c.name() === name || c.aliases().includes(name));
+        if (sub === undefined) {
+          throw new UsageError(`Unknown command "${names.join(" ")}": pad --help lists them`);
+        }
+        command = sub;
+      }
+      command.outputHelp();
+    });
   return { program, context };
 }
 

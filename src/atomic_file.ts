@@ -125,3 +125,26 @@ function sameFile(a: Deno.FileInfo, b: Deno.FileInfo, pathA: string, pathB: stri
   }
   return Deno.realPathSync(pathA) === Deno.realPathSync(pathB);
 }
+
+/** A usage error unless `dir` is a directory pad can create files in. */
+export function checkWritableDirectory(dir: string, flagName: string): void {
+  const fix = `create it, or give ${flagName} a path in another directory`;
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(dir);
+  } catch (error) {
+    throw new UsageError(
+      `Invalid ${flagName}: cannot use directory ${dir} (${errorMessage(error)}): ${fix}`,
+    );
+  }
+  if (!info.isDirectory) {
+    throw new UsageError(`Invalid ${flagName}: ${dir} is not a directory: ${fix}`);
+  }
+  try {
+    Deno.removeSync(Deno.makeTempFileSync({ dir, prefix: ".pad-check-" }));
+  } catch (error) {
+    throw new UsageError(
+      `Invalid ${flagName}: cannot write in ${dir} (${errorMessage(error)}): ${fix}`,
+    );
+  }
+}

@@ -8,7 +8,7 @@
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { errorMessage } from "./errors.ts";
 import type { Output } from "./output.ts";
-import { parseCount, parsePath } from "./parse.ts";
+import { formatDuration, parseCount, parsePath } from "./parse.ts";
 
 /** What main.ts gives each command's action. */
 export interface CommandContext {
@@ -24,6 +24,16 @@ export interface CommandContext {
   quiet(): boolean;
   /** Sets the exit code (when not 0) that main returns once the action is done. */
   setStatus(code: number): void;
+  /** The configuration file read, and where each configured key is (`pad.toml:4`). */
+  configuration(): Configuration;
+}
+
+/** The configuration file in effect (see src/config.ts). */
+export interface Configuration {
+  /** Null where no file was found. */
+  path: string | null;
+  /** `collect.probe` → `/etc/pad/pad.toml:4`. */
+  sources: ReadonlyMap<string, string>;
 }
 
 /** Turns one of pad's parsers into a commander argument parser (a usage error either way). */
@@ -70,4 +80,28 @@ export function prometheusOption() {
     "--prometheus <file>",
     "then rewrite this node_exporter textfile with pad's metrics",
   ).argParser(flag(parsePath, "--prometheus"));
+}
+
+/**
+ * An option's line in the help, with its default as a user would write it: a duration as
+ * `7d`, not milliseconds; nothing for a switch that is off or an empty list.
+ */
+export function optionHelp(option: Option): string {
+  const extra: string[] = [];
+  if (option.argChoices) {
+    extra.push(`choices: ${option.argChoices.map((c) => JSON.stringify(c)).join(", ")}`);
+  }
+  const value: unknown = option.defaultValue;
+  const silent = value === undefined || value === false ||
+    (Array.isArray(value) && value.length === 0);
+  if (!silent) {
+    const shown = option.defaultValueDescription ??
+      (typeof value === "number" && option.flags.includes("<duration>")
+        ? formatDuration(value)
+        : typeof value === "string"
+        ? value
+        : JSON.stringify(value));
+    extra.push(`default: ${shown}`);
+  }
+  return extra.length === 0 ? option.description : `${option.description} (${extra.join(", ")})`;
 }

@@ -27,8 +27,9 @@ const encoder = new TextEncoder();
 export function setupLogging(options: LogOptions): void {
   const lowestLevel: LogLevel = options.debug ? "debug" : options.quiet ? "warning" : "info";
   const json = getJsonLinesFormatter();
-  // A person at a terminal knows the time; cron mail and log files need it.
-  const stamped = !Deno.stderr.isTerminal();
+  // A person at a terminal knows the time; cron mail and log files need it; journald stamps
+  // each line itself (systemd sets JOURNAL_STREAM when stderr goes to the journal).
+  const stamped = !Deno.stderr.isTerminal() && !toJournal();
   const format = options.format === "json"
     ? (record: LogRecord) => json(record).trimEnd() + "\n"
     : (record: LogRecord) => formatText(record, stamped);
@@ -44,6 +45,18 @@ export function setupLogging(options: LogOptions): void {
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
     ],
   });
+}
+
+/** Whether stderr is the journal: JOURNAL_STREAM names its device and inode (systemd.exec(5)). */
+function toJournal(): boolean {
+  const stream = Deno.env.get("JOURNAL_STREAM");
+  if (!stream) return false;
+  try {
+    const stat = Deno.statSync("/proc/self/fd/2"); // Linux, where systemd runs
+    return stream === `${stat.dev}:${stat.ino}`;
+  } catch {
+    return false;
+  }
 }
 
 /** The logger of one part of pad, e.g. `logger("collect")`; without a name, pad's own. */

@@ -23,6 +23,7 @@ export function rowWriter(
   columns: readonly string[],
   write: (text: string) => void,
   display: (column: string, cell: Cell) => string = (_, cell) => plain(cell),
+  maxWidth = Infinity,
 ): RowWriter {
   switch (format) {
     case "json":
@@ -45,7 +46,7 @@ export function rowWriter(
       const rows: string[][] = [];
       return {
         row: (row) => rows.push(columns.map((c) => display(c, row[c] ?? null))),
-        end: () => write(alignedTable(columns, rows)),
+        end: () => write(alignedTable(columns, rows, maxWidth)),
       };
     }
   }
@@ -53,18 +54,46 @@ export function rowWriter(
 
 /**
  * Columns padded to a common width, numbers right-aligned, one line per row; control
- * characters in cells are shown escaped.
+ * characters in cells are shown escaped. Within `maxWidth`, the columns that do not fit are
+ * left out from the right (a last text column is shortened instead where that is enough), with
+ * a last line counting them.
  */
-export function alignedTable(columns: readonly string[], cells: readonly string[][]): string {
-  const rows = cells.map((row) => row.map((cell) => printable(cell)));
-  const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
+export function alignedTable(
+  allColumns: readonly string[],
+  cells: readonly string[][],
+  maxWidth = Infinity,
+): string {
+  let rows = cells.map((row) => row.map((cell) => printable(cell)));
+  const columns = [...allColumns];
+  let widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
+  const total = () => widths.reduce((sum, w) => sum + w, 0) + 2 * (widths.length - 1);
+  const left: string[] = [];
+  while (total() > maxWidth && columns.length > 1) {
+    const last = columns.length - 1;
+    const room = maxWidth - (total() - widths[last]!);
+    if (room >= Math.max(12, columns[last]!.length)) {
+      rows = rows.map((r) =>
+        r.map((c, i) => i === last && c.length > room ? c.slice(0, room - 1) + "…" : c)
+      );
+      widths[last] = room;
+      break;
+    }
+    left.unshift(columns.pop()!);
+    widths = widths.slice(0, last);
+    rows = rows.map((r) => r.slice(0, last));
+  }
+  const note = left.length === 0
+    ? ""
+    : `(${left.length} more ${
+      left.length === 1 ? "column" : "columns"
+    }: --all-columns shows them)\n`;
   const numeric = columns.map((_, i) =>
     rows.length > 0 && rows.every((r) => r[i] === "" || /^-?\d+(\.\d+)?$/.test(r[i]!))
   );
   const line = (cells: readonly string[]) =>
     cells.map((cell, i) => numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))
       .join("  ").trimEnd() + "\n";
-  return line(columns) + rows.map(line).join("");
+  return line(columns) + rows.map(line).join("") + note;
 }
 
 function jsonRow(columns: readonly string[], row: Row): Record<string, unknown> {

@@ -285,6 +285,7 @@ Deno.test("a job line survives cron's % and the shell: prune runs on a path with
   const home = `${dir.path}/it's a 50% "odd" $HOME dir`;
   Deno.mkdirSync(home);
   const db = `${home}/pad.db`;
+  assert.equal((await runPad(["--db", db, "init"])).code, 0, "prune needs the database");
   const printed = await runPad(["--db", db, "cron"], { env: { PATH: "/nonexistent" } });
   assert.equal(printed.code, 0, printed.stderr);
   const prune = jobs(printed.stdout)[2]!;

@@ -54,6 +54,30 @@ function transportIndex(transport: DecodedPacket["transport"]): number {
   }
 }
 
+/**
+ * Packets neither of whose addresses is local, and the addresses they hold most: where none is
+ * local, `--local` does not name the host the capture was made on.
+ */
+export class Strangers {
+  packets = 0;
+  readonly #addresses = new Map<string, number>();
+
+  add(src: string, dst: string): void {
+    this.packets++;
+    for (const address of [src, dst]) {
+      // Bounded: a scan of the Internet must not grow it for ever; the most common come early.
+      const n = this.#addresses.get(address);
+      if (n !== undefined) this.#addresses.set(address, n + 1);
+      else if (this.#addresses.size < 4096) this.#addresses.set(address, 1);
+    }
+  }
+
+  /** The `count` addresses seen most, with their packets. */
+  top(count: number): [address: string, packets: number][] {
+    return [...this.#addresses].sort((a, b) => b[1] - a[1]).slice(0, count);
+  }
+}
+
 /** Accumulates one round's packets. */
 export class RoundTraffic {
   /** IP packets added. */
@@ -71,8 +95,19 @@ export class RoundTraffic {
   // Server (address:port) → DNS packets exchanged with it.
   readonly #dnsServers = new Map<string, number>();
 
-  constructor(options: { local: LocalNetworks; maxPackets: number; payloadBytes: number }) {
+  readonly #strangers?: Strangers;
+
+  /** `strangers`, if given, counts the packets with no local address, across rounds. */
+  constructor(
+    options: {
+      local: LocalNetworks;
+      maxPackets: number;
+      payloadBytes: number;
+      strangers?: Strangers;
+    },
+  ) {
     this.#local = options.local;
+    this.#strangers = options.strangers;
     this.#maxPackets = options.maxPackets;
     this.#payloadBytes = options.payloadBytes;
   }
@@ -82,6 +117,7 @@ export class RoundTraffic {
     this.seen++;
     const srcLocal = this.#local.has(packet.src);
     const dstLocal = this.#local.has(packet.dst);
+    if (!srcLocal && !dstLocal) this.#strangers?.add(packet.src, packet.dst);
     if (srcLocal) this.#count(packet, packet.srcPort, "out", packet.dst, packet.dstPort);
     if (dstLocal || !srcLocal) {
       this.#count(packet, packet.dstPort, "in", packet.src, packet.srcPort);

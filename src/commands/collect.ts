@@ -1,4 +1,5 @@
 import { Command, Option } from "@commander-js/extra-typings";
+import { plural } from "../report/format.ts";
 import { PcapError, PcapStatus } from "../../ffi/mod.ts";
 import { defaultInterface, type LiveCapture, startLiveCapture } from "../capture/live.ts";
 import { decodesLinkType } from "../capture/decode.ts";
@@ -19,7 +20,7 @@ import { logger } from "../log.ts";
 import { boundedDuration } from "../parse.ts";
 import type { Output } from "../output.ts";
 import { sleep } from "../sleep.ts";
-import { createProbe } from "../probe/mod.ts";
+import { createProbe, defaultProbe } from "../probe/mod.ts";
 import type { SweepError, SweepResult } from "../probe/types.ts";
 import { PROBE_NAMES, type ProbeName } from "../round.ts";
 import { openDatabase } from "../store/database.ts";
@@ -43,7 +44,8 @@ export function collectCommand(context: CommandContext) {
     .description("run one round: sweep the ports again and again while capturing packets")
     .addOption(
       new Option("--probe <probe>", "how ports are probed").choices(PROBE_NAMES).default(
-        "listen" as const,
+        defaultProbe(),
+        "procfs where /proc/net is readable, else listen",
       ),
     )
     .option(
@@ -277,6 +279,16 @@ async function startCapture(
         `Invalid --filter "${options.filter}": ${error.libpcapMessage || error.message}`,
       );
     }
+    if (
+      options.interface !== undefined && error instanceof PcapError &&
+      error.code === PcapStatus.NO_SUCH_DEVICE
+    ) {
+      // Asked for by name, it is a mistake to fix, not a round to run without capture.
+      throw new UsageError(
+        `Invalid --interface "${options.interface}": no such interface; ` +
+          "pad doctor lists the interfaces",
+      );
+    }
     if (error instanceof PcapError && error.code === PcapStatus.PERM_DENIED) {
       return offWith(
         `no permission to capture on ${device}`,
@@ -356,6 +368,6 @@ function describe(result: CollectResult, device: string | undefined): string {
     : `${result.packetsSeen} packets on ${device} (${result.packetsStored} stored, ${
       result.dropped ?? 0
     } dropped)`;
-  return `Round ${result.roundId} ${result.status}: ${result.sweeps} sweeps, ` +
-    `${result.occupied} ports occupied, ${capture}`;
+  return `Round ${result.roundId} ${result.status}: ${plural(result.sweeps, "sweep")}, ` +
+    `${plural(result.occupied, "port")} occupied, ${capture}`;
 }

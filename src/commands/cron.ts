@@ -1,4 +1,4 @@
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { Command } from "@commander-js/extra-typings";
 import { type CommandContext, flag, repeatable } from "../cli.ts";
 import { parsePath } from "../parse.ts";
@@ -7,6 +7,7 @@ import { logger } from "../log.ts";
 import type { Output } from "../output.ts";
 import { cronBlock, installBlock, removeBlock } from "../fleet/cron_block.ts";
 import { checkPrometheusFile } from "../fleet/prometheus.ts";
+import { checkWritableDirectory } from "../atomic_file.ts";
 import { alertmanagerUrl } from "../fleet/notify.ts";
 import { cronLines, logDirectory } from "../fleet/cron_lines.ts";
 import { readCrontab, writeCrontab } from "../fleet/crontab.ts";
@@ -83,6 +84,10 @@ export async function runCron(options: CronOptions, out: Output): Promise<void> 
   if (options.action === "print") {
     out.write(block.join("\n") + "\n");
     return;
+  }
+  // Otherwise the lines would fail every minute, in a log nobody reads.
+  if (options.action === "install" && options.prometheus !== undefined) {
+    checkWritableDirectory(dirname(resolve(options.prometheus)), "--prometheus");
   }
   const crontab = readCrontab();
   if (options.action === "uninstall") {

@@ -19,7 +19,7 @@ import { LocalNetworks, parseNetwork } from "../net/networks.ts";
 import { boundedDuration, parseCount } from "../parse.ts";
 import { isoString } from "../time.ts";
 import type { Output } from "../output.ts";
-import { checkIntact, openDatabase } from "../store/database.ts";
+import { checkIntact, openExistingDatabase } from "../store/database.ts";
 import { type RoundScore, storeScores } from "../store/detections.ts";
 import { type Incident, incidentById } from "../store/incidents.ts";
 import {
@@ -35,6 +35,7 @@ import {
 import { lockRole } from "../store/lock.ts";
 import type { Database } from "../store/database.ts";
 import { listenerKey } from "../detect/new_listeners.ts";
+import { progress } from "../progress.ts";
 // A type only: the module itself, which loads TensorFlow.js, is imported when needed.
 import type { ListenerMemory } from "../detect/model_state.ts";
 
@@ -200,6 +201,8 @@ export interface DetectResult {
   warmup: number;
   /** Rounds their capture covered only in part: rules applied, the model did not judge them. */
   partial: number;
+  /** Rounds of history still needed before the model judges (rules flag meanwhile). */
+  warmupLeft: number;
   anomalies: Anomaly[];
   /** Model version after the run; null while no model was trained. */
   modelVersion: number | null;
@@ -230,7 +233,7 @@ const log = logger("detect");
  * ones never are), and the new model version is saved in one transaction.
  */
 export async function runDetect(options: DetectOptions, out: Output): Promise<DetectResult> {
-  using db = openDatabase(options.db);
+  using db = openExistingDatabase(options.db);
   using _lock = lockRole(options.db, "detect");
   // Learning from a damaged file would spread it into the model: stop and say what to do.
   checkIntact(db, options.db);
@@ -249,10 +252,12 @@ export async function runDetect(options: DetectOptions, out: Output): Promise<De
     threshold: null,
     opened: [],
     closed: [],
+    warmupLeft: 0,
   };
   if (todo.length > 0 || unlearned.length > 0) {
     await scoreAndLearn(db, todo, unlearned, options, policy, result);
   }
+  result.warmupLeft = Math.max(0, options.warmup - roundsBefore(db, Number.MAX_SAFE_INTEGER));
   // As they stand at the end of the run: later hours may have added rounds to them.
   result.opened = result.opened.map((i) => incidentById(db, i.id) ?? i);
   const source: IncidentSource = {
@@ -282,10 +287,8 @@ async function scoreAndLearn(
   });
   if (unlearned.length > 0) {
     log.info(
-      "Learning {n} rounds not learned yet (accepted incidents, or an earlier detect that stopped before learning)",
-      {
-        n: unlearned.length,
-      },
+      "Learning {n} not learned yet (accepted incidents, or an earlier detect that stopped before learning)",
+      { n: plural(unlearned.length, "round") },
     );
   }
   for (let start = 0; start < unlearned.length; start += ROUNDS_PER_STEP) {
@@ -298,6 +301,7 @@ async function scoreAndLearn(
     known: new Set(listenersBefore(db, first).map(listenerKey).filter((k) => k !== null)),
     swept: sweptBefore(db, first),
   };
+  using shown = progress("pad detect", "rounds", todo.length, options.quiet ?? false);
   for (const step of steps(todo, model.trained ? null : roundsBefore(db, first), options.warmup)) {
     const context = precedingRounds(db, step[0]!.startTime, model.window - 1);
     const rounds = loadRounds(db, step.map((r) => r.id));
@@ -338,6 +342,7 @@ async function scoreAndLearn(
       version: model.version,
       round: step[step.length - 1]!.id,
     });
+    shown.update(result.scored, `model v${model.version}`);
   }
   result.modelVersion = model.version;
   result.threshold = model.threshold;
@@ -430,7 +435,10 @@ function report(
     out.write("No new rounds to score\n");
     return;
   }
-  const warm = (result.warmup > 0 ? `, ${result.warmup} in warm-up (learned from)` : "") +
+  const left = result.warmupLeft > 0
+    ? `; the model judges after ${plural(result.warmupLeft, "more round")}`
+    : "";
+  const warm = (result.warmup > 0 ? `, ${result.warmup} in warm-up (learned from${left})` : "") +
     (result.partial > 0 ? `, ${result.partial} partial (captured in part)` : "");
   const threshold = result.threshold === null
     ? "not calibrated yet"

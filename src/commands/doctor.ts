@@ -1,6 +1,7 @@
 import { dirname } from "node:path";
 import { Command } from "@commander-js/extra-typings";
 import type { CommandContext } from "../cli.ts";
+import { defaultProbe } from "../probe/mod.ts";
 import {
   findAllDevices,
   libpcapPath,
@@ -167,6 +168,8 @@ function intact(path: string): Finding {
 
 function checkLowPorts(findings: Finding[]): void {
   const start = readNumber("/proc/sys/net/ipv4/ip_unprivileged_port_start");
+  // Only the listen probe binds ports; procfs reads them whoever runs it.
+  if (defaultProbe() === "procfs") return;
   if (Deno.uid() === 0 || start === 0) {
     findings.push({
       check: "low ports",
@@ -181,7 +184,7 @@ function checkLowPorts(findings: Finding[]): void {
     detail: `ports below ${
       start ?? 1024
     } cannot be bound by this user: the listen probe records them as unknown`,
-    fix: "use --probe procfs, or run collect as root",
+    fix: "run collect as root",
   });
 }
 
@@ -191,16 +194,15 @@ function checkProcfs(findings: Finding[]): void {
     findings.push({
       check: "procfs probe",
       status: "ok",
-      detail: "/proc/net is readable: --probe procfs sees every port (also below 1024), their " +
-        "owners, and costs a fraction of the listen probe's CPU",
-      fix: "prefer --probe procfs in the cron line",
+      detail: "/proc/net is readable: collect's procfs probe (the default here) sees every " +
+        "port (also below 1024) and its owner, at a fraction of the listen probe's CPU",
     });
   } catch (error) {
     findings.push({
       check: "procfs probe",
       status: "warn",
       detail: `cannot read /proc/net: ${errorMessage(error)}`,
-      fix: "use the listen probe (the default)",
+      fix: "collect uses the listen probe instead (the default where /proc/net is unreadable)",
     });
   }
 }

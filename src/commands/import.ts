@@ -1,4 +1,5 @@
 import { Command } from "@commander-js/extra-typings";
+import { plural } from "../report/format.ts";
 import { PcapError } from "../../ffi/mod.ts";
 import { CaptureFileError, describeLinkType, openCaptureFile } from "../capture/offline.ts";
 import { LocalNetworks, parseNetwork, PRIVATE_NETWORKS } from "../net/networks.ts";
@@ -12,10 +13,13 @@ import {
 } from "../cli.ts";
 import { boundedDuration } from "../parse.ts";
 import { RoundSlicer, type SliceCounts } from "../capture/round_slicer.ts";
-import { RoundTraffic } from "../capture/round_traffic.ts";
+import { RoundTraffic, Strangers } from "../capture/round_traffic.ts";
 import { isoString } from "../time.ts";
-import { errorMessage, PadError } from "../errors.ts";
+import { errorMessage, PadError, UsageError } from "../errors.ts";
+import { fileFingerprint } from "../capture/fingerprint.ts";
+import { previousImport, recordImport } from "../store/imports.ts";
 import { logger } from "../log.ts";
+import { progress } from "../progress.ts";
 import type { Output } from "../output.ts";
 import { type Database, openDatabase } from "../store/database.ts";
 import { setCoverage, storeRound } from "../store/rounds.ts";
@@ -40,6 +44,7 @@ export function importCommand(context: CommandContext) {
       repeatable,
     )
     .option("--filter <expr>", "BPF filter applied while reading")
+    .option("--again", "import a file pad imported before (its rounds are stored twice)")
     .addOption(payloadBytesOption())
     .addOption(maxPacketsOption())
     .addHelpText(
@@ -58,6 +63,8 @@ export function importCommand(context: CommandContext) {
         filter: opts.filter,
         payloadBytes: opts.payloadBytes,
         maxPackets: opts.maxPackets,
+        again: opts.again ?? false,
+        quiet: context.quiet(),
       }, context.summary());
     });
 }
@@ -77,6 +84,10 @@ export interface ImportOptions {
   reader?: "pad" | "libpcap";
   maxPackets: number;
   payloadBytes: number;
+  /** Import a file with the fingerprint of one imported before. */
+  again?: boolean;
+  /** No progress line on a terminal. */
+  quiet?: boolean;
 }
 
 /** What an import stored. */
@@ -108,6 +119,9 @@ export function runImport(options: ImportOptions, out: Output): ImportResult {
   using db = openDatabase(options.db);
   const started = performance.now();
   using file = openCapture(options);
+  const identity = refuseImportedBefore(db, options);
+  const importedAt = Date.now();
+  const strangers = new Strangers();
   log.debug("Reading {file} with {reader}", {
     file: options.file,
     reader: file.reader === "pad" ? "pad's reader" : "libpcap",
@@ -116,15 +130,19 @@ export function runImport(options: ImportOptions, out: Output): ImportResult {
   const roundIds = new Map<number, number>();
   const slicer = new RoundSlicer({
     roundLengthMs: options.roundLengthMs,
-    newTraffic: () => newTraffic(options, local),
+    newTraffic: () => newTraffic(options, local, strangers),
     store: (slot, traffic, malformed) =>
-      roundIds.set(slot, storeSlot(db, options, slot, traffic, malformed)),
+      roundIds.set(slot, storeSlot(db, options, importedAt, slot, traffic, malformed)),
   });
   const span = { first: Infinity, last: -Infinity };
   let stoppedBy: CaptureFileError | null = null;
+  using shown = progress("pad import", "frames", null, options.quiet ?? false);
   try {
     for (let result = file.next(); result !== null; result = file.next()) {
       slicer.add(result, file.timeMs);
+      if ((file.counts.frames & 0xffff) === 0) {
+        shown.update(file.counts.frames, plural(slicer.counts.rounds, "round"));
+      }
       if (isStorableTime(file.timeMs)) {
         span.first = Math.min(span.first, file.timeMs);
         span.last = Math.max(span.last, file.timeMs);
@@ -137,6 +155,7 @@ export function runImport(options: ImportOptions, out: Output): ImportResult {
   slicer.finish();
   markPartialRounds(db, roundIds, span, options.roundLengthMs);
   const rounds = slicer.counts.rounds;
+  if (identity !== null) recordImport(db, { file: options.file, ...identity, importedAt, rounds });
 
   const seconds = (performance.now() - started) / 1000;
   const { frames, ip, nonIp } = file.counts;
@@ -151,11 +170,12 @@ export function runImport(options: ImportOptions, out: Output): ImportResult {
     packetsPerSecond: Math.round(frames / Math.max(seconds, 1e-6)),
   };
   out.write(
-    `Imported ${options.file}: ${rounds} rounds, ${ip} IP packets of ${frames} frames ` +
+    `Imported ${options.file}: ${plural(rounds, "round")}, ${ip} IP packets of ${frames} frames ` +
       `(${result.malformed} malformed, ${nonIp} not IP) in ${seconds.toFixed(2)} s, ` +
       `${result.packetsPerSecond} packets/s\n`,
   );
   warnAboutStamps(options.file, slicer.counts);
+  if (ip > 0 && strangers.packets === ip) warnNoLocalAddress(options, strangers);
   for (const [linkType, n] of file.undecoded) {
     log.warn(
       "{file}: pad does not decode link type {type}: its {n} frames count as not IP " +
@@ -198,7 +218,7 @@ function warnAboutStamps(file: string, counts: SliceCounts): void {
   if (counts.late > 0) {
     log.warn(
       "{file}: {n} packets came after their round was stored, so some minutes have two rounds; " +
-        "sort the capture by time first (reordercap IN OUT) and import it again",
+        "sort the capture by time first (reordercap IN OUT) and import the sorted file",
       { file, n: counts.late },
     );
   }
@@ -230,12 +250,52 @@ function openCapture(options: ImportOptions) {
   }
 }
 
-function newTraffic(options: ImportOptions, local: LocalNetworks): RoundTraffic {
+function newTraffic(
+  options: ImportOptions,
+  local: LocalNetworks,
+  strangers: Strangers,
+): RoundTraffic {
   return new RoundTraffic({
     local,
     maxPackets: options.maxPackets,
     payloadBytes: options.payloadBytes,
+    strangers,
   });
+}
+
+/**
+ * The file's fingerprint, after making sure it was not imported before (unless `--again`): a
+ * second import would store every round twice. Null for what is not a regular file.
+ */
+function refuseImportedBefore(
+  db: Database,
+  options: ImportOptions,
+): { fingerprint: string; bytes: number } | null {
+  if (!Deno.statSync(options.file).isFile) return null;
+  const identity = fileFingerprint(options.file);
+  const before = options.again ? null : previousImport(db, identity.fingerprint);
+  if (before !== null) {
+    throw new UsageError(
+      `${options.file} was imported before (as ${before.file}, ${isoString(before.importedAt)}, ` +
+        `${plural(before.rounds, "round")}): importing it again stores its rounds twice; ` +
+        "pass --again to do so anyway",
+    );
+  }
+  return identity;
+}
+
+/** Where no packet has a local address, every packet was stored as inbound: say so. */
+function warnNoLocalAddress(options: ImportOptions, strangers: Strangers): void {
+  const top = strangers.top(3).map(([address, n]) => `${address} (${plural(n, "packet")})`);
+  log.warn(
+    "{file}: no packet has an address in {local}, so every packet counts as inbound; the " +
+      "capture's busiest addresses are {top}: pass the host's own with --local",
+    {
+      file: options.file,
+      local: options.local ? `--local ${options.local.join(", ")}` : "the private ranges",
+      top: top.join(", "),
+    },
+  );
 }
 
 /**
@@ -265,6 +325,7 @@ function markPartialRounds(
 function storeSlot(
   db: Database,
   options: ImportOptions,
+  importedAt: number,
   slot: number,
   traffic: RoundTraffic,
   malformed: number,
@@ -275,6 +336,7 @@ function storeSlot(
     status: "complete",
     source: "import",
     sourceFile: options.file,
+    importedAt,
     capture: {
       seen: traffic.seen,
       malformed,

@@ -10,7 +10,7 @@ import { UsageError } from "../errors.ts";
 import { incidentJson } from "../fleet/incident_message.ts";
 import type { Output } from "../output.ts";
 import { parseCount, parseTime } from "../parse.ts";
-import { openDatabase, openDatabaseReadOnly } from "../store/database.ts";
+import { openDatabaseReadOnly, openExistingDatabase } from "../store/database.ts";
 import {
   acceptIncident,
   acknowledgeIncident,
@@ -214,7 +214,7 @@ export function runAnswer(
   options: { db: string; id: number; answer: "ack" | "accept" },
   out: Output,
 ): void {
-  using db = openDatabase(options.db);
+  using db = openExistingDatabase(options.db);
   const incident = incidentById(db, options.id);
   if (!incident) throw new UsageError(`No incident ${options.id}: pad incidents lists them`);
   const now = Date.now();

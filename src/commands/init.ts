@@ -19,7 +19,7 @@ export function initCommand(context: CommandContext) {
     .addHelpText(
       "after",
       examples([
-        ["pad init", "create the database (every command also does, when it is missing)"],
+        ["pad init", "create the database (collect and import also do, when it is missing)"],
         [
           "pad --db ~/pad.saved.db init --recover ~/.local/share/pad/pad.db",
           "save what a damaged database still holds",

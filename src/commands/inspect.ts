@@ -50,10 +50,17 @@ export function inspectCommand(context: CommandContext) {
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
+    .option(
+      "--columns <list>",
+      "these columns, in this order (comma-separated)",
+      (text: string) => text.split(",").map((c) => c.trim()).filter((c) => c !== ""),
+    )
+    .option("--all-columns", "every column in the table format (default: the main ones that fit)")
     .addHelpText(
       "after",
       examples([
         ["pad inspect", "the tables, their sizes and the rounds' time span"],
+        ["pad inspect rounds --columns id,start_time,packets_seen", "chosen columns"],
         ["pad inspect rounds_ports --round 1412", "the ports of one round"],
         ["pad inspect anomalies --since 7d --format json | jq .", "a week of anomalies"],
       ]),
@@ -79,6 +86,10 @@ export interface InspectOptions {
   round?: number;
   /** `COLUMN=VALUE` filters, all of which must hold. */
   where: string[];
+  /** These columns, in this order. */
+  columns?: string[];
+  /** Every column in the table format, however wide. */
+  allColumns?: boolean;
 }
 
 /** Dumps a table, or without one lists the tables; opens the database read-only. */
@@ -120,7 +131,27 @@ function dumpTable(
     return [column, filter.slice(eq + 1)];
   });
   const read = readTable(db, table, { ...options, equal });
-  const writer = rowWriter(format, read.columns, (text) => out.write(text), displayCell);
+  const unknown = (options.columns ?? []).filter((c) => !read.columns.includes(c));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `Invalid --columns: ${table.name} has no ${unknown.join(", ")}; its columns: ${
+        read.columns.join(", ")
+      }`,
+    );
+  }
+  // People get the main columns, fitted to the terminal; scripts get every column.
+  const chosen = options.columns ??
+    (format === "table" && !options.allColumns
+      ? table.shown.filter((c) => read.columns.includes(c))
+      : read.columns);
+  const fit = format === "table" && !options.allColumns && options.columns === undefined;
+  const writer = rowWriter(
+    format,
+    chosen,
+    (text) => out.write(text),
+    displayCell,
+    fit ? out.columns : undefined,
+  );
   for (const row of read.rows) writer.row(row as Row);
   writer.end();
 }
@@ -158,9 +189,15 @@ function overview(db: Database, path: string, format: RowFormat, out: Output): v
   writer.end();
 }
 
-/** Times become ISO 8601 for people; other cells are shown as stored, long text shortened. */
+/**
+ * Times become ISO 8601 for people, fractions four significant digits; other cells are shown
+ * as stored, long text shortened.
+ */
 function displayCell(column: string, cell: Cell): string {
   if (TIME_COLUMNS.has(column) && typeof cell === "number") return isoString(cell);
+  if (typeof cell === "number" && !Number.isInteger(cell)) {
+    return String(Number(cell.toPrecision(4)));
+  }
   const text = plain(cell).replace(/[\t\r\n]/g, " ");
   return text.length > 64 ? text.slice(0, 63) + "…" : text;
 }

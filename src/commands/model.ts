@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { plural } from "../report/format.ts";
 import { savedModelOf } from "../detect/model_state.ts";
 import { Command } from "@commander-js/extra-typings";
 import { checkOutputFile, type OutputTarget } from "../atomic_file.ts";
@@ -110,7 +111,9 @@ export function runModelExport(
   writeModelFile(options.file, bytes, target);
   const result = { version: stored.id, bytes: bytes.length, sha256: digestOf(bytes) };
   out.write(
-    `Exported model v${stored.id} (trained on ${stored.roundsTrained} rounds, threshold ` +
+    `Exported model v${stored.id} (trained on ${
+      plural(stored.roundsTrained, "round")
+    }, threshold ` +
       `${stored.threshold?.toPrecision(4) ?? "not calibrated"}) to ${options.file}: ` +
       `${kib(bytes.length)}, sha256 ${result.sha256.slice(0, 12)}\n`,
   );
@@ -181,7 +184,9 @@ export async function runModelImport(
       `${threshold.options.minSamples} needed): pad detect calibrates it on the next rounds ` +
       "before it flags any";
   out.write(
-    `Imported ${options.file} as model v${version} (trained on ${file.roundsTrainedOn} rounds, ` +
+    `Imported ${options.file} as model v${version} (trained on ${
+      plural(file.roundsTrainedOn, "round")
+    }, ` +
       `${describeSource(file)}, sha256 ${file.sha256.slice(0, 12)}); ${calibration}\n`,
   );
   return result;

@@ -1,11 +1,12 @@
 import { Command } from "@commander-js/extra-typings";
+import { plural } from "../report/format.ts";
 import { type CommandContext, examples, flag } from "../cli.ts";
 import { ExitCode } from "../errors.ts";
 import { logger } from "../log.ts";
 import { boundedDuration, parseMegabytes } from "../parse.ts";
 import type { Output } from "../output.ts";
 import { megabytes } from "../table_format.ts";
-import { checkIntact, databaseFileBytes, openDatabase } from "../store/database.ts";
+import { checkIntact, databaseFileBytes, openExistingDatabase } from "../store/database.ts";
 import { isDiskFull } from "../store/failure.ts";
 import { keepReserve, releaseReserve, RESERVE_BYTES } from "../store/reserve.ts";
 import {
@@ -138,7 +139,7 @@ export function runPrune(options: PruneOptions, out: Output): PruneResult {
  * `tight`: in small steps that keep the write-ahead log within the reserve.
  */
 function prune(options: PruneOptions, result: PruneResult, tight: boolean): void {
-  using db = openDatabase(options.db);
+  using db = openExistingDatabase(options.db);
   // Deleting in a damaged file can spread the damage: prune stops and says what to do.
   checkIntact(db, options.db);
   if (tight) db.exec(`PRAGMA wal_autocheckpoint = ${TIGHT_LOG_PAGES}`);
@@ -173,7 +174,7 @@ function describe(result: PruneResult, options: PruneOptions): string {
     .map(([table, n]) => `${n} ${table}`).join(", ");
   const verb = result.dryRun ? "Would remove" : "Removed";
   const parts = [
-    `${verb} ${result.rounds} rounds${rows ? ` (with ${rows} rows)` : ""}`,
+    `${verb} ${plural(result.rounds, "round")}${rows ? ` (with ${rows} rows)` : ""}`,
     `${result.agedPackets} packet rows of rounds kept`,
   ];
   const size = result.dryRun

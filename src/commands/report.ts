@@ -3,6 +3,8 @@ import { checkOutputFile, type OutputTarget, writeFileAtomic } from "../atomic_f
 import { type CommandContext, examples, flag } from "../cli.ts";
 import { parsePath, parseTime } from "../parse.ts";
 import { UsageError } from "../errors.ts";
+import { logger } from "../log.ts";
+import { isoString } from "../time.ts";
 import type { Output } from "../output.ts";
 import { databaseSpan, loadReport } from "../store/report.ts";
 import { isoTime, plural } from "../report/format.ts";
@@ -61,6 +63,8 @@ export interface ReportResult {
   anomalies: number;
 }
 
+const log = logger("report");
+
 /**
  * Writes one self-contained HTML report of the rounds in the range (scores against the
  * threshold, anomalies with their ports, port activity, packets and drops, the model's fits),
@@ -79,14 +83,15 @@ export function runReport(options: ReportOptions, out: Output): ReportResult {
   checkOutputFile(options.output, target);
   using db = openDatabaseReadOnly(options.db);
   const data = loadReport(db, { since: options.since, until });
+  const span = data.rounds.total === 0 ? databaseSpan(db) : null;
   const page = renderReport(data, {
     database: options.db,
     host: hostName(),
     generatedAt: Date.now(),
-    databaseSpan: data.rounds.total === 0 ? databaseSpan(db) : null,
+    databaseSpan: span,
   });
-  // 0644: a web server showing the report usually runs as another user.
-  writeFileAtomic(options.output, page, 0o644, target);
+  // 0600 like the database: the report names the host's services, processes and peers.
+  writeFileAtomic(options.output, page, 0o600, target);
   out.write(
     `Wrote ${options.output}: ${plural(data.rounds.total, "round")}, ${
       plural(data.incidents.length, "incident")
@@ -94,6 +99,19 @@ export function runReport(options: ReportOptions, out: Output): ReportResult {
       isoTime(until)
     }\n`,
   );
+  if (data.rounds.total === 0) {
+    log.warn(
+      span === null
+        ? "The database holds no rounds yet: run pad collect (or pad import) first"
+        : "No rounds in that range; the database holds {rounds} from {first} to {last}: " +
+          "pass --since {first}",
+      span === null ? {} : {
+        rounds: plural(span.rounds, "round"),
+        first: isoString(span.first),
+        last: isoString(span.last),
+      },
+    );
+  }
   return {
     output: options.output,
     rounds: data.rounds.total,

@@ -28,29 +28,50 @@ export interface CronSetup {
   alertmanager?: readonly string[];
 }
 
+/** One of pad's scheduled jobs: when it runs (in cron's words and systemd's) and its words. */
+export interface ScheduledJob {
+  role: "collect" | "detect" | "prune";
+  cron: string;
+  /** systemd's OnCalendar= */
+  calendar: string;
+  /** The whole command: pad, the database, --quiet, the role and its flags. */
+  words: string[];
+}
+
+/** collect every minute, detect hourly (at :05, after the hour's rounds), prune daily. */
+export function scheduledJobs(setup: CronSetup, command: readonly string[]): ScheduledJob[] {
+  const db = resolve(setup.db);
+  const prometheus = setup.prometheus === undefined
+    ? []
+    : ["--prometheus", resolve(setup.prometheus)];
+  const alertmanager = (setup.alertmanager ?? []).flatMap((url) => ["--alertmanager", url]);
+  const job = (role: ScheduledJob["role"], cron: string, calendar: string, args: string[]) => ({
+    role,
+    cron,
+    calendar,
+    words: [...command, "--db", db, "--quiet", role, ...args],
+  });
+  return [
+    job("collect", "* * * * *", "*-*-* *:*:00", ["--probe", "procfs", ...prometheus]),
+    job("detect", "5 * * * *", "*-*-* *:05:00", [...prometheus, ...alertmanager]),
+    job("prune", "0 0 * * *", "*-*-* 00:00:00", []),
+  ];
+}
+
 /** pad's crontab lines for one database, in the order collect, detect, prune. */
 export function cronLines(setup: CronSetup, command: readonly string[] = padCommand()): string[] {
   const db = resolve(cronSafe(setup.db, "--db"));
   const logDir = resolve(cronSafe(setup.logDir ?? dirname(db), "--log-dir"));
-  const prometheus = setup.prometheus === undefined
-    ? []
-    : ["--prometheus", resolve(cronSafe(setup.prometheus, "--prometheus"))];
+  if (setup.prometheus !== undefined) cronSafe(setup.prometheus, "--prometheus");
+  for (const url of setup.alertmanager ?? []) cronSafe(url, "--alertmanager");
   for (const word of command) cronSafe(word, "pad's own path", PadError);
   const stem = basename(db, extname(db));
-  const alertmanager = (setup.alertmanager ?? []).flatMap((url) => [
-    "--alertmanager",
-    cronSafe(url, "--alertmanager"),
-  ]);
-  const job = (schedule: string, role: string, args: string[], mailed = false) => {
-    const words = [...command, "--db", db, "--quiet", role, ...args];
+  return scheduledJobs(setup, command).map(({ role, cron, words }) => {
     const log = shellQuote(join(logDir, `${stem}-${role}.log`));
-    return `${schedule} ${shellWords(words)} ${mailed ? `2>> ${log}` : `>> ${log} 2>&1`}`;
-  };
-  return [
-    job("* * * * *", "collect", ["--probe", "procfs", ...prometheus]),
-    job("5 * * * *", "detect", [...prometheus, ...alertmanager], true),
-    job("0 0 * * *", "prune", []),
-  ].map(escapePercent);
+    // Detect's stdout is left to cron, which mails it.
+    const redirect = role === "detect" ? `2>> ${log}` : `>> ${log} 2>&1`;
+    return escapePercent(`${cron} ${shellWords(words)} ${redirect}`);
+  });
 }
 
 /** The log directory the lines of `setup` write to (absolute). */

@@ -26,6 +26,20 @@ export {
   type Target,
 } from "./types.ts";
 
+/**
+ * The probe collect uses when none is named: procfs where the kernel's socket tables can be
+ * read (Linux: it sees every port, ports below 1024 included, at a fraction of the cost),
+ * listen elsewhere.
+ */
+export function defaultProbe(): ProbeName {
+  try {
+    Deno.openSync("/proc/net/tcp").close();
+    return "procfs";
+  } catch {
+    return "listen";
+  }
+}
+
 /** The probe called `name`, with default options; throws `RangeError` for other names. */
 export function createProbe(name: ProbeName): Probe {
   switch (name) {

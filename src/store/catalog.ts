@@ -14,27 +14,161 @@ export interface TableInfo {
   roundColumn: string | null;
   /** Bulky blob columns shown as their size (`COLUMN_bytes`) instead of their content. */
   sizeOnly?: string[];
+  /** Columns computed from other tables, after the table's own (e.g. an anomaly's round time). */
+  computed?: { name: string; sql: string }[];
+  /** The columns a person sees in the aligned table by default (others: --all-columns). */
+  shown: string[];
+}
+
+/** The start of the row's round, for tables that name a round by its id. */
+function roundTime(table: string): { name: string; sql: string } {
+  return {
+    name: "round_time",
+    sql: `(SELECT start_time FROM rounds WHERE rounds.id = ${table}.round_id)`,
+  };
 }
 
 /** Every table a person may inspect, in the order `pad inspect` lists them. */
 export const TABLES: readonly TableInfo[] = [
-  { name: "rounds", time: "start_time", roundColumn: "id" },
-  { name: "ports", time: "first_seen", roundColumn: null },
-  { name: "rounds_ports", time: "last_seen", roundColumn: "round_id" },
-  { name: "packets", time: "timestamp", roundColumn: "round_id" },
+  {
+    name: "rounds",
+    time: "start_time",
+    roundColumn: "id",
+    shown: [
+      "id",
+      "start_time",
+      "end_time",
+      "status",
+      "source",
+      "probe",
+      "sweeps",
+      "capture_off",
+      "packets_seen",
+      "packets_stored",
+      "pcap_dropped",
+    ],
+  },
+  {
+    name: "ports",
+    time: "first_seen",
+    roundColumn: null,
+    shown: ["id", "first_seen", "tcp_listener_first_seen", "udp_listener_first_seen"],
+  },
+  {
+    name: "rounds_ports",
+    time: "last_seen",
+    roundColumn: "round_id",
+    shown: [
+      "round_id",
+      "port_id",
+      "protocol",
+      "family",
+      "sweeps_seen",
+      "socket_state",
+      "pid",
+      "command",
+    ],
+  },
+  {
+    name: "packets",
+    time: "timestamp",
+    roundColumn: "round_id",
+    shown: [
+      "round_id",
+      "timestamp",
+      "direction",
+      "port_id",
+      "remote_addr",
+      "remote_port",
+      "length",
+      "protocols",
+      "qry_name",
+    ],
+  },
   {
     name: "round_traffic",
     time: "(SELECT start_time FROM rounds WHERE rounds.id = round_traffic.round_id)",
     roundColumn: "round_id",
+    shown: [
+      "round_id",
+      "port_id",
+      "protocol",
+      "direction",
+      "packets",
+      "bytes",
+      "peers",
+      "remote_ports",
+      "accepts",
+    ],
   },
-  { name: "round_scores", time: "scored_at", roundColumn: "round_id" },
-  { name: "anomalies", time: "detected_at", roundColumn: "round_id" },
+  {
+    name: "round_connections",
+    time: "(SELECT start_time FROM rounds WHERE rounds.id = round_connections.round_id)",
+    roundColumn: "round_id",
+    shown: [
+      "round_id",
+      "ports_per_peer_in",
+      "peer_in",
+      "ports_per_peer_out",
+      "peer_out",
+      "peers_in",
+      "peers_out",
+      "unanswered_out",
+    ],
+  },
+  {
+    name: "round_scores",
+    time: "scored_at",
+    roundColumn: "round_id",
+    computed: [roundTime("round_scores")],
+    shown: ["round_id", "round_time", "model_id", "score", "threshold", "verdict", "learned"],
+  },
+  {
+    name: "anomalies",
+    time: "detected_at",
+    roundColumn: "round_id",
+    computed: [roundTime("anomalies")],
+    shown: ["id", "round_id", "round_time", "score", "threshold", "reason", "incident_id"],
+  },
   {
     name: "anomaly_ports",
     time: "(SELECT detected_at FROM anomalies WHERE anomalies.id = anomaly_ports.anomaly_id)",
     roundColumn: null,
+    shown: ["anomaly_id", "port_id", "protocol", "error", "pid", "command"],
   },
-  { name: "models", time: "created", roundColumn: null, sizeOnly: ["weights"] },
+  {
+    name: "incidents",
+    time: "start_time",
+    roundColumn: null,
+    shown: ["id", "status", "kind", "start_time", "end_time", "rounds", "summary"],
+  },
+  {
+    name: "incident_deliveries",
+    time: "created",
+    roundColumn: null,
+    shown: ["incident_id", "event", "target", "created", "delivered", "attempts", "error"],
+  },
+  {
+    name: "imports",
+    time: "imported_at",
+    roundColumn: null,
+    shown: ["id", "imported_at", "rounds", "bytes", "file"],
+  },
+  {
+    name: "models",
+    time: "created",
+    roundColumn: null,
+    sizeOnly: ["weights"],
+    shown: [
+      "id",
+      "created",
+      "rounds_trained",
+      "trained_until",
+      "threshold",
+      "encoding",
+      "weights_bytes",
+    ],
+  },
 ];
 
 /** Columns that hold milliseconds since the epoch, shown as ISO 8601 to people. */
@@ -43,10 +177,20 @@ export const TIME_COLUMNS: ReadonlySet<string> = new Set([
   "end_time",
   "first_seen",
   "last_seen",
+  "tcp_listener_first_seen",
+  "udp_listener_first_seen",
   "timestamp",
   "created",
   "scored_at",
   "detected_at",
+  "round_time",
+  "trained_until",
+  "opened_at",
+  "closed_at",
+  "acknowledged_at",
+  "accepted_at",
+  "delivered",
+  "imported_at",
 ]);
 
 /** The known tables this database has (an older schema may lack some). */
@@ -120,7 +264,10 @@ export function readTable(
     params.push(value);
   }
   clauses.push("rowid < ?");
-  const selected = columns.map((c) => selectColumn(table, c));
+  const selected = [
+    ...columns.map((c) => selectColumn(table, c)),
+    ...(table.computed ?? []).map((c) => ({ sql: `${c.sql} AS "${c.name}"`, name: c.name })),
+  ];
   const statement = db.prepare(
     `SELECT rowid AS ${ROWID}, ${selected.map((c) => c.sql).join(", ")} FROM ${table.name} ` +
       `WHERE ${clauses.join(" AND ")} ORDER BY rowid DESC LIMIT ?`,

@@ -97,15 +97,29 @@ export function openAndMigrate(path: string): OpenReport {
 }
 
 /**
- * Opens an existing database read-only: never creates a file, never migrates. A missing file
- * or a schema from a newer pad is a {@linkcode PadError}.
+ * {@linkcode openDatabase} for the commands that work on what collect stored (detect, prune,
+ * ack, accept): a missing file is an error rather than a new empty database, which would hide a
+ * mistyped --db in a crontab for ever.
  */
-export function openDatabaseReadOnly(path: string): Database {
+export function openExistingDatabase(path: string): Database {
+  refuseMissing(path);
+  return openDatabase(path);
+}
+
+function refuseMissing(path: string): void {
   if (!refuseNonRegularFile(path)) {
     throw new PadError(
       `No database at ${path}: run "pad init" or "pad collect" first, or pass --db PATH`,
     );
   }
+}
+
+/**
+ * Opens an existing database read-only: never creates a file, never migrates. A missing file
+ * or a schema from a newer pad is a {@linkcode PadError}.
+ */
+export function openDatabaseReadOnly(path: string): Database {
+  refuseMissing(path);
   const db = open(path, true);
   try {
     refuseNewerSchema(db, path);

@@ -10,6 +10,7 @@ import learned from "../../sql/0007_learned.sql" with { type: "text" };
 import roundConnections from "../../sql/0008_round_connections.sql" with { type: "text" };
 import incidents from "../../sql/0009_incidents.sql" with { type: "text" };
 import rules from "../../sql/0010_rules.sql" with { type: "text" };
+import imports from "../../sql/0011_imports.sql" with { type: "text" };
 
 /** One forward-only schema step; `version` is what `PRAGMA user_version` holds after it. */
 export interface Migration {
@@ -30,6 +31,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 8, name: "0008_round_connections", sql: roundConnections },
   { version: 9, name: "0009_incidents", sql: incidents },
   { version: 10, name: "0010_rules", sql: rules },
+  { version: 11, name: "0011_imports", sql: imports },
 ];
 
 /** The schema version this pad creates and understands. */

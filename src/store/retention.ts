@@ -21,12 +21,13 @@ interface RoundSelection {
 }
 
 /**
- * Closed rounds that started before `time`, and those stamped where no round can be (stored by
- * an older pad from a damaged capture; they would otherwise never be old enough to go).
+ * Closed rounds that started before `time` (imported ones: that were imported before it), and
+ * those stamped where no round can be (stored by an older pad from a damaged capture; they
+ * would otherwise never be old enough to go).
  */
 function startedBefore(time: number): RoundSelection {
   return {
-    where: "status <> 'open' AND (start_time < ? OR start_time > ?)",
+    where: "status <> 'open' AND (coalesce(imported_at, start_time) < ? OR start_time > ?)",
     params: [time, LATEST_TIME],
   };
 }

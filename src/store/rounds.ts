@@ -24,6 +24,8 @@ export interface NewRound {
   probe?: ProbeName;
   interface?: string;
   captureOff?: string;
+  /** When an imported round was imported: it is kept --keep after that. */
+  importedAt?: number;
 }
 
 /** Capture figures stored on a round when it closes. */
@@ -76,8 +78,8 @@ export function failAbandonedRounds(db: Database): number {
 export function createRound(db: Database, round: NewRound): number {
   return Number(
     db.prepare(
-      "INSERT INTO rounds (start_time, source, source_file, probe, interface, capture_off) " +
-        "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+      "INSERT INTO rounds (start_time, source, source_file, probe, interface, capture_off, " +
+        "imported_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
     ).get(
       round.startTime,
       round.source,
@@ -85,6 +87,7 @@ export function createRound(db: Database, round: NewRound): number {
       round.probe ?? null,
       round.interface ?? null,
       round.captureOff ?? null,
+      round.importedAt ?? null,
     )!.id,
   );
 }

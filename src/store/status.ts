@@ -141,3 +141,52 @@ function occupiedCounts(db: Database, roundId: number): OccupiedCount[] {
 function numberOrNull(value: unknown): number | null {
   return value === null || value === undefined ? null : Number(value);
 }
+
+/** What `pad status` tells besides {@linkcode readStatus}: how collect and detect are doing. */
+export interface Health {
+  /** The newest round collect made (any status), or null where collect never ran. */
+  lastLive: {
+    id: number;
+    startTime: number;
+    endTime: number | null;
+    status: string;
+    probe: string | null;
+    interface: string | null;
+    captureOff: string | null;
+    error: string | null;
+  } | null;
+  /** Complete rounds, live and imported: the history the model warms up on. */
+  completeRounds: number;
+  /** When detect last stored a verdict; null before the first. */
+  lastDetect: number | null;
+  /** The newest model's threshold; null while not calibrated or without a model. */
+  threshold: number | null;
+}
+
+/** Reads {@linkcode Health}; writes nothing. */
+export function readHealth(db: Database): Health {
+  const live = db.prepare(
+    "SELECT id, start_time, end_time, status, probe, interface, capture_off, error FROM rounds " +
+      "WHERE source = 'live' AND start_time <= ? ORDER BY start_time DESC LIMIT 1",
+  ).get(LATEST_TIME);
+  const model = db.prepare("SELECT threshold FROM models ORDER BY id DESC LIMIT 1").get();
+  return {
+    lastLive: live
+      ? {
+        id: Number(live.id),
+        startTime: Number(live.start_time),
+        endTime: numberOrNull(live.end_time),
+        status: String(live.status),
+        probe: live.probe === null ? null : String(live.probe),
+        interface: live.interface === null ? null : String(live.interface),
+        captureOff: live.capture_off === null ? null : String(live.capture_off),
+        error: live.error === null ? null : String(live.error),
+      }
+      : null,
+    completeRounds: Number(
+      db.prepare("SELECT count(*) AS n FROM rounds WHERE status = 'complete'").get()!.n,
+    ),
+    lastDetect: numberOrNull(db.prepare("SELECT max(scored_at) AS t FROM round_scores").get()!.t),
+    threshold: numberOrNull(model?.threshold),
+  };
+}
