@@ -124,7 +124,7 @@ function storedRows(): number {
 
 /** pad's own line ("… N IP packets of M frames …"), checked against the expected frames. */
 function checkPad(rate: Rate, frames: number): string {
-  const match = /(\d+) rounds, (\d+) IP packets of (\d+) frames/.exec(rate.last.stdout);
+  const match = /(\d+) rounds?, (\d+) IP packets of (\d+) frames/.exec(rate.last.stdout);
   if (!match) throw new Error(`pad import printed no summary: ${rate.last.stdout}`);
   const [, rounds, ip, total] = match.map(Number);
   if (total !== frames) throw new Error(`pad import read ${total} frames, expected ${frames}`);

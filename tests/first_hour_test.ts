@@ -429,10 +429,12 @@ Deno.test("long work shows progress on a terminal only; under journald log lines
   }).outputSync();
   const seen = new TextDecoder().decode(tty.stdout);
   assert.equal(tty.code, 0, seen);
-  assert.match(
-    seen,
-    /\r\x1b\[2Kpad detect: 30\/30 rounds, [\d.]+\/s, about \d+ s left \(model v1\)\r\x1b\[2KScored/,
+  // The line is drawn and cleared with the terminal's erase-line sequence, ESC [2K.
+  const drawn = new RegExp(
+    "\\r\\x1b\\[2Kpad detect: 30/30 rounds, [\\d.]+/s, about \\d+ s left \\(model v1\\)" +
+      "\\r\\x1b\\[2KScored",
   );
+  assert.match(seen, drawn);
   assert.match(seen, /30 in warm-up \(learned from; the model judges after 30 more rounds\)/);
   const piped = await runPad(["--db", db, "detect"]);
   assert.doesNotMatch(piped.stderr, /pad detect:/);

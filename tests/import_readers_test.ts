@@ -28,7 +28,12 @@ function tables(db: string): Record<string, string[]> {
   using conn = new DatabaseSync(db, { readOnly: true });
   const dump = (sql: string) =>
     conn.prepare(sql).all().map((row) =>
-      JSON.stringify(row, (_key, value) => value instanceof Uint8Array ? [...value] : value)
+      // When it was imported differs from one import to the next, and is not what is compared.
+      JSON.stringify(
+        row,
+        (key, value) =>
+          key === "imported_at" ? undefined : value instanceof Uint8Array ? [...value] : value,
+      )
     );
   return {
     rounds: dump("SELECT * FROM rounds ORDER BY id"),

@@ -255,7 +255,7 @@ Deno.test({
       const run = await runPad(["--db", db, "import", new URL(name, PCAPS).pathname]);
       assert.equal(run.code, 0, run.stderr);
       const match =
-        /(\d+) rounds, (\d+) IP packets of (\d+) frames \((\d+) malformed, (\d+) not IP\)/
+        /(\d+) rounds?, (\d+) IP packets of (\d+) frames \((\d+) malformed, (\d+) not IP\)/
           .exec(run.stdout);
       assert.ok(match, run.stdout);
       const [, rounds, ip, total, malformed, nonIp] = match.map(Number);
