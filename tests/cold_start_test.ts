@@ -12,8 +12,7 @@ import { openDatabase } from "../src/store/database.ts";
 import type { RoundData } from "../src/round.ts";
 import { runPad, tempDir } from "../fixtures/pad_cli.ts";
 import { storeRoundHistory } from "../fixtures/history.ts";
-import { writePcap } from "../fixtures/pcap_writer.ts";
-import { ethernet, ipv4, tcp } from "../fixtures/frames.ts";
+import { writeSynCapture } from "../fixtures/pcap_writer.ts";
 import {
   generateHistory,
   injectListener,
@@ -114,20 +113,8 @@ Deno.test("an imported capture's partial first and last rounds are marked and no
   using dir = tempDir();
   const file = `${dir.path}/short.pcap`;
   const start = Date.UTC(2026, 2, 2, 10, 0, 45); // 15 s before 10:01
-  const frame = (i: number) => ({
-    tsMs: start + i * 1000,
-    data: ethernet({
-      ethertype: 0x0800,
-      payload: ipv4({
-        src: "192.168.1.10",
-        dst: "192.0.2.80",
-        protocol: 6,
-        payload: tcp({ srcPort: 40_000 + i, dstPort: 443, flags: 0x02 }),
-      }),
-    }),
-  });
   // 10:00:45 to 10:03:06: 15 s of 10:00, all of 10:01 and 10:02, 6 s of 10:03.
-  writePcap(file, 1, Array.from({ length: 142 }, (_, i) => frame(i)));
+  writeSynCapture(file, start, 142);
   const db = `${dir.path}/pad.db`;
   const imported = await runPad(["--db", db, "import", file]);
   assert.equal(imported.code, 0, imported.stderr);

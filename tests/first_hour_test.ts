@@ -8,8 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import { runPad, tempDir } from "../fixtures/pad_cli.ts";
 import { storeRoundHistory } from "../fixtures/history.ts";
 import { generateHistory } from "../fixtures/synthetic.ts";
-import { writePcap } from "../fixtures/pcap_writer.ts";
-import { ethernet, ipv4, tcp } from "../fixtures/frames.ts";
+import { writeSynCapture } from "../fixtures/pcap_writer.ts";
 import { openDatabase } from "../src/store/database.ts";
 import { storeRound } from "../src/store/rounds.ts";
 import { runInspect } from "../src/commands/inspect.ts";
@@ -306,22 +305,7 @@ Deno.test("footguns: a mistyped --db, a capture imported twice, an old capture's
   // A capture from 2020: 3 minutes of SYNs from 192.168.1.10 to 192.0.2.80.
   const file = `${dir.path}/old.pcap`;
   const start = Date.UTC(2020, 0, 1, 10, 0, 0);
-  writePcap(
-    file,
-    1,
-    Array.from({ length: 180 }, (_, i) => ({
-      tsMs: start + i * 1000,
-      data: ethernet({
-        ethertype: 0x0800,
-        payload: ipv4({
-          src: "192.168.1.10",
-          dst: "192.0.2.80",
-          protocol: 6,
-          payload: tcp({ srcPort: 40_000 + i, dstPort: 443, flags: 0x02 }),
-        }),
-      }),
-    })),
-  );
+  writeSynCapture(file, start, 180);
   const db = `${dir.path}/pad.db`;
   const first = await runPad(["--db", db, "import", file]);
   assert.equal(first.code, 0, first.stderr);

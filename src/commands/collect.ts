@@ -43,10 +43,11 @@ export function collectCommand(context: CommandContext) {
   return new Command("collect")
     .description("run one round: sweep the ports again and again while capturing packets")
     .addOption(
-      new Option("--probe <probe>", "how ports are probed").choices(PROBE_NAMES).default(
-        defaultProbe(),
-        "procfs where /proc/net is readable, else listen",
-      ),
+      // No commander default: finding it opens /proc/net/tcp, which only collect needs to do.
+      new Option(
+        "--probe <probe>",
+        "how ports are probed (default: procfs where /proc/net is readable, else listen)",
+      ).choices(PROBE_NAMES),
     )
     .option(
       "--interval <duration>",
@@ -74,6 +75,7 @@ export function collectCommand(context: CommandContext) {
     )
     .action(async (opts) => {
       const db = context.db();
+      const probe = opts.probe ?? defaultProbe();
       if (opts.prometheus) checkPrometheusFile(db, opts.prometheus);
       const interrupt = new AbortController();
       const signals = ["SIGINT", "SIGTERM"] as const;
@@ -85,8 +87,8 @@ export function collectCommand(context: CommandContext) {
       try {
         await runCollect({
           db,
-          probe: opts.probe,
-          intervalMs: opts.interval ?? DEFAULT_INTERVAL_MS[opts.probe],
+          probe,
+          intervalMs: opts.interval ?? DEFAULT_INTERVAL_MS[probe],
           durationMs: opts.duration,
           capture: opts.capture,
           interface: opts.interface,
