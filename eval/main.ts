@@ -14,6 +14,7 @@
  */
 import { parseArgs } from "node:util";
 import config from "../deno.json" with { type: "json" };
+import { DEFAULT_WARMUP_ROUNDS } from "../src/detect/defaults.ts";
 import { errorMessage, UsageError } from "../src/errors.ts";
 import type { LabelledDatabase } from "./labels.ts";
 import { type PadRunner, replayPrerequisites, runReplayScenarios } from "./replay.ts";
@@ -260,7 +261,7 @@ function resultsMarkdown(
     "| --- | ---: |",
     ...phases.map(([name, s]) => `| ${name} | ${s.toFixed(1)} s |`),
     "",
-    "Databases (rounds pad judged exclude its warm-up, the first 60 rounds):",
+    `Databases (rounds pad judged exclude its warm-up, the first ${DEFAULT_WARMUP_ROUNDS} rounds):`,
     "",
     `| database | rounds | judged | benign | ${
       methods.map((m) => `${METHOD_NAMES[m]} false alarms`).join(" | ")

@@ -112,7 +112,7 @@ const MAX_GAP_SECONDS = 3;
 const TAIL_ROUNDS = 30;
 /**
  * Spliced attacks and the phone's join land after this round, with some room: past detect's
- * warm-up (60 rounds) and an hour of the model judging (pad 0.2 judged only from here on). The
+ * warm-up (120 rounds; pad 0.2 judged only from here on, after 60 rounds and 60 scores). The
  * cold scenario is the one that comes earlier.
  */
 const FIRST_JUDGED_ROUND = 120;

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { DEFAULT_WARMUP_ROUNDS } from "../src/detect/defaults.ts";
 import { EPHEMERAL_FIRST } from "../src/round.ts";
 import { type Database, openDatabaseReadOnly } from "../src/store/database.ts";
 import { type Incident, listIncidents } from "../src/store/incidents.ts";
@@ -165,7 +166,7 @@ export function scoreOpenDatabase(db: Database, labelled: LabelledDatabase): Dat
     const scored = rounds.filter((r) => r.verdict !== null).length;
     problems.push(
       `${labelled.name}: pad judged no rounds (${rounds.length} complete, ${scored} scored): ` +
-        `detect judges nothing before 60 rounds of warm-up and 60 normal scores; ` +
+        `detect judges nothing before its warm-up (${DEFAULT_WARMUP_ROUNDS} rounds); ` +
         `run pad detect on a longer history`,
     );
   }

@@ -129,6 +129,27 @@ Deno.test("an imported capture's partial first and last rounds are marked and no
   );
 });
 
+Deno.test("four logins in a 3-s round from one address are a brute force, named by port and address", async () => {
+  using dir = tempDir();
+  const file = `${dir.path}/guesser.pcap`;
+  // Four SSH connections 0.7 s apart from one address, as hydra -t 4 makes them; a person logs
+  // in once.
+  writeSynCapture(file, Date.UTC(2026, 2, 2, 10, 0, 0, 500), 4, {
+    src: "198.51.100.7",
+    dst: "192.168.1.10",
+    dstPort: 22,
+    gapMs: 700,
+  });
+  const db = `${dir.path}/pad.db`;
+  const imported = await runPad([
+    ...["--db", db, "import", file, "--round-length", "3s", "--local", "192.168.1.10"],
+  ]);
+  assert.equal(imported.code, 0, imported.stderr);
+  const { result, text } = await detect(db);
+  assert.deepEqual(result.opened.map((i) => i.kind), ["brute force"], text);
+  assert.match(text, /4 connections to tcp\/22 from 198\.51\.100\.7 in 3 s/);
+});
+
 Deno.test("the threshold remembers no score from the window after a flagged round", () => {
   const v = (verdict: string, score: number | null) => ({ verdict, score });
   const step = [

@@ -163,7 +163,7 @@ Deno.test("pad status: one screen, exit 1 when collect stopped, and no database 
     /^collect +round 1 complete, [\d.]+ (s|min) ago, probe procfs, capture on lo$/m,
   );
   assert.match(fresh.stdout, /^detect +never ran/m);
-  assert.match(fresh.stdout, /^warm-up +59 rounds to go/m);
+  assert.match(fresh.stdout, /^warm-up +119 rounds to go/m);
   assert.match(fresh.stdout, /^incidents +none open$/m);
 
   {
@@ -177,7 +177,7 @@ Deno.test("pad status: one screen, exit 1 when collect stopped, and no database 
   assert.equal(json.ok, false);
   assert.match(json.problems[0], /^collect has not stored a round for 1 h: check its schedule/);
   assert.equal(json.last_round.probe, "procfs");
-  assert.equal(json.warmup_rounds_left, 59);
+  assert.equal(json.warmup_rounds_left, 119);
 });
 
 Deno.test("pad inspect fits the terminal: main columns, ISO times, rounded fractions, round times of anomalies", () => {
@@ -419,7 +419,7 @@ Deno.test("long work shows progress on a terminal only; under journald log lines
       "\\r\\x1b\\[2KScored",
   );
   assert.match(seen, drawn);
-  assert.match(seen, /30 in warm-up \(learned from; the model judges after 30 more rounds\)/);
+  assert.match(seen, /30 in warm-up \(learned from; the model judges after 90 more rounds\)/);
   const piped = await runPad(["--db", db, "detect"]);
   assert.doesNotMatch(piped.stderr, /pad detect:/);
 

@@ -65,6 +65,14 @@ Deno.test("limits hold for short rounds and grow with long ones; a round without
   const ssh = round({ attemptsPerPeerPortIn: 30, attemptsPeerIn: "192.0.2.9", attemptsPortIn: 22 });
   assert.equal(ruleHit(ssh, 3_000)?.kind, "brute force"); // 30 in 3 s
   assert.equal(ruleHit(ssh, 10 * MINUTE), null); // 30 in 10 minutes: 3 a minute
+  // The login limit is a rate (20 a minute), at least 4 in a round of a few seconds: a password
+  // guesser keeps four connections going, a person logs in once.
+  const logins = (n: number) =>
+    round({ attemptsPerPeerPortIn: n, attemptsPeerIn: "192.0.2.9", attemptsPortIn: 21 });
+  assert.equal(ruleHit(logins(RULE_LIMITS.loginAttemptsAtLeast), 3_000)?.kind, "brute force");
+  assert.equal(ruleHit(logins(RULE_LIMITS.loginAttemptsAtLeast - 1), 3_000), null);
+  assert.equal(ruleHit(logins(10), 30_000)?.kind, "brute force");
+  assert.equal(ruleHit(logins(9), 30_000), null);
   const scan = round({ portsPerPeerIn: 150, peerIn: "192.0.2.9" });
   assert.equal(ruleHit(scan, 10 * MINUTE)?.kind, "inbound scan");
   assert.equal(ruleHit(scan, 60 * MINUTE), null); // 150 ports in an hour

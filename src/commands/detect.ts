@@ -37,6 +37,7 @@ import type { Database } from "../store/database.ts";
 import { listenerKey } from "../detect/new_listeners.ts";
 import { progress } from "../progress.ts";
 // A type only: the module itself, which loads TensorFlow.js, is imported when needed.
+import { DEFAULT_WARMUP_ROUNDS } from "../detect/defaults.ts";
 import type { ListenerMemory } from "../detect/model_state.ts";
 
 /** `pad detect`: its flags, help and action. */
@@ -49,7 +50,7 @@ export function detectCommand(context: CommandContext) {
       "--warmup <rounds>",
       "rounds of history learned from before anything is flagged",
       flag(parseCount, "--warmup"),
-      60,
+      DEFAULT_WARMUP_ROUNDS,
     )
     .option(
       "--seed <n>",

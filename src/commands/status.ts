@@ -13,11 +13,10 @@ import { duration, figure, plural } from "../report/format.ts";
 import { databaseFileBytes, openDatabaseReadOnly, pragma } from "../store/database.ts";
 import { type Incident, listIncidents } from "../store/incidents.ts";
 import { type Health, readHealth } from "../store/status.ts";
+import { DEFAULT_WARMUP_ROUNDS } from "../detect/defaults.ts";
 import { printable } from "../text.ts";
 import { isoString } from "../time.ts";
 
-/** Rounds of history before the model judges: detect's default `--warmup`. */
-const WARMUP_ROUNDS = 60;
 /** collect runs every minute: a newest round older than this means it stopped. */
 const STALE_MS = 5 * 60_000;
 
@@ -65,7 +64,7 @@ export function runStatus(
     bytes: databaseFileBytes(options.db),
     schema: pragma(db, "user_version"),
     health,
-    warmupLeft: Math.max(0, WARMUP_ROUNDS - health.completeRounds),
+    warmupLeft: Math.max(0, DEFAULT_WARMUP_ROUNDS - health.completeRounds),
     openIncidents: listIncidents(db, { status: "open", limit: 0 }),
     problems: problemsOf(health, options.now),
   };

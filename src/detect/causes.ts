@@ -16,7 +16,7 @@ import { describeFeature } from "../model/feature_layout.ts";
 import type { RoundData, TrafficRow } from "../round.ts";
 import type { AnomalyPort } from "../store/detections.ts";
 import type { IncidentCause, IncidentKind, IncidentPort } from "../store/incidents.ts";
-import { LOGIN_PORTS, RULE_LIMITS, type RuleHit } from "./rules.ts";
+import { LOGIN_PORTS, loginAttemptLimit, RULE_LIMITS, type RuleHit } from "./rules.ts";
 
 type CauseKind = IncidentKind;
 
@@ -112,12 +112,17 @@ export function causeOf(flagged: FlaggedRound, layout: FeatureLayout): IncidentC
   };
 }
 
-/** The kind of cause the surprising features point at most, with its words. */
+/**
+ * The kind of cause the surprising features point at most, with its words. A bin's channels of
+ * one kind are one piece of evidence (its largest error): one port's packets, bytes, peers and
+ * ports in and out all see the same traffic, and six of them must not outweigh the one figure
+ * that tells what happened (a burst of DNS queries when a phone joins).
+ */
 function scoreCause(flagged: FlaggedRound, layout: FeatureLayout): IncidentCause {
   const errors = flagged.errors!;
   let largest = 0;
   for (const e of errors) largest = Math.max(largest, e);
-  const mass = new Map<CauseKind, number>();
+  const evidence = new Map<string, { kind: CauseKind; error: number }>();
   for (let f = 0; f < errors.length; f++) {
     const error = errors[f]!;
     if (!(error >= RELEVANCE * largest) || error <= 0) continue;
@@ -125,8 +130,13 @@ function scoreCause(flagged: FlaggedRound, layout: FeatureLayout): IncidentCause
     const kind = feature.kind === "bin"
       ? CHANNEL_CAUSE[feature.channel]
       : GLOBAL_CAUSE[feature.name];
-    if (kind) mass.set(kind, (mass.get(kind) ?? 0) + error);
+    if (!kind) continue;
+    const where = feature.kind === "bin" ? `${kind} ${feature.bin}` : feature.name;
+    const seen = evidence.get(where);
+    if (!seen || seen.error < error) evidence.set(where, { kind, error });
   }
+  const mass = new Map<CauseKind, number>();
+  for (const { kind, error } of evidence.values()) mass.set(kind, (mass.get(kind) ?? 0) + error);
   const [kind] = [...mass].sort((a, b) => b[1] - a[1])[0] ?? ["traffic"];
   return describe(kind, flagged);
 }
@@ -194,7 +204,7 @@ function describe(kind: CauseKind, flagged: FlaggedRound): IncidentCause {
         round.traffic,
         "out",
         "peers",
-        (t) => `traffic from ${portName(t)} to ${count(t.peers)} addresses`,
+        (t) => `traffic from ${portName(t)} to ${plural(t.peers, "address", "addresses")}`,
       );
     case "brute force":
     case "flood": {
@@ -215,7 +225,11 @@ function describe(kind: CauseKind, flagged: FlaggedRound): IncidentCause {
           key: `brute force out ${target}`,
         };
       }
-      if (a.attemptsPerPeerPortIn >= 10 && a.attemptsPeerIn !== null) {
+      // Ten attempts tell a burst; at a login port in a short round, fewer may break the rule.
+      const enough = a.attemptsPortIn !== null && LOGIN_PORTS.has(a.attemptsPortIn)
+        ? Math.min(10, loginAttemptLimit(flagged.lengthMs))
+        : 10;
+      if (a.attemptsPerPeerPortIn >= enough && a.attemptsPeerIn !== null) {
         const flooded = round.traffic.find((t) =>
           t.direction === "in" && t.protocol === "tcp" && t.port === a.attemptsPortIn
         );
@@ -250,9 +264,9 @@ function describe(kind: CauseKind, flagged: FlaggedRound): IncidentCause {
         "peers",
         (t) =>
           t.protocol === "tcp" && a.peersIn >= t.peers / 2
-            ? `SYN flood on ${portName(t)} from ${count(t.peers)} addresses`
+            ? `SYN flood on ${portName(t)} from ${plural(t.peers, "address", "addresses")}`
             : `${t.protocol.toUpperCase()} flood on ${portName(t)}: ${count(t.packets)} packets ` +
-              `from ${count(t.peers)} addresses`,
+              `from ${plural(t.peers, "address", "addresses")}`,
       );
     }
     case "dns": {
@@ -299,9 +313,10 @@ function describe(kind: CauseKind, flagged: FlaggedRound): IncidentCause {
       const packets = (direction: string) =>
         rows.filter((t) => t.direction === direction).reduce((n, t) => n + t.packets, 0);
       const peers = Math.max(0, ...rows.map((t) => t.peers));
+      const name = portLabel(top.protocol, top.port);
       return cause(
-        `${top.protocol}/${top.port}`,
-        `unusual traffic on ${top.protocol}/${top.port}${owner(top)}: ` +
+        name,
+        `unusual traffic on ${name}${owner(top)}: ` +
           `${count(packets("in"))} packets in, ${count(packets("out"))} out, ` +
           plural(peers, "address", "addresses"),
       );
@@ -367,7 +382,17 @@ function owner(p: IncidentPort): string {
 }
 
 function portName(t: TrafficRow): string {
-  return `${t.protocol}/${t.port}`;
+  return portLabel(t.protocol, t.port);
+}
+
+/** `tcp/22`; for traffic without ports its protocol: `ICMP`, `ICMPv6`. */
+function portLabel(protocol: string, port: number | null): string {
+  if (port !== null) return `${protocol}/${port}`;
+  return protocol === "icmpv6"
+    ? "ICMPv6"
+    : protocol === "other"
+    ? "portless"
+    : protocol.toUpperCase();
 }
 
 /** Ports of both, each once, in order. */

@@ -7,7 +7,10 @@
  *
  * The limits are per round, set for minute rounds and kept for shorter ones (a scan of 100
  * ports takes nmap a tenth of a second); for longer rounds the counts of attempts grow with
- * the round's length, the counts of distinct ports and addresses past ten minutes.
+ * the round's length, the counts of distinct ports and addresses past ten minutes. The login
+ * limit is a rate, 20 a minute, so in a round of a few seconds it is `loginAttemptsAtLeast`:
+ * a password guesser keeps a handful of connections going (hydra -t 4 made 4–5 a 3-s round),
+ * while a person logs in once.
  *
  * @module
  */
@@ -23,6 +26,8 @@ export const RULE_LIMITS = Object.freeze({
   peersPerRemotePort: 50,
   /** Attempts of one address at one login port of this host: a password brute force. */
   loginAttempts: 20,
+  /** The login limit of a round shorter than a minute, whatever the rate says. */
+  loginAttemptsAtLeast: 4,
   /** Attempts of one address at any one port, either way: a flood or a connection storm. */
   attemptsPerPeerPort: 1_000,
 });
@@ -43,6 +48,14 @@ export const LOGIN_PORTS: ReadonlySet<number> = new Set([
   3389,
   5900,
 ]);
+
+/** Attempts of one address at one login port that make a brute force in a round this long. */
+export function loginAttemptLimit(lengthMs: number): number {
+  return Math.max(
+    RULE_LIMITS.loginAttemptsAtLeast,
+    (RULE_LIMITS.loginAttempts * lengthMs) / 60_000,
+  );
+}
 
 /** A rule's verdict on a round: what it saw, and the ports behind it. */
 export interface RuleHit {
@@ -90,7 +103,7 @@ export function ruleHit(round: RoundData, lengthMs: number): RuleHit | null {
   }
   if (
     a.attemptsPortIn !== null && LOGIN_PORTS.has(a.attemptsPortIn) &&
-    a.attemptsPerPeerPortIn >= RULE_LIMITS.loginAttempts * minutes
+    a.attemptsPerPeerPortIn >= loginAttemptLimit(lengthMs)
   ) {
     return {
       kind: "brute force",

@@ -33,6 +33,11 @@ export interface DetectorConfig {
    * port) stays ordinary.
    */
   channelFloor: number;
+  /**
+   * A bin's count of sockets that do not listen is divided by at least this many times the
+   * squared error of one such socket: one client connection more or less is ordinary.
+   */
+  socketFloor: number;
   /** The score is the mean of this many largest standardized errors. */
   scoreTop: number;
   /** Rounds the typical errors remember (a running mean over about this many). */
@@ -54,6 +59,7 @@ export const DEFAULT_CONFIG: Readonly<DetectorConfig> = Object.freeze({
   seed: 1,
   errorFloor: 1e-4,
   channelFloor: 1,
+  socketFloor: 1,
   scoreTop: 1,
   errorMemory: 1440,
 });
@@ -84,9 +90,13 @@ export function resolveConfig(config: Partial<DetectorConfig> = {}): DetectorCon
   if (!(c.dropout >= 0 && c.dropout < 1)) {
     throw new RangeError(`Detector dropout must be in [0, 1): got ${c.dropout}`);
   }
-  if (!(c.learningRate > 0) || !(c.errorFloor > 0) || !(c.channelFloor >= 0)) {
+  if (
+    !(c.learningRate > 0) || !(c.errorFloor > 0) || !(c.channelFloor >= 0) ||
+    !(c.socketFloor >= 0)
+  ) {
     throw new RangeError(
-      "Detector learningRate and errorFloor must be positive, channelFloor not negative",
+      "Detector learningRate and errorFloor must be positive, channelFloor and socketFloor " +
+        "not negative",
     );
   }
   if (!Number.isInteger(c.seed)) {

@@ -8,13 +8,23 @@
  * noise, three times its variance), at least `channelFloor` times the same ratio pooled over the
  * feature's channel (an event common across bins, like a stray SYN on a random port, stays
  * ordinary in a bin that never saw it), and at least `errorFloor` (a feature always
- * reconstructed exactly: a stable listener, an empty port range). A round's score is the mean of
- * its `scoreTop` largest standardized errors.
+ * reconstructed exactly: a stable listener, an empty port range). Where a feature counts sockets
+ * that need not listen it is also at least `socketFloor` times the error of one such socket: a
+ * client's ephemeral port lands in a random bin and a sweep catches it or not by chance (the
+ * live eval's benign rounds scored 125–817 for one to five client sockets a sweep happened to
+ * see), so a few are never a surprise, however rarely the warm-up saw any. A round's score is
+ * the mean of its `scoreTop` largest standardized errors.
  *
  * @module
  */
 import type { DetectorConfig } from "./config.ts";
-import type { FeatureLayout } from "./feature_layout.ts";
+import { PORT_COUNT } from "../round.ts";
+import {
+  CHANNEL_SPECS,
+  type FeatureLayout,
+  GLOBAL_SPECS,
+  type GlobalParts,
+} from "./feature_layout.ts";
 
 /**
  * Per feature, the running means of its squared error `s` and of `s²` on normal rounds
@@ -82,13 +92,14 @@ export function foldMoments(
 
 /**
  * What each feature's squared error is divided by: its typical deviation `E[s²] / E[s]`, but
- * at least `channelFloor` times the same ratio pooled over its channel's bins, and at least
- * `errorFloor`.
+ * at least `channelFloor` times the same ratio pooled over its channel's bins, at least
+ * `errorFloor`, and where the feature counts sockets that need not listen at least `socketFloor`
+ * times the squared error of one socket.
  */
 export function divisors(
   layout: FeatureLayout,
   moments: Float64Array,
-  c: Pick<DetectorConfig, "errorFloor" | "channelFloor">,
+  c: Pick<DetectorConfig, "errorFloor" | "channelFloor" | "socketFloor">,
 ): Float32Array {
   const { length, binFeatures } = layout;
   const channels = layout.channels.length;
@@ -98,14 +109,47 @@ export function divisors(
     pooled[channels + (f % channels)] = pooled[channels + (f % channels)]! + moments[length + f]!;
   }
   const ratio = (mean: number, square: number) => (mean > 0 ? square / mean : 0);
+  const oneSocket = oneSocketErrors(layout);
   const out = new Float32Array(length);
   for (let f = 0; f < length; f++) {
     const own = ratio(moments[f]!, moments[length + f]!);
     const shared = f < binFeatures
       ? c.channelFloor * ratio(pooled[f % channels]!, pooled[channels + (f % channels)]!)
       : 0;
-    out[f] = Math.max(own, shared, c.errorFloor);
+    out[f] = Math.max(own, shared, c.socketFloor * oneSocket[f]!, c.errorFloor);
   }
+  return out;
+}
+
+const oneSocketCache = new Map<FeatureLayout, Float32Array>();
+
+/**
+ * Per feature, the squared error of one socket more or less where the feature counts sockets
+ * that need not listen — a bin's other TCP or UDP sockets, the round's occupied TCP, UDP
+ * and ephemeral ports (scales as in features.ts) —, else 0.
+ */
+function oneSocketErrors(layout: FeatureLayout): Float32Array {
+  let out = oneSocketCache.get(layout);
+  if (out) return out;
+  out = new Float32Array(layout.length);
+  const inBin = (1 / Math.log2(1 + layout.portsPerBin)) ** 2;
+  // A host always holds a socket or two (pad's own, a client's): in the round's totals the unit
+  // is one socket more than one, 1 → 2, a third of 0 → 1 on the log scale.
+  const inTotal = ((Math.log(3) - Math.log(2)) / Math.log1p(PORT_COUNT)) ** 2;
+  for (let b = 0; b < layout.bins; b++) {
+    CHANNEL_SPECS.forEach((spec, c) => {
+      if (spec.source === "occupied" && !spec.listening) {
+        out![b * layout.channels.length + c] = inBin;
+      }
+    });
+  }
+  GLOBAL_SPECS.forEach((spec, g) => {
+    const parts = spec.parts as GlobalParts;
+    if (parts !== null && "occupied" in parts && parts.occupied !== "listening") {
+      out![layout.binFeatures + g] = inTotal;
+    }
+  });
+  oneSocketCache.set(layout, out);
   return out;
 }
 
