@@ -1,8 +1,8 @@
 /**
  * Database growth per day of collection: real `pad collect --probe procfs` rounds on `lo` while
  * UDP traffic flows (python3, 127.0.0.1 and ::1 only), two databases side by side on the same
- * packets: the default `--max-packets` (10,000 packet rows a round) and `--max-packets 0` (counts
- * only). Bytes per round are the growth of `page_count × page_size` after a checkpoint, averaged
+ * packets: the default (counts and flows; packet rows for DNS packets only, and there are none)
+ * and `--packets 10000` (also up to 10,000 packet rows a round: pad 0.2's default). Bytes per round are the growth of `page_count × page_size` after a checkpoint, averaged
  * over the measured rounds (the first round of a fresh file, which also creates the schema, is
  * left out), then × 1,440 rounds a day. The anchor is tcpdump writing the same packets to a pcap
  * file at the same time.
@@ -35,8 +35,9 @@ const CRON_ROUND_S = 55;
 const ROUNDS_PER_DAY = 1_440;
 /** `pad prune` defaults: rounds kept 7 days, packet rows 24 h. */
 const KEEP_DAYS = 7;
-/** `pad collect --max-packets` default. */
+/** `pad collect --packets`: pad 0.2's default, a row for every packet up to this many. */
 const MAX_PACKETS = 10_000;
+const WITH_ROWS = `--packets ${MAX_PACKETS}`;
 const MB = 1e6;
 
 /** A database's size: the file (whole pages) and the bytes its rows and indexes use in them. */
@@ -108,11 +109,11 @@ try {
   const port = freeUdpPort();
   const filter = `udp port ${port}`;
   const pcap = `${dir}/same.pcap`;
-  const configs = { default: [], "--max-packets 0": ["--max-packets", "0"] } as const;
+  const configs = { default: [], [WITH_ROWS]: ["--packets", String(MAX_PACKETS)] };
   const paths = Object.fromEntries(
     Object.keys(configs).map((name, i) => [name, `${dir}/growth-${i}.db`]),
-  ) as Record<keyof typeof configs, string>;
-  const sizes: Record<string, Size[]> = { default: [], "--max-packets 0": [] };
+  ) as Record<string, string>;
+  const sizes: Record<string, Size[]> = { default: [], [WITH_ROWS]: [] };
   const stored: number[] = [];
   const seen: number[] = [];
   const ports: number[] = [];
@@ -133,7 +134,7 @@ try {
             ...PAD,
             "--quiet",
             "--db",
-            paths[name as keyof typeof configs],
+            paths[name]!,
             "collect",
             "--probe",
             "procfs",
@@ -148,7 +149,7 @@ try {
         ),
       );
       for (const [name, path] of Object.entries(paths)) sizes[name]!.push(databaseSize(path));
-      const last = lastRound(paths.default);
+      const last = lastRound(paths[WITH_ROWS]!);
       seen.push(last.packets_seen);
       stored.push(last.packets_stored);
       ports.push(last.ports);
@@ -161,8 +162,8 @@ try {
   // Bytes the rows use, not whole pages: a counts-only round adds less than a page.
   const perRound = (name: string, key: keyof Size = "usedBytes") =>
     (sizes[name]!.at(-1)![key] - sizes[name]![0]![key]) / ROUNDS;
-  const full = perRound("default");
-  const counts = perRound("--max-packets 0");
+  const full = perRound(WITH_ROWS);
+  const counts = perRound("default");
   const measured = seen.slice(1);
   const packetsPerRound = measured.reduce((a, b) => a + b, 0) / ROUNDS;
   const rowsPerRound = stored.slice(1).reduce((a, b) => a + b, 0) / ROUNDS;
@@ -179,10 +180,8 @@ try {
   }
   console.log(
     `per round: ${int(packetsPerRound)} packets seen, ${int(rowsPerRound)} packet rows; ` +
-      `default ${int(full)} bytes (file ${int(perRound("default", "fileBytes"))}), ` +
-      `--max-packets 0 ${int(counts)} bytes (file ${
-        int(perRound("--max-packets 0", "fileBytes"))
-      }) ` +
+      `default ${int(counts)} bytes (file ${int(perRound("default", "fileBytes"))}), ` +
+      `${WITH_ROWS} ${int(full)} bytes (file ${int(perRound(WITH_ROWS, "fileBytes"))}) ` +
       `(${perRow.toFixed(0)} bytes a packet row); pcap of the same packets ${int(pcapPerRound)} ` +
       `bytes (${pcapPerPacket.toFixed(0)} a packet)`,
   );
@@ -195,7 +194,7 @@ try {
     } ports occupied); bytes the rows and indexes use, over ${ROUNDS} ` +
     `rounds of ${SECONDS} s at ${int(rate)}/s, × ${ROUNDS_PER_DAY} rounds a day`;
   const pcapDay = day(pcapPerRound);
-  for (const [name, bytes] of [["default --max-packets", full], ["--max-packets 0", counts]]) {
+  for (const [name, bytes] of [["default (counts and flows)", counts], [WITH_ROWS, full]]) {
     emitResult({
       section: "growth",
       figure: `database growth per day, ${name}`,
@@ -216,29 +215,31 @@ try {
       day(busy.perRound).toFixed(1)
     } MB a day, ${(KEEP_DAYS * day(busy.perRound)).toFixed(0)} MB for ${KEEP_DAYS} days`,
   );
-  // What `pad prune` defaults keep: 7 days of rounds with their counts, 24 h of packet rows.
-  const steady = (KEEP_DAYS * counts + (full - counts)) * ROUNDS_PER_DAY / MB;
+  // What `pad prune` defaults keep: 7 days of rounds with their counts and flows (the default
+  // stores no packet rows of this traffic).
+  const steady = KEEP_DAYS * day(counts);
   emitResult({
     section: "growth",
-    figure: `steady size with pad prune defaults (${KEEP_DAYS} d of rounds, 24 h of packet rows)`,
+    figure: `steady size with pad prune defaults (${KEEP_DAYS} d of rounds, counts and flows)`,
     value: steady,
     unit: "MB",
     anchor: "tcpdump -w of the same packets, 24 h kept",
     anchorValue: pcapDay,
     ...lowerIsBetter(steady, pcapDay, ["smaller", "larger"]),
-    note: `${note}; computed: ${KEEP_DAYS} × ${ROUNDS_PER_DAY} × counts-only round + ` +
-      `${ROUNDS_PER_DAY} × packet rows of a round; with the counts of the synthetic server ` +
-      `(${busy.ports.toFixed(0)} ports, ${busy.traffic.toFixed(0)} traffic rows a round) ${
-        ((KEEP_DAYS * busy.perRound + full - counts) * ROUNDS_PER_DAY / MB).toFixed(0)
-      } MB`,
+    note: `${note}; computed: ${KEEP_DAYS} × ${ROUNDS_PER_DAY} × a default round; with the ` +
+      `counts of the synthetic server (${busy.ports.toFixed(0)} ports, ${
+        busy.traffic.toFixed(0)
+      } traffic rows a round) ${(KEEP_DAYS * day(busy.perRound)).toFixed(0)} MB`,
   });
-  const capped = (KEEP_DAYS * counts + perRow * MAX_PACKETS) * ROUNDS_PER_DAY / MB;
+  // With --packets, prune keeps a day of packet rows (--keep-packets).
+  const capped = KEEP_DAYS * day(counts) + day(perRow * MAX_PACKETS);
   console.log(
-    `with prune defaults: ${steady.toFixed(0)} MB at ${RATE} datagrams/s; at most about ${
-      capped.toFixed(0)
-    } MB when every round fills its ${int(MAX_PACKETS)} packet rows (≥ ${
-      int(MAX_PACKETS / CRON_ROUND_S)
-    } packets/s), with rounds like these`,
+    `with prune defaults: ${steady.toFixed(0)} MB at ${RATE} datagrams/s; with ${WITH_ROWS}, ` +
+      `${(KEEP_DAYS * day(counts) + day(full - counts)).toFixed(0)} MB, at most about ${
+        capped.toFixed(0)
+      } MB when every round fills its ${int(MAX_PACKETS)} packet rows (≥ ${
+        int(MAX_PACKETS / CRON_ROUND_S)
+      } packets/s)`,
   );
 } finally {
   Deno.removeSync(dir, { recursive: true });

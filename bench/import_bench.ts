@@ -8,9 +8,13 @@
  * 2. where pad's time goes: CPU ns per packet of each stage, in this process, on the same file;
  * 3. a mixed capture (fixtures/mixed_capture.ts: DNS, TCP, QUIC over IPv6, ICMP, VLAN,
  *    fragments, ARP, malformed frames; conversations with 2,000 remote addresses), as pcap and
- *    pcapng, read by `pad import` (also with `--max-packets 0`, to show what storing packet rows
- *    costs) and by tcpdump, with and without `-S` (without it, tcpdump keeps a table of TCP
- *    connections for relative sequence numbers, which costs it most of its time here).
+ *    pcapng, read by `pad import` (also with `--packets 10000`, pad 0.2's default, to show what
+ *    storing packet rows costs) and by tcpdump, with and without `-S` (without it, tcpdump keeps
+ *    a table of TCP connections for relative sequence numbers, which costs it most of its time
+ *    here);
+ * 4. an office LAN as one host sees it (fixtures/lan_capture.ts: short TCP polling connections,
+ *    an SMB session, DNS, NetBIOS broadcasts, ARP; 16 hours), read by `pad import` with default
+ *    settings and by `tcpdump -r -n`, and the size of the database it makes.
  *
  * Every process runs `--runs` times (default 3) under GNU time; figures are medians: wall time
  * (taken here), CPU (user + sys) and peak RSS. tcpdump and tshark run with TZ=UTC: with TZ
@@ -19,7 +23,7 @@
  *
  * Run as root (tcpdump captures on lo), on an otherwise idle machine; about 2 minutes:
  *
- *     deno run -A --unstable-net bench/import_bench.ts [--packets N] [--mix-packets N]
+ *     deno run -A --unstable-net bench/import_bench.ts [--packets N] [--mix-packets N] [--lan-packets N]
  *       [--runs N] [--quick]
  *
  * @module
@@ -32,6 +36,7 @@ import { LocalNetworks, PRIVATE_NETWORKS } from "../src/net/networks.ts";
 import { openCaptureFile } from "../src/capture/offline.ts";
 import { PcapFileReader } from "../src/capture/pcap_reader.ts";
 import { RoundTraffic } from "../src/capture/round_traffic.ts";
+import { writeLanCapture } from "../fixtures/lan_capture.ts";
 import { writeMixedCapture } from "../fixtures/mixed_capture.ts";
 import { startTcpdump, type TcpdumpStats, udpSink } from "./support/loopback.ts";
 import {
@@ -46,7 +51,7 @@ import {
   type Timed,
   timed,
 } from "./support/measure.ts";
-import { emitResult, higherIsBetter } from "./support/result.ts";
+import { emitResult, higherIsBetter, lowerIsBetter } from "./support/result.ts";
 
 const PACKETS = intFlag("--packets", 1_000_000, 200_000);
 const MIX_PACKETS = intFlag("--mix-packets", 1_000_000, 200_000);
@@ -54,6 +59,9 @@ const RUNS = intFlag("--runs", 3, 3);
 const SLICE_PACKETS = 20_000;
 const SENDERS = 2;
 const MIX_REMOTES = 2_000;
+const LAN_PACKETS = intFlag("--lan-packets", 1_000_000, 200_000);
+/** The LAN capture's span: 16 hours, 960 rounds. */
+const LAN_SPAN_MS = 16 * 3_600_000;
 /** The issue's targets. */
 const TCPDUMP_TARGET = 0.5;
 const TSHARK_TARGET = 20;
@@ -114,6 +122,19 @@ function padImport(dir: string, file: string, ...args: string[]): () => readonly
     lastDb = `${dir}/${crypto.randomUUID()}.db`;
     return [...PAD, "--db", lastDb, "import", file, ...args];
   };
+}
+
+/** Flows in the database of the last `pad import` run. */
+function storedFlows(): number {
+  using db = new DatabaseSync(lastDb, { readOnly: true });
+  return Number(db.prepare("SELECT count(*) AS n FROM flows").get()!.n);
+}
+
+/** The file's bytes after moving the write-ahead log's pages into it. */
+function databaseBytes(path: string): number {
+  using db = new DatabaseSync(path);
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  return Deno.statSync(path).size;
 }
 
 /** Packet rows in the database of the last `pad import` run. */
@@ -314,17 +335,18 @@ try {
     keepStdout: true,
   });
   checkPad(padMixedNg, MIX_PACKETS);
-  const padMixedNoRows = await rateOf(
-    "pad import MIXED.pcap --max-packets 0",
+  const padMixedRows = await rateOf(
+    "pad import MIXED.pcap --packets 10000",
     MIX_PACKETS,
-    padImport(dir, mixed, "--max-packets", "0"),
+    padImport(dir, mixed, "--packets", "10000"),
     { keepStdout: true },
   );
-  checkPad(padMixedNoRows, MIX_PACKETS);
+  checkPad(padMixedRows, MIX_PACKETS);
+  const allRows = storedRows();
+  const rowCost = (padMixedRows.cpuS - padMixed.cpuS) / (allRows - rows) * 1e6;
   console.log(
-    `    storing the ${int(rows)} packet rows (at most 10,000 a round, the default ` +
-      `--max-packets) costs ${((padMixed.cpuS - padMixedNoRows.cpuS) / rows * 1e6).toFixed(1)} ` +
-      "CPU µs a row",
+    `    storing ${int(allRows)} packet rows (at most 10,000 a round, pad 0.2's default) ` +
+      `instead of the ${int(rows)} DNS ones costs ${rowCost.toFixed(1)} CPU µs a row`,
   );
   const tcpdumpMixed = await rateOf(
     "TZ=UTC tcpdump -r MIXED.pcap -n > /dev/null",
@@ -344,6 +366,31 @@ try {
     } (pad on pcapng); against tcpdump -S (absolute TCP sequence numbers: no table of ` +
       `connections to keep) ${ratio(padMixed, tcpdumpMixedS)}\n`,
   );
+
+  console.log(
+    `## 4. an office LAN as one host sees it: ${int(LAN_PACKETS)} frames over 16 hours`,
+  );
+  progress("writing the LAN capture");
+  const lan = `${dir}/lan.pcap`;
+  writeLanCapture(lan, LAN_PACKETS, { spanMs: LAN_SPAN_MS });
+  console.log(`file: ${(Deno.statSync(lan).size / MIB).toFixed(0)} MiB`);
+  const padLan = await rateOf("pad import LAN.pcap", LAN_PACKETS, padImport(dir, lan), {
+    keepStdout: true,
+  });
+  const lanDb = databaseBytes(lastDb);
+  const flows = storedFlows();
+  console.log(
+    `    pad: ${checkPad(padLan, LAN_PACKETS)}, ${int(flows)} flows and ${
+      int(storedRows())
+    } packet rows stored; database ${(lanDb / 1e6).toFixed(1)} MB`,
+  );
+  const tcpdumpLan = await rateOf(
+    "TZ=UTC tcpdump -r LAN.pcap -n > /dev/null",
+    LAN_PACKETS,
+    () => ["tcpdump", "-r", lan, "-n"],
+    { env: UTC },
+  );
+  console.log(`ratio of packets/s: pad/tcpdump ${ratio(padLan, tcpdumpLan)}\n`);
 
   const tcpdumpRatio = pad.perSecond / tcpdump.perSecond;
   emitResult({
@@ -385,12 +432,37 @@ try {
     anchorValue: tcpdumpMixedS.perSecond,
     ...higherIsBetter(padMixed.perSecond, tcpdumpMixedS.perSecond, "tcpdump's rate"),
     note: `DNS, TCP, QUIC/IPv6, ICMP…, ${int(MIX_REMOTES)} remote addresses; ${int(rows)} ` +
-      `packet rows stored (${
-        ((padMixed.cpuS - padMixedNoRows.cpuS) / rows * 1e6).toFixed(1)
-      } CPU µs each; --max-packets 0: ${int(padMixedNoRows.perSecond)} packets/s); pcapng ` +
+      `DNS packet rows stored (--packets 10000: ${int(padMixedRows.perSecond)} packets/s, ` +
+      `${rowCost.toFixed(1)} CPU µs a row); pcapng ` +
       `${int(padMixedNg.perSecond)} packets/s; tcpdump without -S ${
         int(tcpdumpMixed.perSecond)
       } packets/s`,
+  });
+  emitResult({
+    section: "import",
+    figure: `pad import, office LAN ${int(LAN_PACKETS)}-frame capture (whole process)`,
+    value: padLan.perSecond,
+    unit: "packets/s",
+    anchor: "TZ=UTC tcpdump -r FILE -n > /dev/null, same file",
+    anchorValue: tcpdumpLan.perSecond,
+    ...higherIsBetter(padLan.perSecond, tcpdumpLan.perSecond, "tcpdump's rate"),
+    target: "≥ 1.0× tcpdump's rate",
+    pass: padLan.perSecond >= tcpdumpLan.perSecond,
+    note: `default settings; short TCP connections, SMB, DNS, NetBIOS, ARP over 16 h; pad's CPU ` +
+      `${padLan.cpuS.toFixed(2)} s against tcpdump's ${tcpdumpLan.cpuS.toFixed(2)} s; peak RSS ` +
+      `${padLan.rssMiB.toFixed(0)} MiB`,
+  });
+  emitResult({
+    section: "growth",
+    figure: `database of the office LAN capture, ${int(LAN_PACKETS)} frames, default settings`,
+    value: lanDb / 1e6,
+    unit: "MB",
+    anchor: "the pcap file",
+    anchorValue: Deno.statSync(lan).size / 1e6,
+    ...lowerIsBetter(lanDb / 1e6, Deno.statSync(lan).size / 1e6, ["smaller", "larger"]),
+    target: "≤ 15 MB",
+    pass: lanDb <= 15e6,
+    note: `${int(flows)} flows kept; bytes of the file after a checkpoint`,
   });
 } finally {
   Deno.removeSync(dir, { recursive: true });

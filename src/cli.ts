@@ -66,12 +66,38 @@ export function payloadBytesOption() {
   ).argParser(flag(parseCount, "--payload-bytes")).default(0);
 }
 
-/** `--max-packets N`: collect and import store at most this many packet rows per round. */
-export function maxPacketsOption() {
+/** Packet rows stored per round when `--packets` is not given: DNS packets only, at most this many. */
+export const DNS_PACKET_ROWS = 10_000;
+
+/** Which packet rows a round stores: at most `maxPackets`, DNS first, or DNS packets alone. */
+export interface PacketRows {
+  maxPackets: number;
+  dnsOnly: boolean;
+}
+
+/**
+ * `--packets N`: collect and import store at most N packet rows per round, DNS first; without
+ * it only DNS packets (the original's qry_name and resp_name), since flows record the rest.
+ */
+export function packetsOption() {
   return new Option(
-    "--max-packets <n>",
-    "packet rows stored per round, DNS first (counts stay exact)",
-  ).argParser(flag(parseCount, "--max-packets")).default(10_000);
+    "--packets <n>",
+    "packet rows stored per round, DNS first (default: DNS packets only; flows and counts " +
+      "record all traffic)",
+  ).argParser(flag(parseCount, "--packets"));
+}
+
+/** `--max-packets N`: `--packets N` by its name before flows, kept for existing schedules. */
+export function maxPacketsOption() {
+  return new Option("--max-packets <n>").argParser(flag(parseCount, "--max-packets")).hideHelp();
+}
+
+/** The packet rows that `--packets` and `--max-packets` ask for. */
+export function packetRows(opts: { packets?: number; maxPackets?: number }): PacketRows {
+  const max = opts.packets ?? opts.maxPackets;
+  return max === undefined
+    ? { maxPackets: DNS_PACKET_ROWS, dnsOnly: true }
+    : { maxPackets: max, dnsOnly: false };
 }
 
 /** `--prometheus FILE`: collect and detect refresh the fleet's metrics file when done. */

@@ -205,6 +205,33 @@ export interface PacketRow {
   payload: Uint8Array | null;
 }
 
+/** One connection's traffic in one round (see capture/flows.ts). */
+export interface FlowRow {
+  protocol: "tcp" | "udp" | "icmp" | "icmpv6" | "other";
+  family: Family;
+  /** This host's end (for loopback, the end that started the flow). */
+  localAddr: string;
+  /** The local port (null for ICMP and the like). */
+  port: number | null;
+  remoteAddr: string;
+  remotePort: number | null;
+  /** Who started it: `out` this host, `in` the remote end, `local` both ends are this host's. */
+  direction: Direction | "local";
+  /** First and last packet, ms since the epoch (fractional). */
+  firstSeen: number;
+  lastSeen: number;
+  packetsIn: number;
+  packetsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** TCP flags seen either way, ORed; null for other transports. */
+  tcpFlags: number | null;
+  state: "unanswered" | "reset" | "closed" | "open" | null;
+  /** DNS flows: the first query name and the first answer name. */
+  dnsQuery: string | null;
+  dnsAnswer: string | null;
+}
+
 /** Everything the model learns from about one complete round. */
 export interface RoundData {
   id: number;

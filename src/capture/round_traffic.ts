@@ -1,6 +1,7 @@
 /**
- * One round's traffic: exact counts per local port, transport and direction, and the packet
- * rows worth storing (at most `maxPackets`, DNS first).
+ * One round's traffic: exact counts per local port, transport and direction, its flows
+ * (flows.ts), and the packet rows worth storing (at most `maxPackets`, DNS first; by default
+ * DNS only).
  *
  * The local side of a packet is decided by {@linkcode LocalNetworks}: a packet from a local
  * address counts as "out" on its source port, one to a local address as "in" on its destination
@@ -11,8 +12,16 @@
  */
 import type { DecodedPacket } from "./decode.ts";
 import type { LocalNetworks } from "../net/networks.ts";
-import type { ConnectionAttempts, Direction, DnsSummary, PacketRow, TrafficRow } from "../round.ts";
+import type {
+  ConnectionAttempts,
+  Direction,
+  DnsSummary,
+  FlowRow,
+  PacketRow,
+  TrafficRow,
+} from "../round.ts";
 import { ConnectionAttemptTally } from "./connection_attempts.ts";
+import { FlowTally } from "./flows.ts";
 
 /** Distinct peers and remote ports are counted exactly up to this many per count (memory bound). */
 export const DISTINCT_LIMIT = 65_536;
@@ -87,11 +96,13 @@ export class RoundTraffic {
   #dnsNameTotal = 0;
   readonly #local: LocalNetworks;
   readonly #maxPackets: number;
+  readonly #dnsOnly: boolean;
   readonly #payloadBytes: number;
   readonly #tallies = new Map<number, Tally>();
   readonly #dnsRows: PacketRow[] = [];
   readonly #otherRows: PacketRow[] = [];
   readonly #attempts = new ConnectionAttemptTally();
+  readonly #flows: FlowTally;
   // Server (address:port) → DNS packets exchanged with it.
   readonly #dnsServers = new Map<string, number>();
 
@@ -102,11 +113,15 @@ export class RoundTraffic {
     options: {
       local: LocalNetworks;
       maxPackets: number;
+      /** Keep DNS packet rows only (the default: flows record the rest). */
+      dnsOnly?: boolean;
       payloadBytes: number;
       strangers?: Strangers;
     },
   ) {
     this.#local = options.local;
+    this.#flows = new FlowTally(options.local);
+    this.#dnsOnly = options.dnsOnly ?? false;
     this.#strangers = options.strangers;
     this.#maxPackets = options.maxPackets;
     this.#payloadBytes = options.payloadBytes;
@@ -118,6 +133,7 @@ export class RoundTraffic {
     const srcLocal = this.#local.has(packet.src);
     const dstLocal = this.#local.has(packet.dst);
     if (!srcLocal && !dstLocal) this.#strangers?.add(packet.src, packet.dst);
+    this.#flows.add(packet, srcLocal, dstLocal);
     if (srcLocal) this.#count(packet, packet.srcPort, "out", packet.dst, packet.dstPort);
     if (dstLocal || !srcLocal) {
       this.#count(packet, packet.dstPort, "in", packet.src, packet.srcPort);
@@ -147,6 +163,7 @@ export class RoundTraffic {
         this.#dnsServers.set(server, (this.#dnsServers.get(server) ?? 0) + 1);
       }
     }
+    if (!isDns && this.#dnsOnly) return;
     const rows = isDns ? this.#dnsRows : this.#otherRows;
     if (rows.length >= this.#maxPackets) return;
     const out = srcLocal && !dstLocal;
@@ -213,6 +230,11 @@ export class RoundTraffic {
       remotePorts: t.remotePorts.size,
       ...(t.protocol === "tcp" && t.direction === "out" ? { accepts: t.accepts } : {}),
     }));
+  }
+
+  /** The round's flows, and how many more it saw past the limit of flows a round records. */
+  flows(): { rows: FlowRow[]; over: number } {
+    return { rows: this.#flows.rows(), over: this.#flows.over };
   }
 
   /** The rows to store: DNS packets first, then others, at most `maxPackets`, in time order. */

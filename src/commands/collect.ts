@@ -12,6 +12,8 @@ import {
   examples,
   flag,
   maxPacketsOption,
+  packetRows,
+  packetsOption,
   payloadBytesOption,
   prometheusOption,
 } from "../cli.ts";
@@ -63,6 +65,7 @@ export function collectCommand(context: CommandContext) {
     .option("--filter <expr>", "BPF capture filter, e.g. 'not port 22'")
     .option("--no-capture", "sweep ports only")
     .addOption(payloadBytesOption())
+    .addOption(packetsOption())
     .addOption(maxPacketsOption())
     .addOption(prometheusOption())
     .addHelpText(
@@ -94,7 +97,7 @@ export function collectCommand(context: CommandContext) {
           interface: opts.interface,
           filter: opts.filter,
           payloadBytes: opts.payloadBytes,
-          maxPackets: opts.maxPackets,
+          ...packetRows(opts),
           signal: interrupt.signal,
         }, context.summary());
       } finally {
@@ -122,6 +125,8 @@ export interface CollectOptions {
   payloadBytes: number;
   /** Packet rows stored per round at most (DNS first); counts stay exact. */
   maxPackets: number;
+  /** Keep DNS packet rows only (the CLI's default; flows record all traffic). */
+  dnsOnly?: boolean;
   /** Ends the round early; it is then stored as failed, with what it had. */
   signal?: AbortSignal;
 }
@@ -137,6 +142,8 @@ export interface CollectResult {
   captureOff?: string;
   packetsSeen: number;
   packetsStored: number;
+  /** Connections recorded as flows. */
+  flows: number;
   dropped?: number;
 }
 
@@ -169,6 +176,7 @@ export async function runCollect(options: CollectOptions, out: Output): Promise<
   const traffic = new RoundTraffic({
     local: LocalNetworks.ofThisHost(),
     maxPackets: options.maxPackets,
+    dnsOnly: options.dnsOnly,
     payloadBytes: options.payloadBytes,
   });
   const frames = { malformed: 0 };
@@ -233,6 +241,7 @@ export async function runCollect(options: CollectOptions, out: Output): Promise<
     captureOff: "off" in capture ? capture.off : figures.captureOff,
     packetsSeen: traffic.seen,
     packetsStored: figures.stored,
+    flows: figures.flows,
     dropped: figures.dropped,
   };
   out.write(describe(result, live?.device) + "\n");
@@ -332,7 +341,7 @@ async function closeRound(
   traffic: RoundTraffic,
   frames: { malformed: number },
   error: string | undefined,
-): Promise<{ stored: number; dropped?: number; captureOff?: string }> {
+): Promise<{ stored: number; flows: number; dropped?: number; captureOff?: string }> {
   let captureOff: string | undefined;
   let stats;
   if (live) {
@@ -343,6 +352,7 @@ async function closeRound(
     }
   }
   const packets = traffic.packetRows();
+  const flows = traffic.flows();
   finishRound(db, roundId, {
     endTime: Date.now(),
     status: error ? "failed" : "complete",
@@ -360,16 +370,17 @@ async function closeRound(
     },
     traffic: traffic.counts(),
     packets,
+    flows,
   });
-  return { stored: packets.length, dropped: stats?.dropped, captureOff };
+  return { stored: packets.length, flows: flows.rows.length, dropped: stats?.dropped, captureOff };
 }
 
 function describe(result: CollectResult, device: string | undefined): string {
   const capture = result.captureOff
     ? `capture off (${result.captureOff})`
-    : `${result.packetsSeen} packets on ${device} (${result.packetsStored} stored, ${
-      result.dropped ?? 0
-    } dropped)`;
+    : `${result.packetsSeen} packets on ${device} (${plural(result.flows, "flow")}, ${
+      plural(result.packetsStored, "packet row")
+    }, ${result.dropped ?? 0} dropped)`;
   return `Round ${result.roundId} ${result.status}: ${plural(result.sweeps, "sweep")}, ` +
     `${plural(result.occupied, "port")} occupied, ${capture}`;
 }

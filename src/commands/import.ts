@@ -8,6 +8,8 @@ import {
   examples,
   flag,
   maxPacketsOption,
+  packetRows,
+  packetsOption,
   payloadBytesOption,
   repeatable,
 } from "../cli.ts";
@@ -46,6 +48,7 @@ export function importCommand(context: CommandContext) {
     .option("--filter <expr>", "BPF filter applied while reading")
     .option("--again", "import a file pad imported before (its rounds are stored twice)")
     .addOption(payloadBytesOption())
+    .addOption(packetsOption())
     .addOption(maxPacketsOption())
     .addHelpText(
       "after",
@@ -62,7 +65,7 @@ export function importCommand(context: CommandContext) {
         local: opts.local?.map((net) => (parseNetwork(net), net)),
         filter: opts.filter,
         payloadBytes: opts.payloadBytes,
-        maxPackets: opts.maxPackets,
+        ...packetRows(opts),
         again: opts.again ?? false,
         quiet: context.quiet(),
       }, context.summary());
@@ -83,6 +86,8 @@ export interface ImportOptions {
   /** "libpcap" reads through libpcap even without a filter (for tests and benchmarks). */
   reader?: "pad" | "libpcap";
   maxPackets: number;
+  /** Keep DNS packet rows only (the CLI's default; flows record all traffic). */
+  dnsOnly?: boolean;
   payloadBytes: number;
   /** Import a file with the fingerprint of one imported before. */
   again?: boolean;
@@ -258,6 +263,7 @@ function newTraffic(
   return new RoundTraffic({
     local,
     maxPackets: options.maxPackets,
+    dnsOnly: options.dnsOnly,
     payloadBytes: options.payloadBytes,
     strangers,
   });
@@ -345,5 +351,6 @@ function storeSlot(
     },
     traffic: traffic.counts(),
     packets: traffic.packetRows(),
+    flows: traffic.flows(),
   });
 }

@@ -17,11 +17,13 @@ import {
   type Incident,
   INCIDENT_STATUSES,
   incidentById,
+  incidentFlows,
   incidentRounds,
   type IncidentStatus,
   listIncidents,
 } from "../store/incidents.ts";
 import { alignedTable, ROW_FORMATS, type RowFormat, rowWriter } from "../table_format.ts";
+import { count, plural } from "../report/format.ts";
 import { printable } from "../text.ts";
 import { isoString } from "../time.ts";
 
@@ -39,7 +41,8 @@ export function incidentsCommand(context: CommandContext) {
     )
     .addOption(
       new Option("--format <format>", "output format (default: table on a terminal, else tsv)")
-        .choices(ROW_FORMATS),
+        // text: what show calls its table (commander gives the list a flag after `show 4`).
+        .choices([...ROW_FORMATS, "text"] as const),
     )
     .option("--limit <n>", "incidents at most; 0 for all", flag(parseCount, "--limit"), 20)
     .addHelpText(
@@ -51,7 +54,8 @@ export function incidentsCommand(context: CommandContext) {
       ]),
     )
     .action((opts) => {
-      runIncidents({ db: context.db(), ...opts }, context.stdout);
+      const format = opts.format === "text" ? "table" : opts.format;
+      runIncidents({ db: context.db(), ...opts, format }, context.stdout);
     });
   incidents.command("show")
     .description("one incident: its rounds, ports, remote addresses, processes and status")
@@ -59,7 +63,7 @@ export function incidentsCommand(context: CommandContext) {
     .addOption(new Option("--format <format>", "text or json").choices(["text", "json"] as const))
     .action((id, opts) => {
       runIncidentShow(
-        { db: context.db(), id: incidentId(id), format: opts.format ?? "text" },
+        { db: context.db(), id: incidentId(id), format: opts.format ?? showFormat(incidents) },
         context.stdout,
       );
     });
@@ -154,6 +158,7 @@ export function runIncidentShow(
   const incident = incidentById(db, options.id);
   if (!incident) throw new UsageError(`No incident ${options.id}: pad incidents lists them`);
   const rounds = incidentRounds(db, options.id);
+  const { flows, states } = incidentFlows(db, options.id, FLOWS_SHOWN);
   if (options.format === "json") {
     out.write(
       JSON.stringify({
@@ -165,6 +170,23 @@ export function runIncidentShow(
           threshold: r.threshold,
           reason: r.reason,
           ports: r.ports,
+        })),
+        flow_states: states,
+        flows: flows.map((f) => ({
+          round_id: f.roundId,
+          direction: f.direction,
+          protocol: f.protocol,
+          port: f.port,
+          command: f.command,
+          pid: f.pid,
+          remote_addr: f.remoteAddr,
+          remote_port: f.remotePort,
+          packets_in: f.packetsIn,
+          packets_out: f.packetsOut,
+          bytes_in: f.bytesIn,
+          bytes_out: f.bytesOut,
+          state: f.state,
+          dns_query: f.dnsQuery,
         })),
       }) + "\n",
     );
@@ -207,6 +229,42 @@ export function runIncidentShow(
       r.ports.slice(0, 3).map(port).join(", "),
     ]),
   ));
+  if (flows.length === 0) return;
+  const total = Object.values(states).reduce((a, b) => a + b, 0);
+  const ended = Object.entries(states).sort((a, b) => b[1] - a[1])
+    .map(([state, n]) => `${count(n)} ${state}`).join(", ");
+  out.write(
+    `\n${plural(total, "flow")} of its ports and peers (${ended}); the busiest (pad inspect ` +
+      `flows --round N has all):\n`,
+  );
+  out.write(alignedTable(
+    ["round", "started", "local", "remote", "packets in/out", "bytes in/out", "state"],
+    flows.map((f) => [
+      String(f.roundId),
+      f.direction === "in" ? "remote" : f.direction === "out" ? "this host" : "local",
+      port({ protocol: f.protocol, port: f.port, command: f.command, pid: f.pid }),
+      printable(
+        `${f.remoteAddr}${f.remotePort === null ? "" : `:${f.remotePort}`}` +
+          (f.dnsQuery ? ` (${f.dnsQuery})` : ""),
+      ),
+      `${f.packetsIn}/${f.packetsOut}`,
+      `${f.bytesIn}/${f.bytesOut}`,
+      f.state ?? "-",
+    ]),
+  ));
+}
+
+/** Flows `pad incidents show` lists. */
+const FLOWS_SHOWN = 10;
+
+/**
+ * The format `pad incidents show 4 --format json` asked for: commander hands a flag after the
+ * subcommand to the parent when both have it (the list's --format), so show reads it there.
+ */
+function showFormat(incidents: { opts(): { format?: string } }): "text" | "json" {
+  const format = incidents.opts().format;
+  if (format === undefined || format === "json" || format === "text") return format ?? "text";
+  throw new UsageError(`pad incidents show --format is text or json, not ${format}`);
 }
 
 /** `pad ack` and `pad accept`. */

@@ -35,7 +35,7 @@ export function pruneCommand(context: CommandContext) {
     )
     .option(
       "--keep-packets <duration>",
-      "keep packet rows younger than this (rounds and their counts stay)",
+      "keep packet rows younger than this (rounds, their counts and flows stay)",
       flag(boundedDuration(MINUTE, TEN_YEARS), "--keep-packets"),
       86_400_000,
     )

@@ -295,6 +295,71 @@ export function incidentRounds(db: Database, id: number): {
   }));
 }
 
+/** A flow behind an incident, as `pad incidents show` lists it. */
+export interface IncidentFlow {
+  roundId: number;
+  direction: string;
+  protocol: string;
+  port: number | null;
+  command: string | null;
+  pid: number | null;
+  remoteAddr: string;
+  remotePort: number | null;
+  packetsIn: number;
+  packetsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  state: string | null;
+  dnsQuery: string | null;
+}
+
+/**
+ * The busiest flows of an incident's flagged rounds that touch its ports or its peers, at most
+ * `limit`: who talked to what, from which process, how much, and how it ended; and how many of
+ * them ended each way. None when the rounds are pruned (or predate flows).
+ */
+export function incidentFlows(
+  db: Database,
+  id: number,
+  limit: number,
+): { flows: IncidentFlow[]; states: Record<string, number> } {
+  const incident = db.prepare("SELECT ports, peers FROM incidents WHERE id = ?").get(id);
+  const hasFlows = db.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'flows'").get();
+  if (!incident || !hasFlows) return { flows: [], states: {} };
+  const ports = (JSON.parse(String(incident.ports)) as IncidentPort[])
+    .filter((p) => p.port !== null).map((p) => `${p.protocol}/${p.port}`);
+  const peers = JSON.parse(String(incident.peers)) as string[];
+  const touching = "FROM flows f JOIN anomalies a ON a.round_id = f.round_id WHERE " +
+    "a.incident_id = ? AND (f.protocol || '/' || f.port_id IN (SELECT value FROM json_each(?)) " +
+    "OR f.remote_addr IN (SELECT value FROM json_each(?)))";
+  const params = [id, JSON.stringify(ports), JSON.stringify(peers)] as const;
+  const states = Object.fromEntries(
+    db.prepare(
+      `SELECT coalesce(f.state, 'answered') AS state, count(*) AS n ${touching} GROUP BY 1`,
+    )
+      .all(...params).map((r) => [String(r.state), Number(r.n)]),
+  );
+  const flows = db.prepare(
+    `SELECT f.* ${touching} ORDER BY f.packets_in + f.packets_out DESC, f.id LIMIT ?`,
+  ).all(...params, limit).map((f) => ({
+    roundId: Number(f.round_id),
+    direction: String(f.direction),
+    protocol: String(f.protocol),
+    port: f.port_id === null ? null : Number(f.port_id),
+    command: f.command === null ? null : String(f.command),
+    pid: f.pid === null ? null : Number(f.pid),
+    remoteAddr: String(f.remote_addr),
+    remotePort: f.remote_port === null ? null : Number(f.remote_port),
+    packetsIn: Number(f.packets_in),
+    packetsOut: Number(f.packets_out),
+    bytesIn: Number(f.bytes_in),
+    bytesOut: Number(f.bytes_out),
+    state: f.state === null ? null : String(f.state),
+    dnsQuery: f.dns_query === null ? null : String(f.dns_query),
+  }));
+  return { flows, states };
+}
+
 /** Open incidents of every kind, 0 for a kind without any (for the metrics). */
 export function openIncidentCounts(db: Database): { kind: string; open: number }[] {
   const open = new Map(

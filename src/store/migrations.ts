@@ -11,6 +11,7 @@ import roundConnections from "../../sql/0008_round_connections.sql" with { type:
 import incidents from "../../sql/0009_incidents.sql" with { type: "text" };
 import rules from "../../sql/0010_rules.sql" with { type: "text" };
 import imports from "../../sql/0011_imports.sql" with { type: "text" };
+import flows from "../../sql/0012_flows.sql" with { type: "text" };
 
 /** One forward-only schema step; `version` is what `PRAGMA user_version` holds after it. */
 export interface Migration {
@@ -32,6 +33,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, name: "0009_incidents", sql: incidents },
   { version: 10, name: "0010_rules", sql: rules },
   { version: 11, name: "0011_imports", sql: imports },
+  { version: 12, name: "0012_flows", sql: flows },
 ];
 
 /** The schema version this pad creates and understands. */

@@ -7,6 +7,7 @@
 import {
   type ConnectionAttempts,
   type DnsSummary,
+  type FlowRow,
   isEphemeral,
   type OccupiedPort,
   type PacketRow,
@@ -51,6 +52,8 @@ export interface RoundEnd {
   captureOff?: string;
   traffic?: TrafficRow[];
   packets?: PacketRow[];
+  /** The round's flows, and how many it saw past the limit it records. */
+  flows?: { rows: FlowRow[]; over: number };
 }
 
 /** Whether the database holds any round. */
@@ -217,6 +220,7 @@ export function finishRound(db: Database, roundId: number, end: RoundEnd): void 
   transaction(db, () => {
     const packets = end.packets ?? [];
     storeTraffic(db, roundId, end.traffic ?? [], packets, end.endTime);
+    if (end.flows) storeFlows(db, roundId, end.flows);
     const capture = end.capture;
     db.prepare(
       "UPDATE rounds SET end_time = ?, status = ?, error = ?, " +
@@ -323,6 +327,69 @@ function storeTraffic(
       p.payload,
     ]),
   );
+}
+
+/**
+ * The round's flows, each with the process of its local port where a sweep of the round saw
+ * it (collect's sweeps are stored before the round closes; an import knows no processes).
+ */
+function storeFlows(db: Database, roundId: number, flows: { rows: FlowRow[]; over: number }) {
+  addPorts(
+    db,
+    flows.rows.map((f) => f.port).filter((p) => p !== null),
+    flows.rows[0]?.firstSeen ?? 0,
+  );
+  insertRows(
+    db,
+    "flows",
+    [
+      "round_id",
+      "protocol",
+      "family",
+      "local_addr",
+      "port_id",
+      "remote_addr",
+      "remote_port",
+      "direction",
+      "first_seen",
+      "last_seen",
+      "packets_in",
+      "packets_out",
+      "bytes_in",
+      "bytes_out",
+      "tcp_flags",
+      "state",
+      "dns_query",
+      "dns_answer",
+    ],
+    flows.rows.map((f) => [
+      roundId,
+      f.protocol,
+      f.family,
+      f.localAddr,
+      f.port,
+      f.remoteAddr,
+      f.remotePort,
+      f.direction,
+      Math.floor(f.firstSeen),
+      Math.floor(f.lastSeen),
+      f.packetsIn,
+      f.packetsOut,
+      f.bytesIn,
+      f.bytesOut,
+      f.tcpFlags,
+      f.state,
+      f.dnsQuery,
+      f.dnsAnswer,
+    ]),
+  );
+  db.prepare(
+    "UPDATE flows SET pid = o.pid, command = o.command FROM (SELECT port_id, protocol, " +
+      "max(pid) AS pid, command FROM rounds_ports WHERE round_id = ? AND " +
+      "pid IS NOT NULL GROUP BY port_id, protocol) AS o WHERE flows.round_id = ? AND " +
+      "flows.port_id = o.port_id AND flows.protocol = o.protocol",
+  ).run(roundId, roundId);
+  db.prepare("UPDATE rounds SET flows_over = ? WHERE id = ?").run(flows.over, roundId);
 }
 
 /** The round's connection attempts, one row of `round_connections`. */

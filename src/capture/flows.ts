@@ -1,0 +1,159 @@
+/**
+ * Flow records: one row per connection and round, the way Zeek's conn.log and NetFlow/IPFIX keep
+ * traffic (a connection longer than a round has a row in each, as a flow exporter's active
+ * timeout makes), at a small fraction of a row per packet.
+ *
+ * A flow is told by its transport and its two ends. Its local end is this host's (for a
+ * connection between two of its own addresses, loopback, the end that started it, usually the
+ * client whose process is the interesting one); `direction` says who started it: `out` this host,
+ * `in` the remote end, `local` both ends are this host's. Who started a flow is the sender of its
+ * SYN where one was seen (the receiver of a SYN-ACK), else the end with the higher port (a
+ * client's ephemeral one), else the sender of its first packet in the round.
+ * A flow with neither end local is recorded as `in` to the end that was reached for.
+ *
+ * @module
+ */
+import type { LocalNetworks } from "../net/networks.ts";
+import type { FlowRow } from "../round.ts";
+import type { DecodedPacket } from "./decode.ts";
+
+/** Flows one round records at most (memory bound: a SYN flood from random ports is a flow each). */
+export const MAX_FLOWS = 20_000;
+
+const TCP_FIN = 0x01;
+const TCP_SYN = 0x02;
+const TCP_RST = 0x04;
+const TCP_ACK = 0x10;
+
+interface Flow {
+  row: FlowRow;
+  /** The local end's address and port, to tell which way a packet goes. */
+  localAddr: string;
+  localPort: number | null;
+}
+
+/** Accumulates one round's flows. */
+export class FlowTally {
+  readonly #flows = new Map<string, Flow>();
+  readonly #local: LocalNetworks;
+  /** Flows seen after {@linkcode MAX_FLOWS} were recorded: counted, not kept. */
+  over = 0;
+  // Flows of the last key: the packets of one connection come in runs.
+  #lastKey = "";
+  #lastFlow: Flow | null = null;
+
+  constructor(local: LocalNetworks) {
+    this.#local = local;
+  }
+
+  /** Counts `packet` in its flow; `srcLocal` and `dstLocal` as the caller found them. */
+  add(packet: DecodedPacket, srcLocal: boolean, dstLocal: boolean): void {
+    const { src, dst, srcPort, dstPort, transport } = packet;
+    // Both ends local (or neither): one key whichever way the packet goes.
+    const srcFirst = srcLocal === dstLocal
+      ? src < dst || (src === dst && (srcPort ?? 0) <= (dstPort ?? 0))
+      : srcLocal;
+    const key = srcFirst
+      ? `${transport} ${src} ${srcPort} ${dst} ${dstPort}`
+      : `${transport} ${dst} ${dstPort} ${src} ${srcPort}`;
+    let flow = key === this.#lastKey ? this.#lastFlow : this.#flows.get(key);
+    if (!flow) {
+      if (this.#flows.size >= MAX_FLOWS) {
+        this.over++;
+        return;
+      }
+      flow = this.#open(packet, srcLocal, dstLocal);
+      this.#flows.set(key, flow);
+    }
+    this.#lastKey = key;
+    this.#lastFlow = flow;
+    const row = flow.row;
+    const out = src === flow.localAddr && srcPort === flow.localPort &&
+      !(dst === flow.localAddr && dstPort === flow.localPort);
+    if (out) {
+      row.packetsOut++;
+      row.bytesOut += packet.length;
+    } else {
+      row.packetsIn++;
+      row.bytesIn += packet.length;
+    }
+    if (packet.tsMs < row.firstSeen) row.firstSeen = packet.tsMs;
+    if (packet.tsMs > row.lastSeen) row.lastSeen = packet.tsMs;
+    if (packet.tcpFlags !== null) row.tcpFlags = (row.tcpFlags ?? 0) | packet.tcpFlags;
+    if (row.dnsQuery === null && packet.dnsQueryName !== null) row.dnsQuery = packet.dnsQueryName;
+    if (row.dnsAnswer === null && packet.dnsResponseName !== null) {
+      row.dnsAnswer = packet.dnsResponseName;
+    }
+  }
+
+  /** The round's flows, in the order they started, each with how it ended. */
+  rows(): FlowRow[] {
+    return [...this.#flows.values()].map(({ row }) => ({ ...row, state: flowState(row) }));
+  }
+
+  /** A new flow for `packet`'s connection, turned the way its first packet says. */
+  #open(packet: DecodedPacket, srcLocal: boolean, dstLocal: boolean): Flow {
+    const flags = packet.tcpFlags ?? 0;
+    const { srcPort, dstPort } = packet;
+    let starter: "src" | "dst";
+    if ((flags & TCP_SYN) !== 0) starter = (flags & TCP_ACK) === 0 ? "src" : "dst";
+    // Joined mid-way (the round began during the connection): the client is the end with the
+    // higher port, a server's is the lower one (443 and 50584, 53 and 41235).
+    else if (srcPort !== null && dstPort !== null && srcPort !== dstPort) {
+      starter = srcPort > dstPort ? "src" : "dst";
+    } else starter = "src";
+    let localIs: "src" | "dst";
+    let direction: FlowRow["direction"];
+    if (srcLocal && dstLocal) {
+      [localIs, direction] = [starter, "local"];
+    } else if (srcLocal) {
+      [localIs, direction] = ["src", starter === "src" ? "out" : "in"];
+    } else if (dstLocal) {
+      [localIs, direction] = ["dst", starter === "src" ? "in" : "out"];
+    } else {
+      // Neither end local: the end that was reached for, as round_traffic.ts counts it.
+      [localIs, direction] = [starter === "src" ? "dst" : "src", "in"];
+    }
+    const local = localIs === "src"
+      ? { addr: packet.src, port: packet.srcPort, remote: packet.dst, remotePort: packet.dstPort }
+      : { addr: packet.dst, port: packet.dstPort, remote: packet.src, remotePort: packet.srcPort };
+    return {
+      localAddr: local.addr,
+      localPort: local.port,
+      row: {
+        protocol: packet.transport,
+        family: packet.family,
+        localAddr: local.addr,
+        port: local.port,
+        remoteAddr: local.remote,
+        remotePort: local.remotePort,
+        direction,
+        firstSeen: packet.tsMs,
+        lastSeen: packet.tsMs,
+        packetsIn: 0,
+        packetsOut: 0,
+        bytesIn: 0,
+        bytesOut: 0,
+        tcpFlags: null,
+        state: null,
+        dnsQuery: null,
+        dnsAnswer: null,
+      },
+    };
+  }
+}
+
+/**
+ * How a flow stood at the end of the round: `unanswered` when the end that started it heard
+ * nothing back, and for TCP `reset` (an RST), `closed` (a FIN) or `open`; null for an answered
+ * flow of another transport.
+ */
+export function flowState(row: FlowRow): FlowRow["state"] {
+  const started = row.direction === "in" ? row.packetsIn : row.packetsOut;
+  const answered = row.direction === "in" ? row.packetsOut : row.packetsIn;
+  if (started > 0 && answered === 0) return "unanswered";
+  if (row.tcpFlags === null) return null;
+  if ((row.tcpFlags & TCP_RST) !== 0) return "reset";
+  if ((row.tcpFlags & TCP_FIN) !== 0) return "closed";
+  return "open";
+}
