@@ -1,7 +1,7 @@
 /**
  * Live capture that never blocks the caller's thread: a Worker owns the libpcap handle, decodes
- * packets and posts them back in batches, so the caller may run long synchronous work (a port
- * sweep) while the capture keeps up; results wait in the message queue meanwhile.
+ * packets and either counts the round itself or posts them back in batches, so the caller may
+ * run long synchronous work (a port sweep) while the capture keeps up.
  *
  * @module
  */
@@ -15,6 +15,7 @@ import type {
   WorkerCaptureOptions,
 } from "./live_protocol.ts";
 import type { CaptureCounts } from "./offline.ts";
+import type { RoundTrafficOptions, RoundTrafficResult } from "./round_traffic.ts";
 
 /** How to run a live capture; only `device` and `onBatch` are required. */
 export interface LiveCaptureOptions {
@@ -37,7 +38,12 @@ export interface LiveCaptureOptions {
   /** The worker's shortest pause between reads, in ms (default 3); it backs off to 200 ms while traffic is light. */
   pollIntervalMs?: number;
   /** Receives every frame's result, in capture order, on the caller's thread. */
-  onBatch: (results: DecodeResult[]) => void;
+  onBatch?: (results: DecodeResult[]) => void;
+  /**
+   * Instead of batches: the worker counts the round itself (traffic of this host's networks,
+   * flows, packet rows as these say), and `stop()` reports it.
+   */
+  round?: RoundTrafficOptions;
   /**
    * Called once if the capture fails after starting (or `onBatch` throws); the capture has then
    * stopped and `stop()` rejects with the same error. Without it the error only surfaces there.
@@ -49,8 +55,10 @@ export interface LiveCaptureOptions {
 export interface LiveCaptureSummary {
   /** libpcap's counters at the end: `dropped` counts packets the ring had no room for. */
   stats: PcapStats;
-  /** Frames delivered to `onBatch`, by kind. */
+  /** Frames delivered to `onBatch` (or counted), by kind. */
   counts: CaptureCounts;
+  /** The round, when the worker counted it (`round`). */
+  round?: RoundTrafficResult;
 }
 
 /** A running live capture. */
@@ -90,6 +98,7 @@ export function startLiveCapture(options: LiveCaptureOptions): Promise<LiveCaptu
     timeoutMs: options.timeoutMs ?? 5,
     batchSize: options.batchSize ?? 1024,
     pollIntervalMs: options.pollIntervalMs ?? 3,
+    round: options.round,
   };
   const worker = new Worker(new URL("./live_worker.ts", import.meta.url), { type: "module" });
   const send = (message: ToWorker) => worker.postMessage(message);
@@ -153,7 +162,7 @@ export function startLiveCapture(options: LiveCaptureOptions): Promise<LiveCaptu
         case "batch":
           if (finished) return;
           try {
-            options.onBatch(message.results);
+            options.onBatch?.(message.results);
           } catch (error) {
             fail(error instanceof Error ? error : new Error(String(error)));
           }
@@ -163,7 +172,7 @@ export function startLiveCapture(options: LiveCaptureOptions): Promise<LiveCaptu
           break;
         case "stopped":
           finish();
-          settleStop?.({ stats: message.stats, counts: message.counts });
+          settleStop?.({ stats: message.stats, counts: message.counts, round: message.round });
           break;
       }
     };

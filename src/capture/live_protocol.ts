@@ -7,6 +7,7 @@
 import type { PcapStats } from "../../ffi/mod.ts";
 import type { DecodeResult } from "./decode.ts";
 import type { CaptureCounts } from "./offline.ts";
+import type { RoundTrafficOptions, RoundTrafficResult } from "./round_traffic.ts";
 
 /** What the worker needs to open the capture. */
 export interface WorkerCaptureOptions {
@@ -19,6 +20,8 @@ export interface WorkerCaptureOptions {
   timeoutMs: number;
   batchSize: number;
   pollIntervalMs: number;
+  /** Count the round in the worker (this host's networks) instead of posting every frame. */
+  round?: RoundTrafficOptions;
 }
 
 /** An error as it crosses the thread boundary (class instances do not survive cloning). */
@@ -40,4 +43,4 @@ export type FromWorker =
   | { type: "started"; linkType: number }
   | { type: "batch"; results: DecodeResult[] }
   | { type: "error"; error: SerializedError }
-  | { type: "stopped"; stats: PcapStats; counts: CaptureCounts };
+  | { type: "stopped"; stats: PcapStats; counts: CaptureCounts; round?: RoundTrafficResult };

@@ -1,8 +1,9 @@
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
 /**
- * The live capture worker: owns one nonblocking `Pcap`, drains it until empty, decodes, posts
- * batches, then sleeps a few milliseconds so a "stop" message can get in.
+ * The live capture worker: owns one nonblocking `Pcap`, drains it until empty, decodes, and
+ * either counts the round itself (collect: one message at the end, nothing per packet crosses
+ * threads) or posts batches; then sleeps a few milliseconds so a "stop" message can get in.
  *
  * @module
  */
@@ -15,7 +16,9 @@ import type {
   ToWorker,
   WorkerCaptureOptions,
 } from "./live_protocol.ts";
+import { LocalNetworks } from "../net/networks.ts";
 import { type CaptureCounts, decodeAndCount } from "./offline.ts";
+import { RoundTraffic } from "./round_traffic.ts";
 
 /** Packets read per turn before yielding to the message loop even if more are waiting. */
 const MAX_PACKETS_PER_TURN = 50_000;
@@ -41,6 +44,8 @@ let linkType = 0;
 let options: WorkerCaptureOptions | null = null;
 let timer: ReturnType<typeof setTimeout> | undefined;
 let batch: DecodeResult[] = [];
+/** The round, when the worker counts it itself (then nothing is posted per frame). */
+let traffic: RoundTraffic | null = null;
 let lastFlush = 0;
 let pollDelay = 0;
 const counts: CaptureCounts = { frames: 0, ip: 0, nonIp: 0, malformed: 0 };
@@ -64,6 +69,9 @@ function serialize(error: unknown): SerializedError {
 
 function start(startOptions: WorkerCaptureOptions): void {
   options = startOptions;
+  if (startOptions.round) {
+    traffic = new RoundTraffic({ local: LocalNetworks.ofThisHost(), ...startOptions.round });
+  }
   try {
     pcap = Pcap.openLive({
       device: startOptions.device,
@@ -93,7 +101,12 @@ function drain(handle: Pcap, limit: number, batchSize: number): number {
     const packet = handle.next();
     if (packet === null || packet === "eof") break;
     read++;
-    batch.push(decodeAndCount(linkType, packet, counts));
+    const result = decodeAndCount(linkType, packet, counts);
+    if (traffic !== null) {
+      if (result.kind === "ip") traffic.add(result.packet);
+      continue;
+    }
+    batch.push(result);
     if (batch.length >= batchSize) flush();
   }
   return read;
@@ -176,7 +189,7 @@ function finishStop(handle: Pcap, failure: unknown): void {
   try {
     flush();
     if (failure !== null) throw failure;
-    post({ type: "stopped", stats: handle.stats(), counts });
+    post({ type: "stopped", stats: handle.stats(), counts, round: traffic?.result() });
   } catch (error) {
     post({ type: "error", error: serialize(error) });
   } finally {

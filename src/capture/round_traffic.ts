@@ -11,7 +11,7 @@
  * @module
  */
 import type { DecodedPacket } from "./decode.ts";
-import type { LocalNetworks } from "../net/networks.ts";
+import { LocalNetworks } from "../net/networks.ts";
 import type {
   ConnectionAttempts,
   Direction,
@@ -87,6 +87,30 @@ export class Strangers {
   }
 }
 
+/** How a round keeps its packets (see {@linkcode RoundTraffic}). */
+export interface RoundTrafficOptions {
+  maxPackets: number;
+  /** Keep DNS packet rows only (the default: flows record the rest). */
+  dnsOnly?: boolean;
+  payloadBytes: number;
+}
+
+/** Everything a round's traffic comes to, as it is stored: what crosses from the capture worker. */
+export interface RoundTrafficResult {
+  seen: number;
+  counts: TrafficRow[];
+  flows: { rows: FlowRow[]; over: number };
+  attempts: ConnectionAttempts;
+  dns: DnsSummary;
+  packets: PacketRow[];
+}
+
+/** A round without traffic: no capture. */
+export function noTraffic(): RoundTrafficResult {
+  return new RoundTraffic({ local: new LocalNetworks([]), maxPackets: 0, payloadBytes: 0 })
+    .result();
+}
+
 /** Accumulates one round's packets. */
 export class RoundTraffic {
   /** IP packets added. */
@@ -109,16 +133,7 @@ export class RoundTraffic {
   readonly #strangers?: Strangers;
 
   /** `strangers`, if given, counts the packets with no local address, across rounds. */
-  constructor(
-    options: {
-      local: LocalNetworks;
-      maxPackets: number;
-      /** Keep DNS packet rows only (the default: flows record the rest). */
-      dnsOnly?: boolean;
-      payloadBytes: number;
-      strangers?: Strangers;
-    },
-  ) {
+  constructor(options: RoundTrafficOptions & { local: LocalNetworks; strangers?: Strangers }) {
     this.#local = options.local;
     this.#flows = new FlowTally(options.local);
     this.#dnsOnly = options.dnsOnly ?? false;
@@ -230,6 +245,18 @@ export class RoundTraffic {
       remotePorts: t.remotePorts.size,
       ...(t.protocol === "tcp" && t.direction === "out" ? { accepts: t.accepts } : {}),
     }));
+  }
+
+  /** All of it, for storing. */
+  result(): RoundTrafficResult {
+    return {
+      seen: this.seen,
+      counts: this.counts(),
+      flows: this.flows(),
+      attempts: this.attempts(),
+      dns: this.dns(),
+      packets: this.packetRows(),
+    };
   }
 
   /** The round's flows, and how many more it saw past the limit of flows a round records. */

@@ -1,11 +1,15 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { plural } from "../report/format.ts";
 import { PcapError, PcapStatus } from "../../ffi/mod.ts";
-import { defaultInterface, type LiveCapture, startLiveCapture } from "../capture/live.ts";
+import {
+  defaultInterface,
+  type LiveCapture,
+  type LiveCaptureSummary,
+  startLiveCapture,
+} from "../capture/live.ts";
 import { decodesLinkType } from "../capture/decode.ts";
-import { LocalNetworks } from "../net/networks.ts";
 import { describeLinkType } from "../capture/offline.ts";
-import { RoundTraffic } from "../capture/round_traffic.ts";
+import { noTraffic } from "../capture/round_traffic.ts";
 import { errorMessage, PadError, UsageError } from "../errors.ts";
 import {
   type CommandContext,
@@ -173,15 +177,8 @@ export async function runCollect(options: CollectOptions, out: Output): Promise<
   if (abandoned > 0) log.warn("Marked {abandoned} unfinished rounds as failed", { abandoned });
 
   const probe = createProbe(options.probe);
-  const traffic = new RoundTraffic({
-    local: LocalNetworks.ofThisHost(),
-    maxPackets: options.maxPackets,
-    dnsOnly: options.dnsOnly,
-    payloadBytes: options.payloadBytes,
-  });
-  const frames = { malformed: 0 };
   const capture = options.capture
-    ? await startCapture(options, traffic, frames)
+    ? await startCapture(options)
     : { off: "turned off with --no-capture" };
   const live = "live" in capture ? capture.live : undefined;
   const roundId = createRound(db, {
@@ -217,7 +214,7 @@ export async function runCollect(options: CollectOptions, out: Output): Promise<
   } catch (error) {
     if (!options.signal?.aborted) {
       try {
-        await closeRound(db, roundId, live, traffic, frames, errorMessage(error));
+        await closeRound(db, roundId, live, errorMessage(error));
       } catch (closing) {
         // The first failure is the one to tell (a full disk), not what it left broken.
         log.debug("Could not store the failed round: {closing}", { closing });
@@ -231,7 +228,7 @@ export async function runCollect(options: CollectOptions, out: Output): Promise<
   const interrupted = options.signal?.aborted
     ? `interrupted (${String(options.signal.reason ?? "aborted")})`
     : undefined;
-  const figures = await closeRound(db, roundId, live, traffic, frames, interrupted);
+  const figures = await closeRound(db, roundId, live, interrupted);
 
   const result: CollectResult = {
     roundId,
@@ -239,7 +236,7 @@ export async function runCollect(options: CollectOptions, out: Output): Promise<
     sweeps,
     occupied: last?.occupied.length ?? 0,
     captureOff: "off" in capture ? capture.off : figures.captureOff,
-    packetsSeen: traffic.seen,
+    packetsSeen: figures.seen,
     packetsStored: figures.stored,
     flows: figures.flows,
     dropped: figures.dropped,
@@ -252,11 +249,7 @@ export async function runCollect(options: CollectOptions, out: Output): Promise<
 type CaptureState = { live: LiveCapture } | { off: string };
 
 /** Starts capture; where it cannot run, says why once and how to fix it, and the round goes on. */
-async function startCapture(
-  options: CollectOptions,
-  traffic: RoundTraffic,
-  frames: { malformed: number },
-): Promise<CaptureState> {
+async function startCapture(options: CollectOptions): Promise<CaptureState> {
   const device = options.interface ?? defaultInterfaceOrNull();
   if (device === null) {
     return offWith(
@@ -268,11 +261,11 @@ async function startCapture(
     const live = await startLiveCapture({
       device,
       filter: options.filter,
-      onBatch: (results) => {
-        for (const r of results) {
-          if (r.kind === "ip") traffic.add(r.packet);
-          else if (r.kind === "malformed") frames.malformed++;
-        }
+      // Counted in the capture's worker: no packet crosses to this thread.
+      round: {
+        maxPackets: options.maxPackets,
+        dnsOnly: options.dnsOnly,
+        payloadBytes: options.payloadBytes,
       },
       onError: (error) => log.error("Capture stopped: {message}", { message: error.message }),
     });
@@ -338,21 +331,22 @@ async function closeRound(
   db: ReturnType<typeof openDatabase>,
   roundId: number,
   live: LiveCapture | undefined,
-  traffic: RoundTraffic,
-  frames: { malformed: number },
   error: string | undefined,
-): Promise<{ stored: number; flows: number; dropped?: number; captureOff?: string }> {
+): Promise<
+  { seen: number; stored: number; flows: number; dropped?: number; captureOff?: string }
+> {
   let captureOff: string | undefined;
-  let stats;
+  let summary: LiveCaptureSummary | undefined;
   if (live) {
     try {
-      stats = (await live.stop()).stats;
+      summary = await live.stop();
     } catch (e) {
       captureOff = `capture failed during the round: ${errorMessage(e)}`;
     }
   }
-  const packets = traffic.packetRows();
-  const flows = traffic.flows();
+  // Without capture, or when it failed, the round holds no traffic (and says why).
+  const traffic = summary?.round ?? noTraffic();
+  const stats = summary?.stats;
   finishRound(db, roundId, {
     endTime: Date.now(),
     status: error ? "failed" : "complete",
@@ -363,16 +357,22 @@ async function closeRound(
       dropped: stats?.dropped,
       ifDropped: stats?.ifDropped,
       seen: traffic.seen,
-      malformed: frames.malformed,
-      dns: traffic.dns(),
+      malformed: summary?.counts.malformed ?? 0,
+      dns: traffic.dns,
       // Unknown (NULL) when there was no capture, not 0.
-      attempts: live && captureOff === undefined ? traffic.attempts() : undefined,
+      attempts: summary?.round ? traffic.attempts : undefined,
     },
-    traffic: traffic.counts(),
-    packets,
-    flows,
+    traffic: traffic.counts,
+    packets: traffic.packets,
+    flows: traffic.flows,
   });
-  return { stored: packets.length, flows: flows.rows.length, dropped: stats?.dropped, captureOff };
+  return {
+    seen: traffic.seen,
+    stored: traffic.packets.length,
+    flows: traffic.flows.rows.length,
+    dropped: stats?.dropped,
+    captureOff,
+  };
 }
 
 function describe(result: CollectResult, device: string | undefined): string {

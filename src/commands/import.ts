@@ -23,7 +23,7 @@ import { previousImport, recordImport } from "../store/imports.ts";
 import { logger } from "../log.ts";
 import { progress } from "../progress.ts";
 import type { Output } from "../output.ts";
-import { type Database, openDatabase } from "../store/database.ts";
+import { type Database, openDatabase, WriteBatch } from "../store/database.ts";
 import { setCoverage, storeRound } from "../store/rounds.ts";
 import { isStorableTime } from "../round.ts";
 
@@ -110,8 +110,8 @@ export interface ImportResult {
 
 /**
  * Stores a capture file as rounds: packets are sliced by their own timestamps into
- * `roundLengthMs` slots. Each round is written complete in one transaction, so an interrupted
- * import leaves whole rounds only. Minutes without packets make no round (nothing says the host
+ * `roundLengthMs` slots. Rounds are written complete, a few hundred milliseconds' worth per
+ * transaction, so an interrupted import leaves whole rounds only. Minutes without packets make no round (nothing says the host
  * was watched then). Each packet goes to the round of its own time stamp, in whatever order
  * the file holds them (see `round_slicer.ts`); frames stamped where no round can be are skipped.
  *
@@ -133,11 +133,17 @@ export function runImport(options: ImportOptions, out: Output): ImportResult {
   });
 
   const roundIds = new Map<number, number>();
+  // Rounds are committed a quarter second's worth at a time, each still whole: one commit per
+  // round was a fifth of the import of an office LAN's 960 rounds.
+  using batch = new WriteBatch(db);
   const slicer = new RoundSlicer({
     roundLengthMs: options.roundLengthMs,
     newTraffic: () => newTraffic(options, local, strangers),
     store: (slot, traffic, malformed) =>
-      roundIds.set(slot, storeSlot(db, options, importedAt, slot, traffic, malformed)),
+      roundIds.set(
+        slot,
+        batch.run(() => storeSlot(db, options, importedAt, slot, traffic, malformed)),
+      ),
   });
   const span = { first: Infinity, last: -Infinity };
   let stoppedBy: CaptureFileError | null = null;
@@ -158,6 +164,7 @@ export function runImport(options: ImportOptions, out: Output): ImportResult {
     stoppedBy = error;
   }
   slicer.finish();
+  batch.commit();
   markPartialRounds(db, roundIds, span, options.roundLengthMs);
   const rounds = slicer.counts.rounds;
   if (identity !== null) recordImport(db, { file: options.file, ...identity, importedAt, rounds });

@@ -15,7 +15,7 @@ import {
   type Sweep,
   type TrafficRow,
 } from "../round.ts";
-import { type Database, insertRows, transaction } from "./database.ts";
+import { type Database, insertRows, prepared, transaction } from "./database.ts";
 
 /** How a round starts. */
 export interface NewRound {
@@ -58,7 +58,7 @@ export interface RoundEnd {
 
 /** Whether the database holds any round. */
 export function hasRounds(db: Database): boolean {
-  return db.prepare("SELECT 1 FROM rounds LIMIT 1").get() !== undefined;
+  return prepared(db, "SELECT 1 FROM rounds LIMIT 1").get() !== undefined;
 }
 
 /** Why a round was found open by the next collector. */
@@ -71,7 +71,8 @@ export const ABANDONED =
  */
 export function failAbandonedRounds(db: Database): number {
   return Number(
-    db.prepare(
+    prepared(
+      db,
       "UPDATE rounds SET status = 'failed', error = ? WHERE status = 'open' AND source = 'live'",
     ).run(ABANDONED).changes,
   );
@@ -80,7 +81,8 @@ export function failAbandonedRounds(db: Database): number {
 /** Inserts an open round and returns its id. */
 export function createRound(db: Database, round: NewRound): number {
   return Number(
-    db.prepare(
+    prepared(
+      db,
       "INSERT INTO rounds (start_time, source, source_file, probe, interface, capture_off, " +
         "imported_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
     ).get(
@@ -101,7 +103,7 @@ export function storeSweep(db: Database, roundId: number, sweep: Sweep): void {
   transaction(db, () => {
     storeOccupied(db, roundId, sweep.occupied, { from: seenAt, to: seenAt, sweeps: 1 });
     const unknown = sweep.unknown.reduce((sum, u) => sum + u.ports, 0);
-    db.prepare("UPDATE rounds SET sweeps = sweeps + 1, ports_unknown = ? WHERE id = ?")
+    prepared(db, "UPDATE rounds SET sweeps = sweeps + 1, ports_unknown = ? WHERE id = ?")
       .run(unknown, roundId);
   });
 }
@@ -122,7 +124,7 @@ export interface WholeRound extends NewRound, Omit<RoundEnd, "status" | "endTime
 
 /** Records that `roundId`'s capture covered only `coverage` (0–1) of its time. */
 export function setCoverage(db: Database, roundId: number, coverage: number): void {
-  db.prepare("UPDATE rounds SET coverage = ? WHERE id = ?").run(coverage, roundId);
+  prepared(db, "UPDATE rounds SET coverage = ? WHERE id = ?").run(coverage, roundId);
 }
 
 /**
@@ -137,7 +139,7 @@ export function storeRound(db: Database, round: WholeRound): number {
       const seen = round.portsSeen ??
         { from: round.startTime, to: round.endTime ?? round.startTime };
       storeOccupied(db, roundId, round.occupied ?? [], { ...seen, sweeps });
-      db.prepare("UPDATE rounds SET sweeps = ? WHERE id = ?").run(sweeps, roundId);
+      prepared(db, "UPDATE rounds SET sweeps = ? WHERE id = ?").run(sweeps, roundId);
     }
     if (round.status !== "open") {
       finishRound(db, roundId, {
@@ -164,7 +166,8 @@ function storeOccupied(
   occupied: readonly OccupiedPort[],
   seen: { from: number; to: number; sweeps: number },
 ): void {
-  const upsert = db.prepare(
+  const upsert = prepared(
+    db,
     "INSERT INTO rounds_ports (round_id, port_id, protocol, family, sweeps_seen, first_seen, " +
       "last_seen, address, socket_state, pid, command, uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) " +
       "ON CONFLICT (round_id, port_id, protocol, family) DO UPDATE SET " +
@@ -204,7 +207,7 @@ function listenerMemory(
   db: Database,
 ): (protocol: "tcp" | "udp", port: number, seenAt: number) => void {
   const update = (column: string) =>
-    db.prepare(`UPDATE ports SET ${column} = ? WHERE id = ? AND ${column} IS NULL`);
+    prepared(db, `UPDATE ports SET ${column} = ? WHERE id = ? AND ${column} IS NULL`);
   const statements = {
     tcp: update("tcp_listener_first_seen"),
     udp: update("udp_listener_first_seen"),
@@ -222,7 +225,8 @@ export function finishRound(db: Database, roundId: number, end: RoundEnd): void 
     storeTraffic(db, roundId, end.traffic ?? [], packets, end.endTime);
     if (end.flows) storeFlows(db, roundId, end.flows);
     const capture = end.capture;
-    db.prepare(
+    prepared(
+      db,
       "UPDATE rounds SET end_time = ?, status = ?, error = ?, " +
         "capture_off = coalesce(?, capture_off), pcap_received = ?, pcap_dropped = ?, " +
         "pcap_if_dropped = ?, packets_seen = ?, packets_stored = ?, packets_malformed = ?, " +
@@ -383,18 +387,20 @@ function storeFlows(db: Database, roundId: number, flows: { rows: FlowRow[]; ove
       f.dnsAnswer,
     ]),
   );
-  db.prepare(
+  prepared(
+    db,
     "UPDATE flows SET pid = o.pid, command = o.command FROM (SELECT port_id, protocol, " +
       "max(pid) AS pid, command FROM rounds_ports WHERE round_id = ? AND " +
       "pid IS NOT NULL GROUP BY port_id, protocol) AS o WHERE flows.round_id = ? AND " +
       "flows.port_id = o.port_id AND flows.protocol = o.protocol",
   ).run(roundId, roundId);
-  db.prepare("UPDATE rounds SET flows_over = ? WHERE id = ?").run(flows.over, roundId);
+  prepared(db, "UPDATE rounds SET flows_over = ? WHERE id = ?").run(flows.over, roundId);
 }
 
 /** The round's connection attempts, one row of `round_connections`. */
 function storeAttempts(db: Database, roundId: number, a: ConnectionAttempts): void {
-  db.prepare(
+  prepared(
+    db,
     "INSERT INTO round_connections (round_id, ports_per_peer_in, peer_in, ports_per_peer_out, " +
       "peer_out, from_port_out, peers_in, unanswered_in, peers_out, unanswered_out, " +
       "peers_per_remote_port_out, remote_port_out, attempts_per_peer_port_in, attempts_peer_in, " +
@@ -424,7 +430,8 @@ function storeAttempts(db: Database, roundId: number, a: ConnectionAttempts): vo
 
 /** Records port numbers in `ports` the first time pad sees them. */
 function addPorts(db: Database, ports: number[], seenAt: number): void {
-  const insert = db.prepare(
+  const insert = prepared(
+    db,
     "INSERT INTO ports (id, first_seen) VALUES (?, ?) ON CONFLICT DO NOTHING",
   );
   for (const port of new Set(ports)) insert.run(port, seenAt);
