@@ -170,6 +170,8 @@ export function effectiveSettings(
       const key = [...path, option.long.slice(2)].join(".");
       const value = command.getOptionValue(option.attributeName());
       const source = command.getOptionValueSource(option.attributeName());
+      // An old name kept for existing schedules (--max-packets) shows only where it is used.
+      if (option.hidden && (source === undefined || source === "default")) continue;
       rows.push({
         key,
         value: show(option, value),

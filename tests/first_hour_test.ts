@@ -42,7 +42,9 @@ Deno.test("a configuration file sets every command's flags; flags win; pad confi
   Deno.writeTextFileSync(
     file,
     `# a host's settings\ndb = "${db}"\n\n[collect]\ninterface = "lo"\nduration = "1s"\n\n` +
-      `[prune]\nkeep = "14d"\n\n[model.merge]\noutput = "${dir.path}/fleet.padmodel"\n`,
+      `[prune]\nkeep = "14d"\n\n[model.merge]\noutput = "${dir.path}/fleet.padmodel"\n\n` +
+      // A flag's name before flows, from an older schedule: still read, and shown where set.
+      `[import]\nmax-packets = 100\n`,
   );
   const collected = await runPad(["--config", file, "collect"]);
   assert.equal(collected.code, 0, collected.stderr);
@@ -62,6 +64,8 @@ Deno.test("a configuration file sets every command's flags; flags win; pad confi
   assert.deepEqual(row("collect.interface"), ["collect.interface", "lo", `${file}:5`]);
   assert.deepEqual(row("prune.keep"), ["prune.keep", "14d", `${file}:9`]);
   assert.deepEqual(row("prune.keep-packets"), ["prune.keep-packets", "1d", "default"]);
+  assert.deepEqual(row("import.max-packets"), ["import.max-packets", "100", `${file}:15`]);
+  assert.equal(row("collect.max-packets"), undefined); // an old name, not set: not listed
   assert.deepEqual(row("model.merge.output"), [
     "model.merge.output",
     `${dir.path}/fleet.padmodel`,

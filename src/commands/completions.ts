@@ -45,7 +45,7 @@ function commandsOf(program: CommandUnknownOpts): [path: string, command: Comman
 }
 
 const longFlags = (command: CommandUnknownOpts) =>
-  command.options.flatMap((o) => (o.long ? [o.long] : [])).concat("--help");
+  command.options.flatMap((o) => (o.long && !o.hidden ? [o.long] : [])).concat("--help");
 
 /** Flags that take a value: their next word is not a command name. */
 function valueFlags(program: CommandUnknownOpts): string[] {
@@ -106,7 +106,7 @@ function fish(program: CommandUnknownOpts): string {
       lines.push(`complete -c pad ${condition} -a ${sub.name()} -d ${quote(sub.description())}`);
     }
     for (const option of command.options) {
-      if (!option.long) continue;
+      if (!option.long || option.hidden) continue;
       const value = option.required || option.optional ? " -r" : "";
       const choices = option.argChoices ? ` -a ${quote(option.argChoices.join(" "))}` : "";
       lines.push(
@@ -145,7 +145,7 @@ export function manPage(program: CommandUnknownOpts, version: string, date: stri
       a.required ? `<${a.name()}>` : `[${a.name()}${a.variadic ? "..." : ""}]`
     );
     lines.push(`.SS "pad ${esc([path, ...args].join(" "))}"`, esc(command.description()));
-    lines.push(...command.options.map(option));
+    lines.push(...command.options.filter((o) => !o.hidden).map(option));
   }
   lines.push(
     ".SH EXIT STATUS",
