@@ -13,7 +13,6 @@
  *
  * @module
  */
-import type { LocalNetworks } from "../net/networks.ts";
 import type { FlowRow } from "../round.ts";
 import type { DecodedPacket } from "./decode.ts";
 
@@ -25,26 +24,14 @@ const TCP_SYN = 0x02;
 const TCP_RST = 0x04;
 const TCP_ACK = 0x10;
 
-interface Flow {
-  row: FlowRow;
-  /** The local end's address and port, to tell which way a packet goes. */
-  localAddr: string;
-  localPort: number | null;
-}
-
 /** Accumulates one round's flows. */
 export class FlowTally {
-  readonly #flows = new Map<string, Flow>();
-  readonly #local: LocalNetworks;
+  readonly #flows = new Map<string, FlowRow>();
   /** Flows seen after {@linkcode MAX_FLOWS} were recorded: counted, not kept. */
   over = 0;
-  // Flows of the last key: the packets of one connection come in runs.
+  // The flow of the last key: the packets of one connection come in runs.
   #lastKey = "";
-  #lastFlow: Flow | null = null;
-
-  constructor(local: LocalNetworks) {
-    this.#local = local;
-  }
+  #lastFlow: FlowRow | null = null;
 
   /** Counts `packet` in its flow; `srcLocal` and `dstLocal` as the caller found them. */
   add(packet: DecodedPacket, srcLocal: boolean, dstLocal: boolean): void {
@@ -56,20 +43,20 @@ export class FlowTally {
     const key = srcFirst
       ? `${transport} ${src} ${srcPort} ${dst} ${dstPort}`
       : `${transport} ${dst} ${dstPort} ${src} ${srcPort}`;
-    let flow = key === this.#lastKey ? this.#lastFlow : this.#flows.get(key);
-    if (!flow) {
+    let row = key === this.#lastKey ? this.#lastFlow : this.#flows.get(key);
+    if (!row) {
       if (this.#flows.size >= MAX_FLOWS) {
         this.over++;
         return;
       }
-      flow = this.#open(packet, srcLocal, dstLocal);
-      this.#flows.set(key, flow);
+      row = openFlow(packet, srcLocal, dstLocal);
+      this.#flows.set(key, row);
     }
     this.#lastKey = key;
-    this.#lastFlow = flow;
-    const row = flow.row;
-    const out = src === flow.localAddr && srcPort === flow.localPort &&
-      !(dst === flow.localAddr && dstPort === flow.localPort);
+    this.#lastFlow = row;
+    // Sent by the local end (and not to itself: a socket talking to itself counts in).
+    const out = src === row.localAddr && srcPort === row.port &&
+      !(dst === row.localAddr && dstPort === row.port);
     if (out) {
       row.packetsOut++;
       row.bytesOut += packet.length;
@@ -88,59 +75,55 @@ export class FlowTally {
 
   /** The round's flows, in the order they started, each with how it ended. */
   rows(): FlowRow[] {
-    return [...this.#flows.values()].map(({ row }) => ({ ...row, state: flowState(row) }));
+    return [...this.#flows.values()].map((row) => ({ ...row, state: flowState(row) }));
   }
+}
 
-  /** A new flow for `packet`'s connection, turned the way its first packet says. */
-  #open(packet: DecodedPacket, srcLocal: boolean, dstLocal: boolean): Flow {
-    const flags = packet.tcpFlags ?? 0;
-    const { srcPort, dstPort } = packet;
-    let starter: "src" | "dst";
-    if ((flags & TCP_SYN) !== 0) starter = (flags & TCP_ACK) === 0 ? "src" : "dst";
-    // Joined mid-way (the round began during the connection): the client is the end with the
-    // higher port, a server's is the lower one (443 and 50584, 53 and 41235).
-    else if (srcPort !== null && dstPort !== null && srcPort !== dstPort) {
-      starter = srcPort > dstPort ? "src" : "dst";
-    } else starter = "src";
-    let localIs: "src" | "dst";
-    let direction: FlowRow["direction"];
-    if (srcLocal && dstLocal) {
-      [localIs, direction] = [starter, "local"];
-    } else if (srcLocal) {
-      [localIs, direction] = ["src", starter === "src" ? "out" : "in"];
-    } else if (dstLocal) {
-      [localIs, direction] = ["dst", starter === "src" ? "in" : "out"];
-    } else {
-      // Neither end local: the end that was reached for, as round_traffic.ts counts it.
-      [localIs, direction] = [starter === "src" ? "dst" : "src", "in"];
-    }
-    const local = localIs === "src"
-      ? { addr: packet.src, port: packet.srcPort, remote: packet.dst, remotePort: packet.dstPort }
-      : { addr: packet.dst, port: packet.dstPort, remote: packet.src, remotePort: packet.srcPort };
-    return {
-      localAddr: local.addr,
-      localPort: local.port,
-      row: {
-        protocol: packet.transport,
-        family: packet.family,
-        localAddr: local.addr,
-        port: local.port,
-        remoteAddr: local.remote,
-        remotePort: local.remotePort,
-        direction,
-        firstSeen: packet.tsMs,
-        lastSeen: packet.tsMs,
-        packetsIn: 0,
-        packetsOut: 0,
-        bytesIn: 0,
-        bytesOut: 0,
-        tcpFlags: null,
-        state: null,
-        dnsQuery: null,
-        dnsAnswer: null,
-      },
-    };
+/** A new flow for `packet`'s connection, turned the way its first packet says. */
+function openFlow(packet: DecodedPacket, srcLocal: boolean, dstLocal: boolean): FlowRow {
+  const flags = packet.tcpFlags ?? 0;
+  const { srcPort, dstPort } = packet;
+  let starter: "src" | "dst";
+  if ((flags & TCP_SYN) !== 0) starter = (flags & TCP_ACK) === 0 ? "src" : "dst";
+  // Joined mid-way (the round began during the connection): the client is the end with the
+  // higher port, a server's is the lower one (443 and 50584, 53 and 41235).
+  else if (srcPort !== null && dstPort !== null && srcPort !== dstPort) {
+    starter = srcPort > dstPort ? "src" : "dst";
+  } else starter = "src";
+  let localIs: "src" | "dst";
+  let direction: FlowRow["direction"];
+  if (srcLocal && dstLocal) {
+    [localIs, direction] = [starter, "local"];
+  } else if (srcLocal) {
+    [localIs, direction] = ["src", starter === "src" ? "out" : "in"];
+  } else if (dstLocal) {
+    [localIs, direction] = ["dst", starter === "src" ? "in" : "out"];
+  } else {
+    // Neither end local: the end that was reached for, as round_traffic.ts counts it.
+    [localIs, direction] = [starter === "src" ? "dst" : "src", "in"];
   }
+  const local = localIs === "src"
+    ? { addr: packet.src, port: packet.srcPort, remote: packet.dst, remotePort: packet.dstPort }
+    : { addr: packet.dst, port: packet.dstPort, remote: packet.src, remotePort: packet.srcPort };
+  return {
+    protocol: packet.transport,
+    family: packet.family,
+    localAddr: local.addr,
+    port: local.port,
+    remoteAddr: local.remote,
+    remotePort: local.remotePort,
+    direction,
+    firstSeen: packet.tsMs,
+    lastSeen: packet.tsMs,
+    packetsIn: 0,
+    packetsOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    tcpFlags: null,
+    state: null,
+    dnsQuery: null,
+    dnsAnswer: null,
+  };
 }
 
 /**
@@ -148,7 +131,7 @@ export class FlowTally {
  * nothing back, and for TCP `reset` (an RST), `closed` (a FIN) or `open`; null for an answered
  * flow of another transport.
  */
-export function flowState(row: FlowRow): FlowRow["state"] {
+function flowState(row: FlowRow): FlowRow["state"] {
   const started = row.direction === "in" ? row.packetsIn : row.packetsOut;
   const answered = row.direction === "in" ? row.packetsOut : row.packetsIn;
   if (started > 0 && answered === 0) return "unanswered";

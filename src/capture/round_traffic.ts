@@ -126,7 +126,7 @@ export class RoundTraffic {
   readonly #dnsRows: PacketRow[] = [];
   readonly #otherRows: PacketRow[] = [];
   readonly #attempts = new ConnectionAttemptTally();
-  readonly #flows: FlowTally;
+  readonly #flows = new FlowTally();
   // Server (address:port) → DNS packets exchanged with it.
   readonly #dnsServers = new Map<string, number>();
 
@@ -135,7 +135,6 @@ export class RoundTraffic {
   /** `strangers`, if given, counts the packets with no local address, across rounds. */
   constructor(options: RoundTrafficOptions & { local: LocalNetworks; strangers?: Strangers }) {
     this.#local = options.local;
-    this.#flows = new FlowTally(options.local);
     this.#dnsOnly = options.dnsOnly ?? false;
     this.#strangers = options.strangers;
     this.#maxPackets = options.maxPackets;
