@@ -241,4 +241,12 @@ Deno.test("pad incidents show lists the busiest flows of a scan and how its flow
   );
   const text = await runPad(["--db", db, "incidents", "show", "1"]);
   assert.match(text.stdout, /120 flows of its ports and peers \(100 unanswered, 20 reset\)/);
+  // The report's incident row says the same.
+  const page = `${dir.path}/report.html`;
+  const report = await runPad([
+    ...["--db", db, "report", "--since", "2026-03-02T09:00:00Z", "--until", "2026-03-02T11:00:00Z"],
+    ...["--output", page],
+  ]);
+  assert.equal(report.code, 0, report.stderr);
+  assert.match(Deno.readTextFileSync(page), /<td class="flows">120 \(100 unanswered, 20 reset\)/);
 });

@@ -23,7 +23,7 @@ import {
   listIncidents,
 } from "../store/incidents.ts";
 import { alignedTable, ROW_FORMATS, type RowFormat, rowWriter } from "../table_format.ts";
-import { count, plural } from "../report/format.ts";
+import { flowEndings, plural } from "../report/format.ts";
 import { printable } from "../text.ts";
 import { isoString } from "../time.ts";
 
@@ -231,11 +231,9 @@ export function runIncidentShow(
   ));
   if (flows.length === 0) return;
   const total = Object.values(states).reduce((a, b) => a + b, 0);
-  const ended = Object.entries(states).sort((a, b) => b[1] - a[1])
-    .map(([state, n]) => `${count(n)} ${state}`).join(", ");
   out.write(
-    `\n${plural(total, "flow")} of its ports and peers (${ended}); the busiest (pad inspect ` +
-      `flows --round N has all):\n`,
+    `\n${plural(total, "flow")} of its ports and peers (${flowEndings(states)}); the busiest ` +
+      `(pad inspect flows --round N has all):\n`,
   );
   out.write(alignedTable(
     ["round", "started", "local", "remote", "packets in/out", "bytes in/out", "state"],

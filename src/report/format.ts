@@ -43,3 +43,9 @@ export function duration(ms: number): string {
 export function plural(n: number, word: string, many = `${word}s`): string {
   return `${count(n)} ${n === 1 ? word : many}`;
 }
+
+/** How flows ended, the most common first: `1,986 unanswered, 6 open, 5 reset`. */
+export function flowEndings(states: Record<string, number>): string {
+  return Object.entries(states).sort((a, b) => b[1] - a[1])
+    .map(([state, n]) => `${count(n)} ${state}`).join(", ");
+}

@@ -14,7 +14,7 @@ import type {
   ReportData,
 } from "../store/report.ts";
 import { LIMITS } from "../store/report.ts";
-import { count, duration, figure, isoMinute, isoTime, plural } from "./format.ts";
+import { count, duration, figure, flowEndings, isoMinute, isoTime, plural } from "./format.ts";
 import { html, type Markup, type Part, raw } from "./markup.ts";
 
 /** Where the report comes from, for its header. */
@@ -211,8 +211,15 @@ function incidentRow(i: IncidentEntry): Markup {
       <td>
         <ul class="ports">${i.ports.map((p) => html`<li><span class="port">${p}</span></li>`)}</ul>
       </td>
+      <td class="flows">${flowStates(i.flowStates)}</td>
     </tr>
   `;
+}
+
+/** `1,997 (1,986 unanswered, 6 open, 5 reset)`; `–` when its rounds kept no flows. */
+function flowStates(states: Record<string, number>): string {
+  const total = Object.values(states).reduce((a, b) => a + b, 0);
+  return total === 0 ? "–" : `${count(total)} (${flowEndings(states)})`;
 }
 
 function incidentsSection(data: ReportData): Markup {
@@ -241,6 +248,7 @@ function incidentsSection(data: ReportData): Markup {
             <th>Rounds</th>
             <th>Peak score</th>
             <th>Ports</th>
+            <th>Flows</th>
           </tr>
         </thead>
         <tbody>${incidents.map(incidentRow)}</tbody>

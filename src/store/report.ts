@@ -8,6 +8,7 @@
 
 import { EPHEMERAL_FIRST, EPHEMERAL_LAST } from "../round.ts";
 import type { Database } from "./database.ts";
+import { incidentFlows } from "./incidents.ts";
 
 /** The rounds a report covers: `since` inclusive, `until` exclusive, ms since the epoch. */
 export interface ReportRange {
@@ -107,6 +108,8 @@ export interface IncidentEntry {
   peakScore: number | null;
   /** `tcp/4445 (ncat)` and the like. */
   ports: string[];
+  /** Flows of its rounds that touch its ports or peers, by how they ended (see incidents.ts). */
+  flowStates: Record<string, number>;
 }
 
 /** One port of the heatmap, with its activity per column. */
@@ -664,6 +667,7 @@ function incidentsOf(db: Database, range: ReportRange): IncidentEntry[] {
     rounds: num(row.rounds),
     peakScore: numOrNull(row.peak_score),
     ports: portList(textOrNull(row.ports)),
+    flowStates: incidentFlows(db, num(row.id), 0).states,
   }));
 }
 
