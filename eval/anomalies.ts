@@ -545,11 +545,12 @@ export const bigBackup: Anomaly = {
  * the lab's pages, started here and never stopped (the lab's end stops it); one request checks it
  * as a deploy script would.
  *
- * Labelled as a change, not as a state: the episode is the service's first three rounds, and it
- * settles at its end. Later rounds are benign rounds like any other, with the service part of the
- * host: pad flagging them is a false alarm, and an incident opened there is one a person got for
- * nothing. Had the episode run to the end of the run, those rounds would be neither, and every
- * stray incident of the rest of the run would be counted as this episode's.
+ * Labelled from its start to the end of the run: pad keeps a change nobody answered flagged in
+ * one open incident (one alert, never learned: an attacker's listener must not become normal by
+ * waiting), so its later rounds are this change's, not false alarms of their own; what a person
+ * gets for it is counted by its incidents, at most one. (Labelled by its first three rounds, as
+ * before, every later round counted as a false alarm once the model noticed listeners.) A stray
+ * incident in those rounds still shows, as this episode's second.
  */
 export const newService: Anomaly = {
   type: "a web service that starts and stays (benign)",
@@ -581,8 +582,9 @@ export const newService: Anomaly = {
       end,
       settled: end,
       benign: true,
+      staysToTheEnd: true,
       command: `${site.command.replaceAll(dir, "site2")} (listens on 127.0.0.1:${port} to the ` +
-        `end of the run; one curl checks it; the episode is its first ${LISTENER_ROUNDS} rounds)`,
+        "end of the run, the episode's end; one curl checks it)",
     };
   },
 };

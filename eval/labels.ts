@@ -27,6 +27,11 @@ export interface Episode {
   benign?: boolean;
   /** When a person accepted the incidents the episode had opened so far, ms since the epoch. */
   acceptedAt?: number;
+  /**
+   * A change that stays (a service deployed for good): its episode runs to the end of the run,
+   * whatever `end` its scenario returned.
+   */
+  staysToTheEnd?: boolean;
 }
 
 /** A database made by a scenario runner, with what happened in it. */

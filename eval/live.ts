@@ -143,6 +143,9 @@ export async function runLiveScenarios(options: LiveOptions): Promise<LabelledDa
     await collector?.stop(interrupt.signal.aborted);
     const summary = await load?.stop();
     await lab?.close();
+    // The lab's end stops what stayed: its episode ends with the collected rounds.
+    const last = Date.now();
+    for (const e of episodes) if (e.staysToTheEnd) e.end = e.settled = Math.max(e.end, last);
     for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
     options.signal?.removeEventListener("abort", onAbort);
     if (summary) log(`benign clients: ${describeLoad(summary)}`);
