@@ -5,7 +5,8 @@
  * 2. live, on `lo`: a UDP flood to a local port (bench/support/flood.py, 127.0.0.1 only) at rising
  *    rates, captured by pad and, at the same time on the same packets, by
  *    `tcpdump -i lo -w /dev/null -B 32768` (the same 32 MiB ring as pad). Twice: pad's capture
- *    engine in this process (worker + decode, src/capture/live.ts), then a real
+ *    engine in this process (its worker decodes and counts the round as collect has it do,
+ *    src/capture/live.ts), then a real
  *    `pad collect --interface lo --probe procfs` (decode, per-port counts, packet rows, SQLite).
  *    Each side's captured and dropped counts come from its own statistics.
  *
@@ -170,11 +171,11 @@ async function engineRun(step: { rate?: number; senders: number }): Promise<Live
   using sink = udpSink();
   const filter = `udp dst port ${sink.port}`;
   const tcpdump = await startTcpdump(filter);
-  let captured = 0;
+  // As collect runs it: the worker decodes and counts the round, handing it over at the end.
   const capture = await startLiveCapture({
     device: "lo",
     filter,
-    onBatch: (results) => (captured += results.length),
+    round: { maxPackets: 10_000, dnsOnly: true, payloadBytes: 0 },
   });
   const cpuBefore = cpuSecondsOf("self");
   const sent = await flood(sink.port, SECONDS, step.senders, step.rate);
@@ -185,7 +186,7 @@ async function engineRun(step: { rate?: number; senders: number }): Promise<Live
   return {
     label: stepLabel(step),
     flood: sent,
-    padCaptured: captured,
+    padCaptured: summary.round?.seen ?? 0,
     padDropped: summary.stats.dropped + summary.stats.ifDropped,
     padCpuS,
     tcpdump: await tcpdump.stop(),
@@ -351,7 +352,7 @@ try {
   await offline(dir);
   console.log("\n## live capture on lo");
   const ceiling = await senderCeiling();
-  await live(ceiling, "pad's engine (worker + decode)", engineRun);
+  await live(ceiling, "pad's engine (worker: decode and count the round)", engineRun);
   await live(ceiling, "pad collect --probe procfs", (step) => collectRun(dir, step));
 } finally {
   Deno.removeSync(dir, { recursive: true });

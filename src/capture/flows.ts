@@ -26,34 +26,41 @@ const TCP_ACK = 0x10;
 
 /** Accumulates one round's flows. */
 export class FlowTally {
-  readonly #flows = new Map<string, FlowRow>();
+  /**
+   * Flows by transport and the two ports, whichever way: a number, not a text of the five
+   * fields, since building that text for every packet was most of the cost of a flow. The few
+   * flows of a key are told apart by their addresses.
+   */
+  readonly #flows = new Map<number, FlowRow[]>();
+  #count = 0;
   /** Flows seen after {@linkcode MAX_FLOWS} were recorded: counted, not kept. */
   over = 0;
-  // The flow of the last key: the packets of one connection come in runs.
-  #lastKey = "";
-  #lastFlow: FlowRow | null = null;
+  // The flow of the last packet: the packets of one connection come in runs.
+  #last: FlowRow | null = null;
 
   /** Counts `packet` in its flow; `srcLocal` and `dstLocal` as the caller found them. */
   add(packet: DecodedPacket, srcLocal: boolean, dstLocal: boolean): void {
-    const { src, dst, srcPort, dstPort, transport } = packet;
-    // Both ends local (or neither): one key whichever way the packet goes.
-    const srcFirst = srcLocal === dstLocal
-      ? src < dst || (src === dst && (srcPort ?? 0) <= (dstPort ?? 0))
-      : srcLocal;
-    const key = srcFirst
-      ? `${transport} ${src} ${srcPort} ${dst} ${dstPort}`
-      : `${transport} ${dst} ${dstPort} ${src} ${srcPort}`;
-    let row = key === this.#lastKey ? this.#lastFlow : this.#flows.get(key);
-    if (!row) {
-      if (this.#flows.size >= MAX_FLOWS) {
-        this.over++;
-        return;
+    const { src, dst, srcPort, dstPort } = packet;
+    let row = this.#last;
+    if (row === null || !isFlowOf(row, packet)) {
+      const a = srcPort ?? 0;
+      const b = dstPort ?? 0;
+      const key = TRANSPORTS.indexOf(packet.transport) * 2 ** 32 +
+        (a < b ? a * 65_536 + b : b * 65_536 + a);
+      let bucket = this.#flows.get(key);
+      row = bucket?.find((r) => isFlowOf(r, packet)) ?? null;
+      if (row === null) {
+        if (this.#count >= MAX_FLOWS) {
+          this.over++;
+          return;
+        }
+        row = openFlow(packet, srcLocal, dstLocal);
+        if (bucket === undefined) this.#flows.set(key, bucket = []);
+        bucket.push(row);
+        this.#count++;
       }
-      row = openFlow(packet, srcLocal, dstLocal);
-      this.#flows.set(key, row);
+      this.#last = row;
     }
-    this.#lastKey = key;
-    this.#lastFlow = row;
     // Sent by the local end (and not to itself: a socket talking to itself counts in).
     const out = src === row.localAddr && srcPort === row.port &&
       !(dst === row.localAddr && dstPort === row.port);
@@ -75,8 +82,21 @@ export class FlowTally {
 
   /** The round's flows, in the order they started, each with how it ended. */
   rows(): FlowRow[] {
-    return [...this.#flows.values()].map((row) => ({ ...row, state: flowState(row) }));
+    return [...this.#flows.values()].flat().sort((a, b) => a.firstSeen - b.firstSeen)
+      .map((row) => ({ ...row, state: flowState(row) }));
   }
+}
+
+const TRANSPORTS: readonly DecodedPacket["transport"][] = ["tcp", "udp", "icmp", "icmpv6", "other"];
+
+/** Whether `packet` goes between the two ends of `row`, either way. */
+function isFlowOf(row: FlowRow, packet: DecodedPacket): boolean {
+  if (row.protocol !== packet.transport) return false;
+  const { src, dst, srcPort, dstPort } = packet;
+  return (src === row.localAddr && srcPort === row.port && dst === row.remoteAddr &&
+    dstPort === row.remotePort) ||
+    (dst === row.localAddr && dstPort === row.port && src === row.remoteAddr &&
+      srcPort === row.remotePort);
 }
 
 /** A new flow for `packet`'s connection, turned the way its first packet says. */
