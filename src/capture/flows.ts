@@ -26,39 +26,25 @@ const TCP_ACK = 0x10;
 
 /** Accumulates one round's flows. */
 export class FlowTally {
-  /**
-   * Flows by transport and the two ports, whichever way: a number, not a text of the five
-   * fields, since building that text for every packet was most of the cost of a flow. The few
-   * flows of a key are told apart by their addresses.
-   */
-  readonly #flows = new Map<number, FlowRow[]>();
-  #count = 0;
+  readonly #flows = new Map<string, FlowRow>();
   /** Flows seen after {@linkcode MAX_FLOWS} were recorded: counted, not kept. */
   over = 0;
-  // The flow of the last packet: the packets of one connection come in runs.
+  // The flows of the last two packets, checked before building the map's key (a text of five
+  // fields, most of a flow's cost when built for every packet): a connection's packets come in
+  // runs, and a conversation's two ends take turns.
   #last: FlowRow | null = null;
+  #previous: FlowRow | null = null;
 
   /** Counts `packet` in its flow; `srcLocal` and `dstLocal` as the caller found them. */
   add(packet: DecodedPacket, srcLocal: boolean, dstLocal: boolean): void {
     const { src, dst, srcPort, dstPort } = packet;
     let row = this.#last;
     if (row === null || !isFlowOf(row, packet)) {
-      const a = srcPort ?? 0;
-      const b = dstPort ?? 0;
-      const key = TRANSPORTS.indexOf(packet.transport) * 2 ** 32 +
-        (a < b ? a * 65_536 + b : b * 65_536 + a);
-      let bucket = this.#flows.get(key);
-      row = bucket?.find((r) => isFlowOf(r, packet)) ?? null;
-      if (row === null) {
-        if (this.#count >= MAX_FLOWS) {
-          this.over++;
-          return;
-        }
-        row = openFlow(packet, srcLocal, dstLocal);
-        if (bucket === undefined) this.#flows.set(key, bucket = []);
-        bucket.push(row);
-        this.#count++;
-      }
+      row = this.#previous !== null && isFlowOf(this.#previous, packet)
+        ? this.#previous
+        : this.#find(packet, srcLocal, dstLocal);
+      if (row === null) return;
+      this.#previous = this.#last;
       this.#last = row;
     }
     // Sent by the local end (and not to itself: a socket talking to itself counts in).
@@ -82,12 +68,30 @@ export class FlowTally {
 
   /** The round's flows, in the order they started, each with how it ended. */
   rows(): FlowRow[] {
-    return [...this.#flows.values()].flat().sort((a, b) => a.firstSeen - b.firstSeen)
-      .map((row) => ({ ...row, state: flowState(row) }));
+    return [...this.#flows.values()].map((row) => ({ ...row, state: flowState(row) }));
+  }
+
+  /** The flow of `packet`, opened if new; null past {@linkcode MAX_FLOWS}. */
+  #find(packet: DecodedPacket, srcLocal: boolean, dstLocal: boolean): FlowRow | null {
+    const { src, dst, srcPort, dstPort, transport } = packet;
+    // Both ends local (or neither): one key whichever way the packet goes.
+    const srcFirst = srcLocal === dstLocal
+      ? src < dst || (src === dst && (srcPort ?? 0) <= (dstPort ?? 0))
+      : srcLocal;
+    const key = srcFirst
+      ? `${transport} ${src} ${srcPort} ${dst} ${dstPort}`
+      : `${transport} ${dst} ${dstPort} ${src} ${srcPort}`;
+    let row = this.#flows.get(key);
+    if (row === undefined) {
+      if (this.#flows.size >= MAX_FLOWS) {
+        this.over++;
+        return null;
+      }
+      this.#flows.set(key, row = openFlow(packet, srcLocal, dstLocal));
+    }
+    return row;
   }
 }
-
-const TRANSPORTS: readonly DecodedPacket["transport"][] = ["tcp", "udp", "icmp", "icmpv6", "other"];
 
 /** Whether `packet` goes between the two ends of `row`, either way. */
 function isFlowOf(row: FlowRow, packet: DecodedPacket): boolean {
