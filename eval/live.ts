@@ -8,6 +8,7 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
+import { exists } from "../src/atomic_file.ts";
 import { errorMessage, PadError } from "../src/errors.ts";
 import { mulberry32 } from "../src/random.ts";
 import { sleep } from "../src/sleep.ts";
@@ -338,15 +339,6 @@ function describeLoad(summary: BenignSummary): string {
   return Object.entries(summary)
     .map(([name, { runs, failed }]) => `${name} ${runs}${failed ? ` (${failed} failed)` : ""}`)
     .join(", ");
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function seconds(ms: number): string {

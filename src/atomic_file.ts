@@ -107,6 +107,16 @@ export function kindOf(info: Deno.FileInfo): string {
   return info.isFile ? "a regular file" : "not a regular file";
 }
 
+/** Whether anything exists at `path` (following links); an error reading it counts as no. */
+export function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** `Deno.statSync` (following links), or null where nothing exists. */
 function statOrNull(path: string): Deno.FileInfo | null {
   try {

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
+import { exists } from "../src/atomic_file.ts";
 import { runPad, tempDir } from "../fixtures/pad_cli.ts";
 import { storeRoundHistory } from "../fixtures/history.ts";
 import { generateHistory } from "../fixtures/synthetic.ts";
@@ -17,15 +18,6 @@ import { BufferOutput } from "../src/output.ts";
 function query(db: string, sql: string) {
   using conn = new DatabaseSync(db, { readOnly: true });
   return conn.prepare(sql).all().map((r) => ({ ...r }));
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A database holding `rounds` minute rounds of the synthetic host. */

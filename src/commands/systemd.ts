@@ -7,7 +7,7 @@
  */
 import { join, resolve } from "node:path";
 import { Command } from "@commander-js/extra-typings";
-import { checkWritableDirectory, writeFileAtomic } from "../atomic_file.ts";
+import { checkWritableDirectory, exists, writeFileAtomic } from "../atomic_file.ts";
 import { type CommandContext, examples, flag, repeatable } from "../cli.ts";
 import { errorMessage, PadError, UsageError } from "../errors.ts";
 import { alertmanagerUrl } from "../fleet/notify.ts";
@@ -148,15 +148,6 @@ function writeUnits(dir: string, units: UnitFile[], db: string): void {
       flag: "--output",
       protect: databaseFiles(db),
     });
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
