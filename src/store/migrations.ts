@@ -12,6 +12,7 @@ import incidents from "../../sql/0009_incidents.sql" with { type: "text" };
 import rules from "../../sql/0010_rules.sql" with { type: "text" };
 import imports from "../../sql/0011_imports.sql" with { type: "text" };
 import flows from "../../sql/0012_flows.sql" with { type: "text" };
+import trafficIndex from "../../sql/0013_traffic_index.sql" with { type: "text" };
 
 /** One forward-only schema step; `version` is what `PRAGMA user_version` holds after it. */
 export interface Migration {
@@ -34,6 +35,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: "0010_rules", sql: rules },
   { version: 11, name: "0011_imports", sql: imports },
   { version: 12, name: "0012_flows", sql: flows },
+  { version: 13, name: "0013_traffic_index", sql: trafficIndex },
 ];
 
 /** The schema version this pad creates and understands. */
