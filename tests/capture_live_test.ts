@@ -29,100 +29,109 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
   while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
 }
 
-Deno.test({
-  name:
-    "startLiveCapture() on lo counts exactly the UDP datagrams and TCP connections sent over IPv4 and IPv6",
-  ignore: !canCapture,
-  async fn() {
-    const DATAGRAMS = 300;
-    const CONNECTIONS = 15;
-    const udpSinks = [
+for (const thread of ["worker", "caller"] as const) {
+  Deno.test({
+    name:
+      `startLiveCapture() on lo, thread: ${thread}, counts exactly the UDP datagrams and TCP connections sent over IPv4 and IPv6`,
+    ignore: !canCapture,
+    fn: () => countsExactly(thread),
+  });
+}
+
+async function countsExactly(thread: "worker" | "caller") {
+  const DATAGRAMS = 300;
+  const CONNECTIONS = 15;
+  const udpSinks = [
+    Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 }),
+    Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 }),
+  ];
+  const tcpListeners = [
+    Deno.listen({ hostname: "127.0.0.1", port: 0 }),
+    Deno.listen({ hostname: "::1", port: 0 }),
+  ];
+  const udpPorts = udpSinks.map((s) => (s.addr as Deno.NetAddr).port);
+  const tcpPorts = tcpListeners.map((l) => l.addr.port);
+  const filter = [
+    ...udpPorts.map((p) => `udp port ${p}`),
+    ...tcpPorts.map((p) => `tcp port ${p}`),
+  ].join(" or ");
+  const seen = collector();
+  const capture = await startLiveCapture({
+    device: "lo",
+    filter,
+    onBatch: seen.onBatch,
+    thread,
+  });
+  try {
+    assert.equal(capture.device, "lo");
+    assert.equal(capture.linkType, 1); // Linux presents lo as Ethernet
+    const senders = [
       Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 }),
       Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 }),
     ];
-    const tcpListeners = [
-      Deno.listen({ hostname: "127.0.0.1", port: 0 }),
-      Deno.listen({ hostname: "::1", port: 0 }),
-    ];
-    const udpPorts = udpSinks.map((s) => (s.addr as Deno.NetAddr).port);
-    const tcpPorts = tcpListeners.map((l) => l.addr.port);
-    const filter = [
-      ...udpPorts.map((p) => `udp port ${p}`),
-      ...tcpPorts.map((p) => `tcp port ${p}`),
-    ].join(" or ");
-    const seen = collector();
-    const capture = await startLiveCapture({ device: "lo", filter, onBatch: seen.onBatch });
-    try {
-      assert.equal(capture.device, "lo");
-      assert.equal(capture.linkType, 1); // Linux presents lo as Ethernet
-      const senders = [
-        Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 }),
-        Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 }),
-      ];
-      for (let i = 0; i < DATAGRAMS; i++) {
-        for (const [j, sender] of senders.entries()) {
-          const hostname = j === 0 ? "127.0.0.1" : "::1";
-          await sender.send(encoder.encode(`datagram ${i}`), {
-            transport: "udp",
-            hostname,
-            port: udpPorts[j]!,
-          });
-        }
+    for (let i = 0; i < DATAGRAMS; i++) {
+      for (const [j, sender] of senders.entries()) {
+        const hostname = j === 0 ? "127.0.0.1" : "::1";
+        await sender.send(encoder.encode(`datagram ${i}`), {
+          transport: "udp",
+          hostname,
+          port: udpPorts[j]!,
+        });
       }
-      for (const sender of senders) sender.close();
-      const accepting = tcpListeners.map(async (listener) => {
-        for (let i = 0; i < CONNECTIONS; i++) {
-          const connection = await listener.accept();
-          await connection.read(new Uint8Array(16));
-          connection.close();
-        }
-      });
+    }
+    for (const sender of senders) sender.close();
+    const accepting = tcpListeners.map(async (listener) => {
       for (let i = 0; i < CONNECTIONS; i++) {
-        for (const [j, port] of tcpPorts.entries()) {
-          const connection = await Deno.connect({ hostname: j === 0 ? "127.0.0.1" : "::1", port });
-          await connection.write(encoder.encode("hello"));
-          await connection.read(new Uint8Array(16)); // until the server closes
-          connection.close();
-        }
+        const connection = await listener.accept();
+        await connection.read(new Uint8Array(16));
+        connection.close();
       }
-      await Promise.all(accepting);
-      const udpCount = (port: number) =>
-        seen.packets.filter((p) => p.transport === "udp" && p.dstPort === port).length;
-      await waitFor(() => udpPorts.every((p) => udpCount(p) === DATAGRAMS), 3000);
-    } finally {
-      for (const socket of [...udpSinks, ...tcpListeners]) socket.close();
+    });
+    for (let i = 0; i < CONNECTIONS; i++) {
+      for (const [j, port] of tcpPorts.entries()) {
+        const connection = await Deno.connect({ hostname: j === 0 ? "127.0.0.1" : "::1", port });
+        await connection.write(encoder.encode("hello"));
+        await connection.read(new Uint8Array(16)); // until the server closes
+        connection.close();
+      }
     }
-    const summary = await capture.stop();
-    const udp = (port: number) =>
-      seen.packets.filter((p) => p.transport === "udp" && p.dstPort === port);
-    const syns = (port: number) =>
-      seen.packets.filter((p) => p.dstPort === port && p.tcpFlags === 0x02);
-    const synAcks = (port: number) =>
-      seen.packets.filter((p) => p.srcPort === port && p.tcpFlags === 0x12);
-    assert.equal(udp(udpPorts[0]!).length, DATAGRAMS);
-    assert.equal(udp(udpPorts[1]!).length, DATAGRAMS);
-    assert.ok(
-      udp(udpPorts[0]!).every((p) =>
-        p.family === 4 && p.src === "127.0.0.1" && p.protocols === "eth:ipv4:udp"
-      ),
-    );
-    assert.ok(
-      udp(udpPorts[1]!).every((p) =>
-        p.family === 6 && p.dst === "::1" && p.protocols === "eth:ipv6:udp"
-      ),
-    );
-    assert.equal(new TextDecoder().decode(udp(udpPorts[1]!)[7]!.payload), "datagram 7");
-    for (const port of tcpPorts) {
-      assert.equal(syns(port).length, CONNECTIONS);
-      assert.equal(synAcks(port).length, CONNECTIONS);
-    }
-    assert.equal(seen.others.length, 0);
-    assert.equal(summary.stats.dropped, 0);
-    assert.equal(summary.stats.ifDropped, 0);
-    assert.equal(summary.counts.frames, seen.packets.length);
-    assert.equal(summary.counts.malformed, 0);
-  },
-});
+    await Promise.all(accepting);
+    const udpCount = (port: number) =>
+      seen.packets.filter((p) => p.transport === "udp" && p.dstPort === port).length;
+    await waitFor(() => udpPorts.every((p) => udpCount(p) === DATAGRAMS), 3000);
+  } finally {
+    for (const socket of [...udpSinks, ...tcpListeners]) socket.close();
+  }
+  const summary = await capture.stop();
+  const udp = (port: number) =>
+    seen.packets.filter((p) => p.transport === "udp" && p.dstPort === port);
+  const syns = (port: number) =>
+    seen.packets.filter((p) => p.dstPort === port && p.tcpFlags === 0x02);
+  const synAcks = (port: number) =>
+    seen.packets.filter((p) => p.srcPort === port && p.tcpFlags === 0x12);
+  assert.equal(udp(udpPorts[0]!).length, DATAGRAMS);
+  assert.equal(udp(udpPorts[1]!).length, DATAGRAMS);
+  assert.ok(
+    udp(udpPorts[0]!).every((p) =>
+      p.family === 4 && p.src === "127.0.0.1" && p.protocols === "eth:ipv4:udp"
+    ),
+  );
+  assert.ok(
+    udp(udpPorts[1]!).every((p) =>
+      p.family === 6 && p.dst === "::1" && p.protocols === "eth:ipv6:udp"
+    ),
+  );
+  assert.equal(new TextDecoder().decode(udp(udpPorts[1]!)[7]!.payload), "datagram 7");
+  for (const port of tcpPorts) {
+    assert.equal(syns(port).length, CONNECTIONS);
+    assert.equal(synAcks(port).length, CONNECTIONS);
+  }
+  assert.equal(seen.others.length, 0);
+  assert.equal(summary.stats.dropped, 0);
+  assert.equal(summary.stats.ifDropped, 0);
+  assert.equal(summary.counts.frames, seen.packets.length);
+  assert.equal(summary.counts.malformed, 0);
+}
 
 Deno.test({
   name: "startLiveCapture() keeps every packet while the caller's thread is blocked",

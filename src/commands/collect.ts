@@ -261,13 +261,16 @@ async function startCapture(options: CollectOptions): Promise<CaptureState> {
     const live = await startLiveCapture({
       device,
       filter: options.filter,
-      // Counted in the capture's worker: no packet crosses to this thread.
+      // Counted where the capture runs: no packet crosses to the round's code.
       round: {
         maxPackets: options.maxPackets,
         dnsOnly: options.dnsOnly,
         payloadBytes: options.payloadBytes,
       },
       onError: (error) => log.error("Capture stopped: {message}", { message: error.message }),
+      // A procfs sweep takes milliseconds, so the capture can share this thread (and spare a
+      // worker's memory); a listen sweep blocks it for seconds.
+      thread: options.probe === "procfs" ? "caller" : "worker",
     });
     if (!decodesLinkType(live.linkType)) {
       log.warn(

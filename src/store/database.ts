@@ -15,19 +15,22 @@ const ROWS_PER_INSERT = 64;
 
 /**
  * Inserts `rows` (values in `columns` order) into `table`, up to 64 rows per statement: with
- * one statement per row, the call itself is most of the cost of a packet row.
+ * one statement per row, the call itself is most of the cost of a packet row. `onConflict`
+ * ends each statement, e.g. "ON CONFLICT DO NOTHING".
  */
 export function insertRows(
   db: Database,
   table: string,
   columns: readonly string[],
   rows: readonly (readonly SQLInputValue[])[],
+  onConflict = "",
 ): void {
   const statement = (count: number) =>
     prepared(
       db,
       `INSERT INTO ${table} (${columns.join(", ")}) VALUES ` +
-        Array(count).fill(`(${columns.map(() => "?").join(", ")})`).join(", "),
+        Array(count).fill(`(${columns.map(() => "?").join(", ")})`).join(", ") +
+        (onConflict ? ` ${onConflict}` : ""),
     );
   const full = rows.length >= ROWS_PER_INSERT ? statement(ROWS_PER_INSERT) : null;
   for (let at = 0; at < rows.length; at += ROWS_PER_INSERT) {

@@ -428,11 +428,11 @@ function storeAttempts(db: Database, roundId: number, a: ConnectionAttempts): vo
   );
 }
 
-/** Records port numbers in `ports` the first time pad sees them. */
+/**
+ * Records port numbers in `ports` the first time pad sees them: a round's ports in a few
+ * statements (one a port was most of an office LAN import's statements).
+ */
 function addPorts(db: Database, ports: number[], seenAt: number): void {
-  const insert = prepared(
-    db,
-    "INSERT INTO ports (id, first_seen) VALUES (?, ?) ON CONFLICT DO NOTHING",
-  );
-  for (const port of new Set(ports)) insert.run(port, seenAt);
+  const rows = [...new Set(ports)].map((port) => [port, seenAt]);
+  insertRows(db, "ports", ["id", "first_seen"], rows, "ON CONFLICT DO NOTHING");
 }
