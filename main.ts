@@ -1,7 +1,7 @@
 /**
  * pad — port anomaly detector. The command line: the global flags, the subcommands (each
- * declared in its own file under src/commands/), logging, and the mapping of what happened to
- * an exit code. The only place that exits.
+ * defined in its own file under src/cli/, run by its implementation under src/commands/),
+ * logging, and the mapping of what happened to an exit code. The only place that exits.
  */
 import config from "./deno.json" with { type: "json" };
 import {
@@ -10,29 +10,31 @@ import {
   type CommandUnknownOpts,
   Option,
 } from "@commander-js/extra-typings";
-import { type CommandContext, type Configuration, flag, optionHelp } from "./src/cli.ts";
-import { applyConfig, findConfig, readConfig } from "./src/config.ts";
-import { configCommand } from "./src/commands/config.ts";
-import { collectCommand } from "./src/commands/collect.ts";
-import { completionsCommand, manPage } from "./src/commands/completions.ts";
-import { cronCommand } from "./src/commands/cron.ts";
-import { detectCommand } from "./src/commands/detect.ts";
-import { doctorCommand } from "./src/commands/doctor.ts";
-import { exportCommand } from "./src/commands/export.ts";
-import { importCommand } from "./src/commands/import.ts";
-import { acceptCommand, ackCommand, incidentsCommand } from "./src/commands/incidents.ts";
-import { initCommand } from "./src/commands/init.ts";
-import { inspectCommand } from "./src/commands/inspect.ts";
-import { modelCommand } from "./src/commands/model.ts";
-import { pruneCommand } from "./src/commands/prune.ts";
-import { reportCommand } from "./src/commands/report.ts";
-import { statusCommand } from "./src/commands/status.ts";
-import { systemdCommand } from "./src/commands/systemd.ts";
+// Only the commands' definitions (src/cli/) load at start-up; each imports its implementation
+// (the database, capture, the model…) when it runs, so --help, --version and the quick commands
+// do not pay for the rest. tests/layers_test.ts checks that start-up loads none of it.
+import { type CommandContext, type Configuration, flag, optionHelp } from "./src/cli/shared.ts";
+import { configCommand } from "./src/cli/config.ts";
+import { collectCommand } from "./src/cli/collect.ts";
+import { completionsCommand } from "./src/cli/completions.ts";
+import { cronCommand } from "./src/cli/cron.ts";
+import { detectCommand } from "./src/cli/detect.ts";
+import { doctorCommand } from "./src/cli/doctor.ts";
+import { exportCommand } from "./src/cli/export.ts";
+import { importCommand } from "./src/cli/import.ts";
+import { acceptCommand, ackCommand, incidentsCommand } from "./src/cli/incidents.ts";
+import { initCommand } from "./src/cli/init.ts";
+import { inspectCommand } from "./src/cli/inspect.ts";
+import { modelCommand } from "./src/cli/model.ts";
+import { pruneCommand } from "./src/cli/prune.ts";
+import { reportCommand } from "./src/cli/report.ts";
+import { statusCommand } from "./src/cli/status.ts";
+import { systemdCommand } from "./src/cli/systemd.ts";
 import { BusyError, errorMessage, ExitCode, UsageError } from "./src/errors.ts";
 import { LOG_FORMATS, logger, setupLogging } from "./src/log.ts";
 import { stdout } from "./src/output.ts";
 import { parsePath } from "./src/parse.ts";
-import { defaultDatabasePath } from "./src/store/database.ts";
+import { defaultDatabasePath } from "./src/store/default_path.ts";
 import { databaseFailure } from "./src/store/failure.ts";
 
 /** pad's version, printed by `pad --version` (deno.json's, as model files record it). */
@@ -88,9 +90,10 @@ export function buildProgram(setStatus: (code: number) => void) {
     )
     .configureHelp({ showGlobalOptions: true, optionDescription: optionHelp })
     .exitOverride()
-    .hook("preAction", (command, action) => {
+    .hook("preAction", async (command, action) => {
       // Help and completion work whatever the configuration holds.
       if (!["help", "completions"].includes(action.name())) {
+        const { applyConfig, findConfig, readConfig } = await import("./src/config.ts");
         const path = findConfig(command.opts().config);
         configuration = {
           path,
@@ -137,8 +140,9 @@ export function buildProgram(setStatus: (code: number) => void) {
     .description("display help for a command, e.g. pad help model merge")
     .argument("[command...]", "the command, and its subcommand")
     .option("--man", "print the manual page pad(1) in roff (man -l - reads it)")
-    .action((names: string[], opts: { man?: boolean }) => {
+    .action(async (names: string[], opts: { man?: boolean }) => {
       if (opts.man) {
+        const { manPage } = await import("./src/commands/completions.ts");
         stdout.write(manPage(program, VERSION, new Date().toISOString().slice(0, 10)));
         return;
       }

@@ -1,7 +1,8 @@
 /**
  * The import graph tells the data flow README states: producers (probe, capture) → store →
  * model → detect → report and fleet, with the round's vocabulary at the bottom. Each rule is
- * checked on every module's static and dynamic imports, so a wrong import fails here.
+ * checked on every module's static and dynamic imports, so a wrong import fails here. And
+ * start-up loads the commands' definitions only: their implementations load when they run.
  */
 import assert from "node:assert/strict";
 import { dirname, join, relative } from "node:path";
@@ -39,15 +40,26 @@ function importsOfSource(): Map<string, string[]> {
 
 /** Layers each layer must never import. */
 const FORBIDDEN: Record<string, string[]> = {
-  round: ["net", "probe", "capture", "store", "model", "detect", "report", "fleet", "commands"],
-  net: ["probe", "capture", "store", "model", "detect", "report", "fleet", "commands"],
-  probe: ["capture", "store", "model", "detect", "report", "fleet", "commands"],
-  capture: ["probe", "store", "model", "detect", "report", "fleet", "commands"],
-  store: ["ffi", "probe", "capture", "model", "detect", "report", "fleet", "commands"],
-  model: ["ffi", "probe", "capture", "store", "detect", "report", "fleet", "commands"],
-  detect: ["ffi", "probe", "capture", "report", "fleet", "commands"],
-  report: ["ffi", "probe", "capture", "model", "detect", "fleet", "commands"],
-  fleet: ["ffi", "probe", "capture", "model", "detect", "report", "commands"],
+  round: [
+    "net",
+    "probe",
+    "capture",
+    "store",
+    "model",
+    "detect",
+    "report",
+    "fleet",
+    "cli",
+    "commands",
+  ],
+  net: ["probe", "capture", "store", "model", "detect", "report", "fleet", "cli", "commands"],
+  probe: ["capture", "store", "model", "detect", "report", "fleet", "cli", "commands"],
+  capture: ["probe", "store", "model", "detect", "report", "fleet", "cli", "commands"],
+  store: ["ffi", "probe", "capture", "model", "detect", "report", "fleet", "cli", "commands"],
+  model: ["ffi", "probe", "capture", "store", "detect", "report", "fleet", "cli", "commands"],
+  detect: ["ffi", "probe", "capture", "report", "fleet", "cli", "commands"],
+  report: ["ffi", "probe", "capture", "model", "detect", "fleet", "cli", "commands"],
+  fleet: ["ffi", "probe", "capture", "model", "detect", "report", "cli", "commands"],
 };
 
 Deno.test("imports point one way: round → producers → store → model → detect → report, fleet → commands", () => {
@@ -69,4 +81,28 @@ Deno.test("SQL statements are prepared only in the store", () => {
     layerOf(path) !== "store" && /\.prepare\(/.test(Deno.readTextFileSync(path))
   ).map((path) => relative(ROOT, path));
   assert.deepEqual(outside, []);
+});
+
+/** The modules main.ts loads before a command runs: its static imports, and theirs. */
+function startupModules(): string[] {
+  const seen = new Set<string>();
+  const visit = (path: string) => {
+    if (seen.has(path)) return;
+    seen.add(path);
+    // `import type` is erased, and `import(…)` loads only when the command runs.
+    const text = Deno.readTextFileSync(path);
+    for (const m of text.matchAll(/^import (?!type )[^;]*?from "(\.{1,2}\/[^"]+\.ts)"/gm)) {
+      visit(join(dirname(path), m[1]!));
+    }
+  };
+  visit(join(ROOT, "main.ts"));
+  return [...seen];
+}
+
+Deno.test("start-up loads the commands' definitions, not their implementations nor SQLite", () => {
+  const heavy = ["commands", "ffi", "probe", "capture", "model", "report", "fleet"];
+  const loaded = startupModules().filter((path) =>
+    heavy.includes(layerOf(path)) || /from "node:sqlite"/.test(Deno.readTextFileSync(path))
+  ).map((path) => relative(ROOT, path));
+  assert.deepEqual(loaded, []);
 });

@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { PadError } from "../src/errors.ts";
-import {
-  defaultDatabasePath,
-  insertRows,
-  openAndMigrate,
-  openDatabase,
-  pragma,
-} from "../src/store/database.ts";
+import { insertRows, openAndMigrate, openDatabase, pragma } from "../src/store/database.ts";
+import { defaultDatabasePath } from "../src/store/default_path.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "../src/store/migrations.ts";
 import { runPad, tempDir } from "../fixtures/pad_cli.ts";
 

@@ -1,4 +1,9 @@
-import { Command, Option } from "@commander-js/extra-typings";
+/**
+ * `pad collect`: one round — the ports swept again and again while packets are captured, then
+ * stored. Its flags are defined in src/cli/collect.ts, which loads this module when it runs.
+ *
+ * @module
+ */
 import { plural } from "../report/format.ts";
 import { PcapError, PcapStatus } from "../../ffi/mod.ts";
 import {
@@ -11,24 +16,15 @@ import { decodesLinkType } from "../capture/decode.ts";
 import { describeLinkType } from "../capture/offline.ts";
 import { noTraffic } from "../capture/round_traffic.ts";
 import { errorMessage, PadError, UsageError } from "../errors.ts";
-import {
-  type CommandContext,
-  examples,
-  flag,
-  maxPacketsOption,
-  packetRows,
-  packetsOption,
-  payloadBytesOption,
-  prometheusOption,
-} from "../cli.ts";
+import type { CollectFlags } from "../cli/collect.ts";
+import { type CommandContext, packetRows } from "../cli/shared.ts";
 import { checkPrometheusFile, writePrometheusFile } from "../fleet/prometheus.ts";
 import { logger } from "../log.ts";
-import { boundedDuration } from "../parse.ts";
 import type { Output } from "../output.ts";
 import { sleep } from "../sleep.ts";
 import { createProbe, defaultProbe } from "../probe/mod.ts";
 import type { SweepError, SweepResult } from "../probe/types.ts";
-import { PROBE_NAMES, type ProbeName } from "../round.ts";
+import type { ProbeName } from "../round.ts";
 import { openDatabase } from "../store/database.ts";
 import { lockRole } from "../store/lock.ts";
 import { createRound, failAbandonedRounds, finishRound, storeSweep } from "../store/rounds.ts";
@@ -40,75 +36,38 @@ import { createRound, failAbandonedRounds, finishRound, storeSweep } from "../st
  */
 const DEFAULT_INTERVAL_MS = { listen: 25_000, procfs: 5_000 } as const;
 
-const SECOND = 1_000;
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
-
-/** `pad collect`: its flags, help and action. */
-export function collectCommand(context: CommandContext) {
-  return new Command("collect")
-    .description("run one round: sweep the ports again and again while capturing packets")
-    .addOption(
-      // No commander default: finding it opens /proc/net/tcp, which only collect needs to do.
-      new Option(
-        "--probe <probe>",
-        "how ports are probed (default: procfs where /proc/net is readable, else listen)",
-      ).choices(PROBE_NAMES),
-    )
-    .option(
-      "--interval <duration>",
-      "pause between sweeps (default: 25s with listen, 5s with procfs)",
-      flag(boundedDuration(100, HOUR), "--interval"),
-    )
-    .option(
-      "--duration <duration>",
-      "round length (default: until 5 s before the next minute)",
-      flag(boundedDuration(SECOND, DAY), "--duration"),
-    )
-    .option("--interface <name>", "capture interface (default: first up, non-loopback)")
-    .option("--filter <expr>", "BPF capture filter, e.g. 'not port 22'")
-    .option("--no-capture", "sweep ports only")
-    .addOption(payloadBytesOption())
-    .addOption(packetsOption())
-    .addOption(maxPacketsOption())
-    .addOption(prometheusOption())
-    .addHelpText(
-      "after",
-      examples([
-        ["sudo pad collect --probe procfs", "one round, as cron runs it every minute"],
-        ["pad collect --duration 20s --interface lo --filter 'not port 22'", "a short round"],
-        ["pad collect --no-capture", "sweep ports only"],
-      ]),
-    )
-    .action(async (opts) => {
-      const db = context.db();
-      const probe = opts.probe ?? defaultProbe();
-      if (opts.prometheus) checkPrometheusFile(db, opts.prometheus);
-      const interrupt = new AbortController();
-      const signals = ["SIGINT", "SIGTERM"] as const;
-      const stop = signals.map((signal) => {
-        const handler = () => interrupt.abort(signal);
-        Deno.addSignalListener(signal, handler);
-        return () => Deno.removeSignalListener(signal, handler);
-      });
-      try {
-        await runCollect({
-          db,
-          probe,
-          intervalMs: opts.interval ?? DEFAULT_INTERVAL_MS[probe],
-          durationMs: opts.duration,
-          capture: opts.capture,
-          interface: opts.interface,
-          filter: opts.filter,
-          payloadBytes: opts.payloadBytes,
-          ...packetRows(opts),
-          signal: interrupt.signal,
-        }, context.summary());
-      } finally {
-        for (const remove of stop) remove();
-      }
-      if (opts.prometheus) writePrometheusFile(db, opts.prometheus);
-    });
+/**
+ * `pad collect` as the command line runs it: the probe and interval its flags leave to the
+ * host, the round ended early on SIGINT or SIGTERM, and the Prometheus file refreshed.
+ */
+export async function collectAction(opts: CollectFlags, context: CommandContext): Promise<void> {
+  const db = context.db();
+  const probe = opts.probe ?? defaultProbe();
+  if (opts.prometheus) checkPrometheusFile(db, opts.prometheus);
+  const interrupt = new AbortController();
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const stop = signals.map((signal) => {
+    const handler = () => interrupt.abort(signal);
+    Deno.addSignalListener(signal, handler);
+    return () => Deno.removeSignalListener(signal, handler);
+  });
+  try {
+    await runCollect({
+      db,
+      probe,
+      intervalMs: opts.interval ?? DEFAULT_INTERVAL_MS[probe],
+      durationMs: opts.duration,
+      capture: opts.capture,
+      interface: opts.interface,
+      filter: opts.filter,
+      payloadBytes: opts.payloadBytes,
+      ...packetRows(opts),
+      signal: interrupt.signal,
+    }, context.summary());
+  } finally {
+    for (const remove of stop) remove();
+  }
+  if (opts.prometheus) writePrometheusFile(db, opts.prometheus);
 }
 
 /** Options of `pad collect`. */

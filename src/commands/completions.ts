@@ -1,36 +1,18 @@
 /**
  * `pad completions bash|zsh|fish` and `pad help --man`: shell completion and a manual page,
- * both made from the same command definitions as `--help`, so they never disagree with it.
+ * both made from the same command definitions as `--help`, so they never disagree with it. The
+ * command is defined in src/cli/completions.ts, which loads this module when it runs, as main.ts
+ * does for `pad help --man`.
  *
  * @module
  */
-import {
-  Argument,
-  Command,
-  type CommandUnknownOpts,
-  type Option,
-} from "@commander-js/extra-typings";
-import { examples, optionHelp } from "../cli.ts";
-import type { Output } from "../output.ts";
+import type { CommandUnknownOpts, Option } from "@commander-js/extra-typings";
+import type { Shell } from "../cli/completions.ts";
+import { optionHelp } from "../cli/shared.ts";
 
-const SHELLS = ["bash", "zsh", "fish"] as const;
-
-/** `pad completions SHELL`, for the command tree under `program`. */
-export function completionsCommand(program: CommandUnknownOpts, out: Output) {
-  return new Command("completions")
-    .description("print shell completion for bash, zsh or fish")
-    .addArgument(new Argument("<shell>", "the shell").choices(SHELLS))
-    .addHelpText(
-      "after",
-      examples([
-        ["pad completions bash > /etc/bash_completion.d/pad", "bash, for every user"],
-        ["pad completions fish > ~/.config/fish/completions/pad.fish", "fish"],
-        ['pad completions zsh > "${fpath[1]}/_pad"', "zsh"],
-      ]),
-    )
-    .action((shell) => {
-      out.write(shell === "fish" ? fish(program) : shell === "zsh" ? zsh(program) : bash(program));
-    });
+/** The completion script for `shell`, for the command tree under `program`. */
+export function completion(program: CommandUnknownOpts, shell: Shell): string {
+  return shell === "fish" ? fish(program) : shell === "zsh" ? zsh(program) : bash(program);
 }
 
 /** Every command path under `program` ("", "collect", "model merge", …) with its command. */

@@ -1,8 +1,12 @@
+/**
+ * `pad cron`: pad's crontab lines (collect every minute, detect hourly, prune daily), printed,
+ * installed or removed. Its flags are defined in src/cli/cron.ts, which loads this module when
+ * it runs.
+ *
+ * @module
+ */
 import { dirname, resolve } from "node:path";
-import { Command } from "@commander-js/extra-typings";
-import { type CommandContext, flag, repeatable } from "../cli.ts";
-import { parsePath } from "../parse.ts";
-import { errorMessage, PadError, UsageError } from "../errors.ts";
+import { errorMessage, PadError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Output } from "../output.ts";
 import { cronBlock, installBlock, removeBlock } from "../fleet/cron_block.ts";
@@ -11,45 +15,6 @@ import { checkWritableDirectory } from "../atomic_file.ts";
 import { alertmanagerUrl } from "../fleet/notify.ts";
 import { cronLines, logDirectory } from "../fleet/cron_lines.ts";
 import { readCrontab, writeCrontab } from "../fleet/crontab.ts";
-
-/** `pad cron`: its flags, help and action. */
-export function cronCommand(context: CommandContext) {
-  return new Command("cron")
-    .description("print pad's crontab lines (collect, detect, prune), or install/uninstall them")
-    .option("--install", "add the lines to your crontab (idempotent; other lines untouched)")
-    .option("--uninstall", "remove exactly pad's lines from your crontab")
-    .option(
-      "--log-dir <dir>",
-      "where the jobs append their logs (default: next to the database)",
-      flag(parsePath, "--log-dir"),
-    )
-    .option(
-      "--prometheus <file>",
-      "make the collect and detect lines refresh this node_exporter textfile",
-      flag(parsePath, "--prometheus"),
-    )
-    .option(
-      "--alertmanager <url>",
-      "make the detect line tell this Alertmanager about incidents (repeatable)",
-      repeatable,
-    )
-    .action(async (opts) => {
-      if (opts.install && opts.uninstall) {
-        throw new UsageError("--install and --uninstall exclude each other: choose one");
-      }
-      const action = opts.install ? "install" : opts.uninstall ? "uninstall" : "print";
-      await runCron(
-        {
-          db: context.db(),
-          action,
-          logDir: opts.logDir,
-          prometheus: opts.prometheus,
-          alertmanager: opts.alertmanager,
-        },
-        context.stdout,
-      );
-    });
-}
 
 /** Options of `pad cron`. */
 export interface CronOptions {

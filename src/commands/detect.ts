@@ -1,6 +1,13 @@
-import { Command, Option } from "@commander-js/extra-typings";
+/**
+ * `pad detect`: scores the rounds collected since the last run, groups what is anomalous into
+ * incidents and tells them, and learns from the rest. Its flags are defined in src/cli/detect.ts,
+ * which loads this module when it runs.
+ *
+ * @module
+ */
 import config from "../../deno.json" with { type: "json" };
-import { type CommandContext, examples, flag, prometheusOption, repeatable } from "../cli.ts";
+import type { DetectFlags } from "../cli/detect.ts";
+import type { CommandContext } from "../cli/shared.ts";
 import {
   closeQuiet,
   type FlaggedRecord,
@@ -16,7 +23,6 @@ import { alertmanagerUrl, type Target } from "../fleet/notify.ts";
 import { checkPrometheusFile, writePrometheusFile } from "../fleet/prometheus.ts";
 import { logger } from "../log.ts";
 import { LocalNetworks, parseNetwork } from "../net/networks.ts";
-import { boundedDuration, parseCount } from "../parse.ts";
 import { isoString } from "../time.ts";
 import type { Output } from "../output.ts";
 import { checkIntact, openExistingDatabase } from "../store/database.ts";
@@ -36,99 +42,31 @@ import { lockRole } from "../store/lock.ts";
 import type { Database } from "../store/database.ts";
 import { listenerKey } from "../detect/new_listeners.ts";
 import { progress } from "../progress.ts";
+import { DEFAULT_QUIET_SPELL_MS } from "../detect/defaults.ts";
 // A type only: the module itself, which loads TensorFlow.js, is imported when needed.
-import { DEFAULT_WARMUP_ROUNDS } from "../detect/defaults.ts";
 import type { ListenerMemory } from "../detect/model_state.ts";
 
-/** `pad detect`: its flags, help and action. */
-export function detectCommand(context: CommandContext) {
-  return new Command("detect")
-    .description(
-      "score new rounds, group what is anomalous into incidents and tell them, learn from the rest",
-    )
-    .option(
-      "--warmup <rounds>",
-      "rounds of history learned from before anything is flagged",
-      flag(parseCount, "--warmup"),
-      DEFAULT_WARMUP_ROUNDS,
-    )
-    .option(
-      "--seed <n>",
-      "seed of a new model: same seed, same scores",
-      flag(parseCount, "--seed"),
-      1,
-    )
-    .option("--rescore", "score every complete round again with the current model")
-    .option(
-      "--max-epochs <n>",
-      "most epochs per refit (early stopping usually ends sooner)",
-      flag((t, w) => parseCount(t, w, 1), "--max-epochs"),
-      20,
-    )
-    .addOption(
-      new Option("--format <format>", "report format").choices(["text", "json"] as const).default(
-        "text" as const,
-      ),
-    )
-    .option("--exit-code", `exit ${ExitCode.Anomalies} when an incident opened`)
-    .addOption(
-      new Option(
-        "--quiet-spell <duration>",
-        "an incident closes after this long without a flagged round (1m to 7d)",
-      ).argParser(flag(boundedDuration(60_000, 7 * 86_400_000), "--quiet-spell"))
-        .default(DEFAULT_QUIET_SPELL_MS, "30m"),
-    )
-    .option(
-      "--alertmanager <url>",
-      "post incidents to this Alertmanager's v2 API (repeatable)",
-      repeatable,
-    )
-    .option("--on-incident <command>", "run COMMAND (sh -c) with each incident event as JSON")
-    .option("--syslog [socket]", "log each incident event to syslog (default socket /dev/log)")
-    .option(
-      "--ignore-port <protocol/port>",
-      "rounds only about this port are accepted, told nowhere (repeatable)",
-      repeatable,
-    )
-    .option(
-      "--ignore-process <name>",
-      "rounds only about this process's ports are accepted, told nowhere (repeatable)",
-      repeatable,
-    )
-    .option(
-      "--ignore-network <cidr>",
-      "rounds only about peers in it are accepted, told nowhere (repeatable)",
-      repeatable,
-    )
-    .addOption(prometheusOption())
-    .addHelpText(
-      "after",
-      examples([
-        ["pad detect", "score the rounds collected since the last run, as cron runs it hourly"],
-        ["pad detect --alertmanager http://alertmanager:9093", "tell the fleet's Alertmanager"],
-        ["pad detect --on-incident 'mail -s pad root'", "a hook gets each incident as JSON"],
-        ["pad detect --format json | jq -c 'select(.type == \"incident\")'", "for log shippers"],
-        ["pad detect --rescore", "score every round again with the current model"],
-      ]),
-    )
-    .action(async (opts) => {
-      const db = context.db();
-      if (opts.prometheus) checkPrometheusFile(db, opts.prometheus);
-      const result = await runDetect({
-        db,
-        warmup: opts.warmup,
-        seed: opts.seed,
-        rescore: opts.rescore ?? false,
-        maxEpochs: opts.maxEpochs,
-        format: opts.format,
-        quiet: context.quiet(),
-        quietSpellMs: opts.quietSpell,
-        targets: targetsOf(opts),
-        ignore: ignoreRulesOf(opts),
-      }, context.stdout);
-      if (opts.prometheus) writePrometheusFile(db, opts.prometheus);
-      if (opts.exitCode && result.opened.length > 0) context.setStatus(ExitCode.Anomalies);
-    });
+/**
+ * `pad detect` as the command line runs it: alerts and ignore rules from its flags, the
+ * Prometheus file refreshed, and exit 3 with `--exit-code` when an incident opened.
+ */
+export async function detectAction(opts: DetectFlags, context: CommandContext): Promise<void> {
+  const db = context.db();
+  if (opts.prometheus) checkPrometheusFile(db, opts.prometheus);
+  const result = await runDetect({
+    db,
+    warmup: opts.warmup,
+    seed: opts.seed,
+    rescore: opts.rescore ?? false,
+    maxEpochs: opts.maxEpochs,
+    format: opts.format,
+    quiet: context.quiet(),
+    quietSpellMs: opts.quietSpell,
+    targets: targetsOf(opts),
+    ignore: ignoreRulesOf(opts),
+  }, context.stdout);
+  if (opts.prometheus) writePrometheusFile(db, opts.prometheus);
+  if (opts.exitCode && result.opened.length > 0) context.setStatus(ExitCode.Anomalies);
 }
 
 /** The alert targets the flags name. */
@@ -222,9 +160,6 @@ export interface Anomaly extends RoundScore {
 
 /** Rounds scored, then learned from, per step: an hour of minute rounds, as cron runs detect. */
 const ROUNDS_PER_STEP = 60;
-
-/** How long without a flagged round closes an incident, unless `--quiet-spell` says otherwise. */
-const DEFAULT_QUIET_SPELL_MS = 30 * 60_000;
 
 const log = logger("detect");
 

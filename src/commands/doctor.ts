@@ -1,6 +1,11 @@
+/**
+ * `pad doctor`: what collect needs (libpcap, capture permission, the database path, low ports,
+ * procfs), each found ok or not, with what to do. Its flags are defined in src/cli/doctor.ts,
+ * which loads this module when it runs.
+ *
+ * @module
+ */
 import { dirname } from "node:path";
-import { Command } from "@commander-js/extra-typings";
-import type { CommandContext } from "../cli.ts";
 import { defaultProbe } from "../probe/mod.ts";
 import {
   findAllDevices,
@@ -10,22 +15,11 @@ import {
   PcapError,
   PcapStatus,
 } from "../../ffi/mod.ts";
-import { errorMessage, ExitCode } from "../errors.ts";
+import { errorMessage } from "../errors.ts";
 import type { Output } from "../output.ts";
 import { alignedTable } from "../table_format.ts";
 import { checkIntact, openDatabaseReadOnly } from "../store/database.ts";
 import { databaseFailure } from "../store/failure.ts";
-
-/** `pad doctor`: its flags, help and action. */
-export function doctorCommand(context: CommandContext) {
-  return new Command("doctor")
-    .description("check what collect needs (libpcap, capture permission, paths) and what to do")
-    .option("--interface <name>", "the interface to check capture on")
-    .action((opts) => {
-      const findings = runDoctor({ db: context.db(), interface: opts.interface }, context.stdout);
-      if (findings.some((f) => f.status === "fail")) context.setStatus(ExitCode.Failure);
-    });
-}
 
 /** Options of `pad doctor`. */
 export interface DoctorOptions {

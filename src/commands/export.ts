@@ -1,22 +1,11 @@
-import { Command } from "@commander-js/extra-typings";
-import { type CommandContext, flag } from "../cli.ts";
+/**
+ * `pad export`: pad's metrics written for Prometheus's node_exporter. Its flags are defined in
+ * src/cli/export.ts, which loads this module when it runs.
+ *
+ * @module
+ */
 import type { Output } from "../output.ts";
-import { parsePath } from "../parse.ts";
 import { writePrometheusFile } from "../fleet/prometheus.ts";
-
-/** `pad export`: its flags, help and action. */
-export function exportCommand(context: CommandContext) {
-  return new Command("export")
-    .description("write pad's metrics for Prometheus (node_exporter textfile collector)")
-    .requiredOption(
-      "--prometheus <file>",
-      "the .prom file to rewrite atomically",
-      flag(parsePath, "--prometheus"),
-    )
-    .action((opts) => {
-      runExport({ db: context.db(), prometheus: opts.prometheus }, context.summary());
-    });
-}
 
 /** Options of `pad export`. */
 export interface ExportOptions {

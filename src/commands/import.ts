@@ -1,19 +1,13 @@
-import { Command } from "@commander-js/extra-typings";
+/**
+ * `pad import FILE`: a pcap or pcapng file stored as rounds, sliced by the packets' own time
+ * stamps. Its flags are defined in src/cli/import.ts, which loads this module when it runs.
+ *
+ * @module
+ */
 import { plural } from "../report/format.ts";
 import { PcapError } from "../../ffi/mod.ts";
 import { CaptureFileError, describeLinkType, openCaptureFile } from "../capture/offline.ts";
-import { LocalNetworks, parseNetwork, PRIVATE_NETWORKS } from "../net/networks.ts";
-import {
-  type CommandContext,
-  examples,
-  flag,
-  maxPacketsOption,
-  packetRows,
-  packetsOption,
-  payloadBytesOption,
-  repeatable,
-} from "../cli.ts";
-import { boundedDuration } from "../parse.ts";
+import { LocalNetworks, PRIVATE_NETWORKS } from "../net/networks.ts";
 import { RoundSlicer, type SliceCounts } from "../capture/round_slicer.ts";
 import { RoundTraffic, Strangers } from "../capture/round_traffic.ts";
 import { isoString } from "../time.ts";
@@ -28,49 +22,6 @@ import { setCoverage, storeRound } from "../store/rounds.ts";
 import { isStorableTime } from "../round.ts";
 
 const log = logger("import");
-
-/** `pad import FILE`: its flags, help and action. */
-export function importCommand(context: CommandContext) {
-  return new Command("import")
-    .description("store the packets of a pcap or pcapng file as rounds")
-    .argument("<file>", "capture file")
-    .option(
-      "--round-length <duration>",
-      "slice packets into rounds this long, by their timestamps",
-      flag(boundedDuration(1_000, 86_400_000), "--round-length"),
-      60_000,
-    )
-    .option(
-      "--local <net>",
-      "the monitored host's address or network (repeatable; default: private ranges)",
-      repeatable,
-    )
-    .option("--filter <expr>", "BPF filter applied while reading")
-    .option("--again", "import a file pad imported before (its rounds are stored twice)")
-    .addOption(payloadBytesOption())
-    .addOption(packetsOption())
-    .addOption(maxPacketsOption())
-    .addHelpText(
-      "after",
-      examples([
-        ["pad import capture.pcapng --local 192.168.1.20", "the capture of one host"],
-        ["pad import lab.pcap --round-length 10s --local 10.0.0.0/8", "rounds of 10 s"],
-      ]),
-    )
-    .action((file, opts) => {
-      runImport({
-        db: context.db(),
-        file,
-        roundLengthMs: opts.roundLength,
-        local: opts.local?.map((net) => (parseNetwork(net), net)),
-        filter: opts.filter,
-        payloadBytes: opts.payloadBytes,
-        ...packetRows(opts),
-        again: opts.again ?? false,
-        quiet: context.quiet(),
-      }, context.summary());
-    });
-}
 
 /** Options of `pad import FILE`. */
 export interface ImportOptions {

@@ -1,105 +1,28 @@
 /**
  * `pad incidents`, `pad incidents show ID`, `pad ack ID` and `pad accept ID`: what happened, in
- * words, and a person's answer to it.
+ * words, and a person's answer to it. The commands are defined in src/cli/incidents.ts, which
+ * loads this module when one runs.
  *
  * @module
  */
-import { Command, Option } from "@commander-js/extra-typings";
-import { type CommandContext, examples, flag } from "../cli.ts";
 import { UsageError } from "../errors.ts";
 import { incidentJson } from "../fleet/incident_message.ts";
 import type { Output } from "../output.ts";
-import { parseCount, parseTime } from "../parse.ts";
 import { openDatabaseReadOnly, openExistingDatabase } from "../store/database.ts";
 import {
   acceptIncident,
   acknowledgeIncident,
   type Incident,
-  INCIDENT_STATUSES,
   incidentById,
   incidentFlows,
   incidentRounds,
   type IncidentStatus,
   listIncidents,
 } from "../store/incidents.ts";
-import { alignedTable, ROW_FORMATS, type RowFormat, rowWriter } from "../table_format.ts";
+import { alignedTable, type RowFormat, rowWriter } from "../table_format.ts";
 import { flowEndings, plural } from "../report/format.ts";
 import { printable } from "../text.ts";
 import { isoString } from "../time.ts";
-
-/** `pad incidents [show ID]`: its flags, help and action. */
-export function incidentsCommand(context: CommandContext) {
-  const incidents = new Command("incidents")
-    .description("list the incidents, newest first: what happened, in words")
-    .addOption(
-      new Option("--status <status>", "only incidents in this status").choices(INCIDENT_STATUSES),
-    )
-    .option(
-      "--since <time>",
-      "only incidents that lasted until this time or later: ISO 8601 or an age like 7d",
-      flag(parseTime, "--since"),
-    )
-    .addOption(
-      new Option("--format <format>", "output format (default: table on a terminal, else tsv)")
-        // text: what show calls its table (commander gives the list a flag after `show 4`).
-        .choices([...ROW_FORMATS, "text"] as const),
-    )
-    .option("--limit <n>", "incidents at most; 0 for all", flag(parseCount, "--limit"), 20)
-    .addHelpText(
-      "after",
-      examples([
-        ["pad incidents", "the latest incidents"],
-        ["pad incidents --status open", "what still needs an answer"],
-        ["pad incidents show 12", "its rounds, ports, remote addresses and processes"],
-      ]),
-    )
-    .action((opts) => {
-      const format = opts.format === "text" ? "table" : opts.format;
-      runIncidents({ db: context.db(), ...opts, format }, context.stdout);
-    });
-  incidents.command("show")
-    .description("one incident: its rounds, ports, remote addresses, processes and status")
-    .argument("<id>", "the incident's number")
-    .addOption(new Option("--format <format>", "text or json").choices(["text", "json"] as const))
-    .action((id, opts) => {
-      runIncidentShow(
-        { db: context.db(), id: incidentId(id), format: opts.format ?? showFormat(incidents) },
-        context.stdout,
-      );
-    });
-  return incidents;
-}
-
-/** `pad ack ID`: its help and action. */
-export function ackCommand(context: CommandContext) {
-  return new Command("ack")
-    .description("acknowledge an incident: seen, no more alerts for it")
-    .argument("<id>", "the incident's number")
-    .action((id) => {
-      runAnswer({ db: context.db(), id: incidentId(id), answer: "ack" }, context.summary());
-    });
-}
-
-/** `pad accept ID`: its help and action. */
-export function acceptCommand(context: CommandContext) {
-  return new Command("accept")
-    .description("accept an incident as legitimate: its rounds are learned as normal")
-    .argument("<id>", "the incident's number")
-    .addHelpText(
-      "after",
-      examples([[
-        "pad accept 12",
-        "a service started on purpose: no incident for it again, and the model learns it",
-      ]]),
-    )
-    .action((id) => {
-      runAnswer({ db: context.db(), id: incidentId(id), answer: "accept" }, context.summary());
-    });
-}
-
-function incidentId(text: string): number {
-  return parseCount(text, "ID", 1);
-}
 
 /** Options of `pad incidents`. */
 export interface IncidentsOptions {
@@ -254,16 +177,6 @@ export function runIncidentShow(
 
 /** Flows `pad incidents show` lists. */
 const FLOWS_SHOWN = 10;
-
-/**
- * The format `pad incidents show 4 --format json` asked for: commander hands a flag after the
- * subcommand to the parent when both have it (the list's --format), so show reads it there.
- */
-function showFormat(incidents: { opts(): { format?: string } }): "text" | "json" {
-  const format = incidents.opts().format;
-  if (format === undefined || format === "json" || format === "text") return format ?? "text";
-  throw new UsageError(`pad incidents show --format is text or json, not ${format}`);
-}
 
 /** `pad ack` and `pad accept`. */
 export function runAnswer(

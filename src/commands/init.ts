@@ -1,35 +1,14 @@
-import { Command } from "@commander-js/extra-typings";
-import { type CommandContext, examples, flag } from "../cli.ts";
+/**
+ * `pad init`: creates or upgrades the database, or fills a new one from a damaged one. Its flags
+ * are defined in src/cli/init.ts, which loads this module when it runs.
+ *
+ * @module
+ */
 import { UsageError } from "../errors.ts";
 import type { Output } from "../output.ts";
-import { parsePath } from "../parse.ts";
 import { databaseFiles, openAndMigrate } from "../store/database.ts";
 import { hasRounds } from "../store/rounds.ts";
 import { recoverInto } from "../store/recover.ts";
-
-/** `pad init`: its flags, help and action. */
-export function initCommand(context: CommandContext) {
-  return new Command("init")
-    .description("create or upgrade the database; print its path and schema version")
-    .option(
-      "--recover <damaged>",
-      "create the database from the rows a damaged one still holds",
-      flag(parsePath, "--recover"),
-    )
-    .addHelpText(
-      "after",
-      examples([
-        ["pad init", "create the database (collect and import also do, when it is missing)"],
-        [
-          "pad --db ~/pad.saved.db init --recover ~/.local/share/pad/pad.db",
-          "save what a damaged database still holds",
-        ],
-      ]),
-    )
-    .action((opts) => {
-      runInit({ db: context.db(), recover: opts.recover }, context.stdout);
-    });
-}
 
 /** Options of `pad init`. */
 export interface InitOptions {

@@ -2,16 +2,14 @@
  * `pad model export|import|merge`: moving models between hosts as files (see
  * `src/model/model_file.ts` for the format and its checks, `model_file_io.ts` for reading and
  * writing, `model_merge.ts` for the averaging). pad has no server: hosts exchange the
- * files over whatever they already use (scp, object storage, a configuration manager).
+ * files over whatever they already use (scp, object storage, a configuration manager). The
+ * commands are defined in src/cli/model.ts, which loads this module when one runs.
  *
  * @module
  */
 import { plural } from "../report/format.ts";
 import { savedModelOf } from "../detect/model_state.ts";
-import { Command } from "@commander-js/extra-typings";
 import { checkOutputFile, type OutputTarget } from "../atomic_file.ts";
-import { type CommandContext, examples, flag } from "../cli.ts";
-import { parsePath } from "../parse.ts";
 import { isoString } from "../time.ts";
 import { errorMessage, PadError, UsageError } from "../errors.ts";
 import { logger } from "../log.ts";
@@ -46,44 +44,6 @@ import { lockRole } from "../store/lock.ts";
 import type { Output } from "../output.ts";
 
 const log = logger("model");
-
-/** `pad model export|import|merge`: their flags, help and actions. */
-export function modelCommand(context: CommandContext) {
-  const model = new Command("model")
-    .description("move models between hosts: export, import, merge (federated averaging)")
-    .addHelpText(
-      "after",
-      examples([
-        ["pad model export web1.padmodel", "on each host: its newest model"],
-        ["pad model merge web1.padmodel web2.padmodel -o fleet.padmodel", "average them"],
-        ["pad model import fleet.padmodel", "on each host: score with the merged model"],
-      ]),
-    );
-  model.command("export")
-    .description("write the current model (weights, threshold, rounds trained on) to one file")
-    .argument("<file>", "model file to write")
-    .action((file) => {
-      runModelExport({ db: context.db(), file: parsePath(file, "FILE") }, context.summary());
-    });
-  model.command("import")
-    .description("install a model file as the next model version")
-    .argument("<file>", "model file to read")
-    .action(async (file) => {
-      await runModelImport({ db: context.db(), file: parsePath(file, "FILE") }, context.summary());
-    });
-  model.command("merge")
-    .description("average models weighted by the rounds each was trained on")
-    .argument("<files...>", "model files (two or more)")
-    .requiredOption("-o, --output <file>", "merged model file", flag(parsePath, "--output"))
-    .action(async (files, opts) => {
-      await runModelMerge({
-        inputs: files.map((f) => parsePath(f, "FILE")),
-        output: opts.output,
-        db: context.dbIfKnown(),
-      }, context.summary());
-    });
-  return model;
-}
 
 /** What `pad model export` wrote. */
 export interface ModelExportResult {

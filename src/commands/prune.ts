@@ -1,9 +1,11 @@
-import { Command } from "@commander-js/extra-typings";
+/**
+ * `pad prune`: old rounds and packet rows removed in bounded batches, the space given back.
+ * Its flags are defined in src/cli/prune.ts, which loads this module when it runs.
+ *
+ * @module
+ */
 import { plural } from "../report/format.ts";
-import { type CommandContext, examples, flag } from "../cli.ts";
-import { ExitCode } from "../errors.ts";
 import { logger } from "../log.ts";
-import { boundedDuration, parseMegabytes } from "../parse.ts";
 import type { Output } from "../output.ts";
 import { megabytes } from "../table_format.ts";
 import { checkIntact, databaseFileBytes, openExistingDatabase } from "../store/database.ts";
@@ -19,50 +21,6 @@ import {
   removeRoundsBefore,
   shrinkTo,
 } from "../store/retention.ts";
-
-const MINUTE = 60_000;
-const TEN_YEARS = 3650 * 86_400_000;
-
-/** `pad prune`: its flags, help and action. */
-export function pruneCommand(context: CommandContext) {
-  return new Command("prune")
-    .description("remove old rounds and packets; give the space back")
-    .option(
-      "--keep <duration>",
-      "keep rounds younger than this",
-      flag(boundedDuration(MINUTE, TEN_YEARS), "--keep"),
-      7 * 86_400_000,
-    )
-    .option(
-      "--keep-packets <duration>",
-      "keep packet rows younger than this (rounds, their counts and flows stay)",
-      flag(boundedDuration(MINUTE, TEN_YEARS), "--keep-packets"),
-      86_400_000,
-    )
-    .option(
-      "--max-size <MB>",
-      "then remove the oldest rounds until the file fits",
-      flag(parseMegabytes, "--max-size"),
-    )
-    .option("--dry-run", "report what would be removed; change nothing", false)
-    .addHelpText(
-      "after",
-      examples([
-        ["pad prune", "a week of rounds and a day of packet rows stay, as cron runs it daily"],
-        ["pad prune --max-size 500 --dry-run", "what keeping the file under 500 MB would take"],
-      ]),
-    )
-    .action((opts) => {
-      const result = runPrune({
-        db: context.db(),
-        keepMs: opts.keep,
-        keepPacketsMs: opts.keepPackets,
-        maxSizeBytes: opts.maxSize,
-        dryRun: opts.dryRun,
-      }, context.summary());
-      if (!result.fits) context.setStatus(ExitCode.Failure);
-    });
-}
 
 /** Options of `pad prune`. */
 export interface PruneOptions {

@@ -1,7 +1,10 @@
-import { Command } from "@commander-js/extra-typings";
+/**
+ * `pad report`: one self-contained HTML page of a time range's rounds. Its flags are defined in
+ * src/cli/report.ts, which loads this module when it runs.
+ *
+ * @module
+ */
 import { checkOutputFile, type OutputTarget, writeFileAtomic } from "../atomic_file.ts";
-import { type CommandContext, examples, flag } from "../cli.ts";
-import { parsePath, parseTime } from "../parse.ts";
 import { UsageError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { isoString } from "../time.ts";
@@ -10,39 +13,6 @@ import { databaseSpan, loadReport } from "../store/report.ts";
 import { isoTime, plural } from "../report/format.ts";
 import { renderReport } from "../report/html.ts";
 import { databaseFiles, openDatabaseReadOnly } from "../store/database.ts";
-
-/** `pad report`: its flags, help and action. */
-export function reportCommand(context: CommandContext) {
-  return new Command("report")
-    .description("write one self-contained HTML report: incidents, scores, ports, traffic, model")
-    .option(
-      "-o, --output <file>",
-      "HTML file to write",
-      flag(parsePath, "--output"),
-      "pad-report.html",
-    )
-    .option(
-      "--since <time>",
-      "from this time: ISO 8601 or an age like 24h, 7d",
-      flag(parseTime, "--since"),
-    )
-    .option("--until <time>", "before this time: ISO 8601 or an age", flag(parseTime, "--until"))
-    .addHelpText(
-      "after",
-      examples([
-        ["pad report", "the last day, into pad-report.html"],
-        ["pad report --since 7d -o week.html", "the last week"],
-      ]),
-    )
-    .action((opts) => {
-      runReport({
-        db: context.db(),
-        output: opts.output,
-        since: opts.since ?? Date.now() - 86_400_000,
-        until: opts.until,
-      }, context.summary());
-    });
-}
 
 /** Options of `pad report`. */
 export interface ReportOptions {

@@ -1,13 +1,11 @@
 /**
  * `pad status`: one screen answering "is pad working, and is anything wrong?" — the database,
  * the last round collect made, the last detect and its model, how long warm-up still lasts, the
- * open incidents. Exit 1, with the reason, when collect has not run for a few minutes.
+ * open incidents. Exit 1, with the reason, when collect has not run for a few minutes. Its flags
+ * are defined in src/cli/status.ts, which loads this module when it runs.
  *
  * @module
  */
-import { Command, Option } from "@commander-js/extra-typings";
-import { type CommandContext, examples } from "../cli.ts";
-import { ExitCode } from "../errors.ts";
 import type { Output } from "../output.ts";
 import { duration, figure, plural } from "../report/format.ts";
 import { databaseFileBytes, openDatabaseReadOnly, pragma } from "../store/database.ts";
@@ -19,24 +17,6 @@ import { isoString } from "../time.ts";
 
 /** collect runs every minute: a newest round older than this means it stopped. */
 const STALE_MS = 5 * 60_000;
-
-/** `pad status`: its flags, help and action. */
-export function statusCommand(context: CommandContext) {
-  return new Command("status")
-    .description("is pad working, and is anything wrong? collect, detect, warm-up, incidents")
-    .addOption(new Option("--format <format>", "text or json").choices(["text", "json"] as const))
-    .addHelpText(
-      "after",
-      examples([
-        ["pad status", "exit 1 when collect has not run for 5 minutes, with the reason"],
-        ["pad status --format json | jq .open_incidents", "for scripts"],
-      ]),
-    )
-    .action((opts) => {
-      const status = runStatus({ db: context.db(), now: Date.now() }, context.stdout, opts.format);
-      if (status.problems.length > 0) context.setStatus(ExitCode.Failure);
-    });
-}
 
 /** What `pad status` found. */
 export interface StatusReport {

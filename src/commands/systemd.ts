@@ -1,74 +1,19 @@
 /**
  * `pad systemd`: prints pad's service and timer units (collect every minute, detect hourly,
  * prune daily), writes them into a directory, or installs and enables them — the same jobs as
- * `pad cron`, with logs in the journal.
+ * `pad cron`, with logs in the journal. Its flags are defined in src/cli/systemd.ts, which loads
+ * this module when it runs.
  *
  * @module
  */
 import { join, resolve } from "node:path";
-import { Command } from "@commander-js/extra-typings";
 import { checkWritableDirectory, exists, writeFileAtomic } from "../atomic_file.ts";
-import { type CommandContext, examples, flag, repeatable } from "../cli.ts";
-import { errorMessage, PadError, UsageError } from "../errors.ts";
+import { errorMessage, PadError } from "../errors.ts";
 import { alertmanagerUrl } from "../fleet/notify.ts";
 import { checkPrometheusFile } from "../fleet/prometheus.ts";
 import { systemdUnits, type UnitFile } from "../fleet/systemd_units.ts";
 import type { Output } from "../output.ts";
-import { parsePath } from "../parse.ts";
 import { databaseFiles } from "../store/database.ts";
-
-/** `pad systemd`: its flags, help and action. */
-export function systemdCommand(context: CommandContext) {
-  return new Command("systemd")
-    .description("print pad's systemd service and timer units, or write or install them")
-    .option(
-      "--output <dir>",
-      "write the unit files into this directory",
-      flag(parsePath, "--output"),
-    )
-    .option(
-      "--install",
-      "install the units (system units as root, else user units) and start the timers",
-    )
-    .option("--uninstall", "stop the timers and remove the units")
-    .option(
-      "--prometheus <file>",
-      "make collect and detect refresh this node_exporter textfile",
-      flag(parsePath, "--prometheus"),
-    )
-    .option(
-      "--alertmanager <url>",
-      "make detect tell this Alertmanager about incidents (repeatable)",
-      repeatable,
-    )
-    .addHelpText(
-      "after",
-      examples([
-        ["sudo pad --db /var/lib/pad/pad.db systemd --install", "run pad from systemd timers"],
-        ["journalctl -u pad-collect -u pad-detect --since today", "what the jobs said"],
-        ["pad systemd --output ./units", "the files, to review or ship with a package"],
-      ]),
-    )
-    .action(async (opts) => {
-      const actions = [opts.output !== undefined, opts.install, opts.uninstall].filter(Boolean);
-      if (actions.length > 1) {
-        throw new UsageError("--output, --install and --uninstall exclude each other: choose one");
-      }
-      await runSystemd({
-        db: context.db(),
-        action: opts.install
-          ? "install"
-          : opts.uninstall
-          ? "uninstall"
-          : opts.output
-          ? "output"
-          : "print",
-        output: opts.output,
-        prometheus: opts.prometheus,
-        alertmanager: opts.alertmanager,
-      }, context.stdout);
-    });
-}
 
 /** Options of `pad systemd`. */
 export interface SystemdOptions {

@@ -1,6 +1,6 @@
 /**
- * Detect's defaults that other commands report (`pad status`), kept apart from the model so
- * that reading them loads nothing else.
+ * Detect's defaults that other commands report (`pad status`) and its flags' help shows, kept
+ * apart from the model and from detect itself so that reading them loads nothing else.
  *
  * @module
  */
@@ -12,3 +12,6 @@
  * false-alarm incidents on README's synthetic host at 60, none at 120).
  */
 export const DEFAULT_WARMUP_ROUNDS = 120;
+
+/** How long without a flagged round closes an incident, unless `--quiet-spell` says otherwise. */
+export const DEFAULT_QUIET_SPELL_MS = 30 * 60_000;

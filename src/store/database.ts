@@ -1,5 +1,5 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { kindOf } from "../atomic_file.ts";
 import { errorMessage, PadError, UsageError } from "../errors.ts";
 import { damaged, databaseFailure, isSqliteError } from "./failure.ts";
@@ -89,21 +89,6 @@ export class WriteBatch implements Disposable {
  * short transactions, so a generous wait means they never fail because of each other.
  */
 export const BUSY_TIMEOUT_MS = 60_000;
-
-/** `$PAD_DB`, else `$XDG_DATA_HOME/pad/pad.db`, else `~/.local/share/pad/pad.db`. */
-export function defaultDatabasePath(env: Pick<typeof Deno.env, "get"> = Deno.env): string {
-  const explicit = env.get("PAD_DB");
-  if (explicit) return explicit;
-  const dataHome = env.get("XDG_DATA_HOME");
-  if (dataHome) return join(dataHome, "pad", "pad.db");
-  const home = env.get("HOME");
-  if (!home) {
-    throw new PadError(
-      "Cannot choose a database path: HOME is not set; pass --db PATH or set PAD_DB",
-    );
-  }
-  return join(home, ".local", "share", "pad", "pad.db");
-}
 
 /**
  * Opens the database for writing, creating it (mode 0600, in a 0700 directory pad creates) if

@@ -9,14 +9,6 @@ import { type Database, transaction } from "./database.ts";
 /** An incident's status: open; closed after a quiet spell; acknowledged (seen); accepted. */
 export type IncidentStatus = "open" | "closed" | "acknowledged" | "accepted";
 
-/** Statuses `pad incidents --status` takes. */
-export const INCIDENT_STATUSES: readonly IncidentStatus[] = [
-  "open",
-  "closed",
-  "acknowledged",
-  "accepted",
-];
-
 /** What an incident is about: the kind of cause its rounds' measurements point at. */
 export const INCIDENT_KINDS = [
   "new listener",

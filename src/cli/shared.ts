@@ -1,14 +1,15 @@
 /**
  * What every subcommand's definition shares: how a flag's text becomes a value (a usage error
  * either way), the context main.ts gives each command (the database, where output goes, how to
- * set the exit code), and the flags more than one command takes, declared once.
+ * set the exit code), and the flags more than one command takes, declared once. Loaded at
+ * start-up, like the definitions: it imports nothing heavier than commander.
  *
  * @module
  */
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { errorMessage } from "./errors.ts";
-import type { Output } from "./output.ts";
-import { formatDuration, parseCount, parsePath } from "./parse.ts";
+import { errorMessage } from "../errors.ts";
+import type { Output } from "../output.ts";
+import { formatDuration, parseCount, parsePath } from "../parse.ts";
 
 /** What main.ts gives each command's action. */
 export interface CommandContext {
