@@ -5,8 +5,8 @@
  * 2. live, on `lo`: a UDP flood to a local port (bench/support/flood.py, 127.0.0.1 only) at rising
  *    rates, captured by pad and, at the same time on the same packets, by
  *    `tcpdump -i lo -w /dev/null -B 32768` (the same 32 MiB ring as pad). Twice: pad's capture
- *    engine in this process (its worker decodes and counts the round as collect has it do,
- *    src/capture/live.ts), then a real
+ *    engine in this process (decoding and counting the round on this thread, as collect has it
+ *    do with procfs sweeps, src/capture/live.ts), then a real
  *    `pad collect --interface lo --probe procfs` (decode, per-port counts, packet rows, SQLite).
  *    Each side's captured and dropped counts come from its own statistics.
  *
@@ -46,6 +46,8 @@ const LADDER: readonly { rate?: number; senders: number }[] = [
   { senders: 1 },
   { senders: 2 },
 ];
+/** tcpdump's ring, the size of pad's (src/capture/live.ts). */
+const RING_KIB = 32_768;
 /** tcpdump and tshark read /etc/localtime per packet without TZ: UTC is their best case. */
 const UTC = { TZ: "UTC" };
 
@@ -170,12 +172,13 @@ const lossless = (captured: number, dropped: number, sent: number) =>
 async function engineRun(step: { rate?: number; senders: number }): Promise<LiveRun> {
   using sink = udpSink();
   const filter = `udp dst port ${sink.port}`;
-  const tcpdump = await startTcpdump(filter);
-  // As collect runs it: the worker decodes and counts the round, handing it over at the end.
+  const tcpdump = await startTcpdump(filter, "/dev/null", RING_KIB);
+  // As collect runs it: decoded and counted on this thread, the round handed over at the end.
   const capture = await startLiveCapture({
     device: "lo",
     filter,
     round: { maxPackets: 10_000, dnsOnly: true, payloadBytes: 0 },
+    thread: "caller",
   });
   const cpuBefore = cpuSecondsOf("self");
   const sent = await flood(sink.port, SECONDS, step.senders, step.rate);
@@ -206,7 +209,7 @@ async function collectRun(dir: string, step: { rate?: number; senders: number })
   using sink = udpSink();
   const filter = `udp dst port ${sink.port}`;
   const db = `${dir}/collect-${crypto.randomUUID()}.db`;
-  const tcpdump = await startTcpdump(filter);
+  const tcpdump = await startTcpdump(filter, "/dev/null", RING_KIB);
   // GNU time measures the whole round's CPU (its -o file, so pad's stderr stays its own).
   // --debug: the "Round N started" line says capture is running (it starts before the round).
   const timeFile = `${dir}/time-${crypto.randomUUID()}`;
@@ -316,7 +319,7 @@ async function live(
     figure: `live capture on lo, ${name}`,
     value: padBest,
     unit: "packets/s",
-    anchor: "tcpdump -i lo -w /dev/null -B 32768, same packets at the same time",
+    anchor: `tcpdump -i lo -w /dev/null -B ${RING_KIB}, same packets at the same time`,
     anchorValue: tcpdumpBest,
     ...higherIsBetter(padBest, tcpdumpBest, "tcpdump's rate"),
     target: `≥ ${int(TARGET_RATE)} packets/s, 0 dropped`,
@@ -352,7 +355,11 @@ try {
   await offline(dir);
   console.log("\n## live capture on lo");
   const ceiling = await senderCeiling();
-  await live(ceiling, "pad's engine (worker: decode and count the round)", engineRun);
+  await live(
+    ceiling,
+    "pad's engine (decode and count the round, on the caller's thread)",
+    engineRun,
+  );
   await live(ceiling, "pad collect --probe procfs", (step) => collectRun(dir, step));
 } finally {
   Deno.removeSync(dir, { recursive: true });

@@ -27,7 +27,11 @@ export interface LiveCaptureOptions {
   filter?: string;
   /** Bytes kept per packet (default 65,535). */
   snaplen?: number;
-  /** Kernel ring size (default 32 MiB): what absorbs bursts while the loop catches up. */
+  /**
+   * Kernel ring size (default 32 MiB): what absorbs bursts while the loop catches up. It is
+   * most of a capturing collect's memory, but 8 and 16 MiB lost 3–44% of a 0.9–1.3 M packets/s
+   * flood on lo with two senders on two cores, where 32 MiB lost none.
+   */
   bufferSizeBytes?: number;
   /** Promiscuous mode (default false). */
   promiscuous?: boolean;
