@@ -204,28 +204,34 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "LiveCapture.stop() rejects with the error onBatch threw, and reports it to onError",
-  ignore: !canCapture,
-  async fn() {
-    const sink = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-    const port = (sink.addr as Deno.NetAddr).port;
-    const reported: Error[] = [];
-    const capture = await startLiveCapture({
-      device: "lo",
-      filter: `udp dst port ${port}`,
-      onBatch: () => {
-        throw new Error("consumer broke");
-      },
-      onError: (error) => reported.push(error),
-    });
-    await sink.send(new Uint8Array(4), { transport: "udp", hostname: "127.0.0.1", port });
-    await waitFor(() => reported.length > 0, 3000);
-    sink.close();
-    assert.equal(reported[0]?.message, "consumer broke");
-    await assert.rejects(capture.stop(), /consumer broke/);
-  },
-});
+for (const thread of ["worker", "caller"] as const) {
+  Deno.test({
+    name:
+      `LiveCapture.stop(), thread: ${thread}, rejects with the error onBatch threw, and reports it to onError`,
+    ignore: !canCapture,
+    fn: () => reportsConsumerError(thread),
+  });
+}
+
+async function reportsConsumerError(thread: "worker" | "caller") {
+  const sink = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const port = (sink.addr as Deno.NetAddr).port;
+  const reported: Error[] = [];
+  const capture = await startLiveCapture({
+    device: "lo",
+    filter: `udp dst port ${port}`,
+    onBatch: () => {
+      throw new Error("consumer broke");
+    },
+    onError: (error) => reported.push(error),
+    thread,
+  });
+  await sink.send(new Uint8Array(4), { transport: "udp", hostname: "127.0.0.1", port });
+  await waitFor(() => reported.length > 0, 3000);
+  sink.close();
+  assert.equal(reported[0]?.message, "consumer broke");
+  await assert.rejects(capture.stop(), /consumer broke/);
+}
 
 Deno.test("defaultInterface() picks an up, non-loopback interface with an address, or null", () => {
   const name = defaultInterface();

@@ -13,6 +13,7 @@
  */
 import type { Channel, FeatureLayout, Global } from "../model/feature_layout.ts";
 import { describeFeature } from "../model/feature_layout.ts";
+import { count } from "../number_text.ts";
 import type { RoundData, TrafficRow } from "../round.ts";
 import type { AnomalyPort } from "../store/detections.ts";
 import type { IncidentCause, IncidentKind, IncidentPort } from "../store/incidents.ts";
@@ -406,15 +407,9 @@ function mergePorts(a: IncidentPort[], b: IncidentPort[]): IncidentPort[] {
   });
 }
 
-const INTEGER = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
-
 /** `1 address`, `3 addresses`. */
 function plural(n: number, one: string, many: string): string {
   return `${count(n)} ${n === 1 ? one : many}`;
-}
-
-function count(n: number): string {
-  return INTEGER.format(n);
 }
 
 /** `a minute`, `10 s`, `5 min`. */

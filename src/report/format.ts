@@ -1,5 +1,8 @@
 /** How the report writes times and numbers: ISO 8601 in UTC, and figures people can read. */
+import { count } from "../number_text.ts";
 import { isoString } from "../time.ts";
+
+export { count };
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -13,13 +16,6 @@ export function isoTime(ms: number): string {
 /** `2026-03-02 14:05Z`: minutes are enough for axis titles and ranges of rounds. */
 export function isoMinute(ms: number): string {
   return isoTime(ms).replace(/:\d{2}Z$/, "Z");
-}
-
-const INTEGER = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
-
-/** A count with thousands separators: `12,345`. */
-export function count(n: number): string {
-  return INTEGER.format(n);
 }
 
 /** A score or loss with three significant digits (`9.87`, `104`, `0.0123`). */
