@@ -159,7 +159,7 @@ Deno.test("pad status: one screen, exit 1 when collect stopped, and no database 
     /^collect +round 1 complete, [\d.]+ (s|min) ago, probe procfs, capture on lo$/m,
   );
   assert.match(fresh.stdout, /^detect +never ran/m);
-  assert.match(fresh.stdout, /^warm-up +119 rounds to go/m);
+  assert.match(fresh.stdout, /^warm-up +119 rounds to go \(about 2 h of collect,/m);
   assert.match(fresh.stdout, /^incidents +none open$/m);
 
   {

@@ -105,7 +105,7 @@ function text(r: StatusReport, now: number): string {
     r.warmupLeft === 0
       ? `done (${plural(h.completeRounds, "round")} of history)`
       : `${plural(r.warmupLeft, "round")} to go (about ${
-        duration(r.warmupLeft * 60_000)
+        roughly(r.warmupLeft * 60_000)
       } of collect, then the next hourly detect); the rules flag meanwhile`,
   ]);
   rows.push([
@@ -153,4 +153,11 @@ function statusJson(r: StatusReport) {
 
 function mebibytes(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** An estimate as a person says it: `45 min`, `1.5 h`, `2 h` (not `1.93 h`). */
+function roughly(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 60) return `${minutes} min`;
+  return `${Math.round(minutes / 30) / 2} h`;
 }
