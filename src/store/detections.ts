@@ -1,6 +1,7 @@
 /** Writing what detect decides: model versions, round scores, anomalies and their ports. */
 import { type Database, transaction } from "./database.ts";
 import type { IncidentCause } from "./incidents.ts";
+import { numberOrNull, textOrNull } from "./row_values.ts";
 
 /** One model version as stored. */
 export interface StoredModel {
@@ -52,11 +53,11 @@ export function storedModel(db: Database, id: number): StoredModel | null {
     topology: String(row.topology),
     weights: row.weights as Uint8Array,
     config: String(row.config),
-    threshold: row.threshold === null ? null : Number(row.threshold),
+    threshold: numberOrNull(row.threshold),
     thresholdState: String(row.threshold_state),
     roundsTrained: Number(row.rounds_trained),
-    trainedUntil: row.trained_until === null ? null : Number(row.trained_until),
-    metrics: row.metrics === null ? null : String(row.metrics),
+    trainedUntil: numberOrNull(row.trained_until),
+    metrics: textOrNull(row.metrics),
   };
 }
 

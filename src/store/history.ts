@@ -10,6 +10,7 @@ import {
   type TrafficProtocol,
 } from "../round.ts";
 import type { Database } from "./database.ts";
+import { numberOrNull, textOrNull } from "./row_values.ts";
 
 /** A complete round's id and start, in time order. */
 export interface RoundRef {
@@ -44,9 +45,7 @@ export function verdictsOf(
   const row = db.prepare("SELECT verdict, score FROM round_scores WHERE round_id = ?");
   return ids.flatMap((id) => {
     const r = row.get(id);
-    return r
-      ? [{ verdict: String(r.verdict), score: r.score === null ? null : Number(r.score) }]
-      : [];
+    return r ? [{ verdict: String(r.verdict), score: numberOrNull(r.score) }] : [];
   });
 }
 
@@ -160,11 +159,11 @@ export function loadRounds(db: Database, ids: readonly number[]): RoundData[] {
         listening: p.socket_state === null
           ? null
           : isListeningState(p.protocol as Protocol, String(p.socket_state)),
-        pid: p.pid === null ? null : Number(p.pid),
-        command: p.command === null ? null : String(p.command),
+        pid: numberOrNull(p.pid),
+        command: textOrNull(p.command),
       })),
       traffic: traffic.all(id).map((t) => ({
-        port: t.port_id === null ? null : Number(t.port_id),
+        port: numberOrNull(t.port_id),
         protocol: t.protocol as TrafficProtocol,
         direction: t.direction as "in" | "out",
         packets: Number(t.packets),
@@ -200,14 +199,6 @@ function attemptsOf(row: Record<string, unknown> | undefined): ConnectionAttempt
     attemptsPeerOut: textOrNull(row.attempts_peer_out),
     attemptsPortOut: numberOrNull(row.attempts_port_out),
   };
-}
-
-function textOrNull(value: unknown): string | null {
-  return value === null || value === undefined ? null : String(value);
-}
-
-function numberOrNull(value: unknown): number | null {
-  return value === null || value === undefined ? null : Number(value);
 }
 
 /**

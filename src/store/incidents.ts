@@ -5,6 +5,7 @@
  * @module
  */
 import { type Database, transaction } from "./database.ts";
+import { numberOrNull, textOrNull } from "./row_values.ts";
 
 /** An incident's status: open; closed after a quiet spell; acknowledged (seen); accepted. */
 export type IncidentStatus = "open" | "closed" | "acknowledged" | "accepted";
@@ -275,14 +276,14 @@ export function incidentRounds(db: Database, id: number): {
   ).all(id).map((row) => ({
     roundId: Number(row.round_id),
     startTime: Number(row.start_time),
-    score: row.score === null ? null : Number(row.score),
-    threshold: row.threshold === null ? null : Number(row.threshold),
+    score: numberOrNull(row.score),
+    threshold: numberOrNull(row.threshold),
     reason: String(row.reason),
     ports: ports.all(Number(row.id)).map((p) => ({
       protocol: String(p.protocol),
-      port: p.port_id === null ? null : Number(p.port_id),
-      command: p.command === null ? null : String(p.command),
-      pid: p.pid === null ? null : Number(p.pid),
+      port: numberOrNull(p.port_id),
+      command: textOrNull(p.command),
+      pid: numberOrNull(p.pid),
     })),
   }));
 }
@@ -339,17 +340,17 @@ export function incidentFlows(
     roundId: Number(f.round_id),
     direction: String(f.direction),
     protocol: String(f.protocol),
-    port: f.port_id === null ? null : Number(f.port_id),
-    command: f.command === null ? null : String(f.command),
-    pid: f.pid === null ? null : Number(f.pid),
+    port: numberOrNull(f.port_id),
+    command: textOrNull(f.command),
+    pid: numberOrNull(f.pid),
     remoteAddr: String(f.remote_addr),
-    remotePort: f.remote_port === null ? null : Number(f.remote_port),
+    remotePort: numberOrNull(f.remote_port),
     packetsIn: Number(f.packets_in),
     packetsOut: Number(f.packets_out),
     bytesIn: Number(f.bytes_in),
     bytesOut: Number(f.bytes_out),
-    state: f.state === null ? null : String(f.state),
-    dnsQuery: f.dns_query === null ? null : String(f.dns_query),
+    state: textOrNull(f.state),
+    dnsQuery: textOrNull(f.dns_query),
   }));
   return { flows, states };
 }

@@ -9,6 +9,7 @@
 import { EPHEMERAL_FIRST, EPHEMERAL_LAST } from "../round.ts";
 import type { Database } from "./database.ts";
 import { incidentFlows } from "./incidents.ts";
+import { numberOrNull, textOrNull } from "./row_values.ts";
 
 /** The rounds a report covers: `since` inclusive, `until` exclusive, ms since the epoch. */
 export interface ReportRange {
@@ -265,14 +266,6 @@ function num(value: unknown): number {
   return Number(value ?? 0);
 }
 
-function numOrNull(value: unknown): number | null {
-  return value === null || value === undefined ? null : Number(value);
-}
-
-function textOrNull(value: unknown): string | null {
-  return value === null || value === undefined ? null : String(value);
-}
-
 function roundSummary(db: Database, range: ReportRange): RoundSummary {
   const row = db.prepare(
     `SELECT count(*) AS total, sum(r.status = 'complete') AS complete,
@@ -294,8 +287,8 @@ function roundSummary(db: Database, range: ReportRange): RoundSummary {
     unscored: num(row.unscored),
     partial: num(row.partial),
     captureOff: num(row.capture_off),
-    first: numOrNull(row.first),
-    last: numOrNull(row.last),
+    first: numberOrNull(row.first),
+    last: numberOrNull(row.last),
   };
 }
 
@@ -320,8 +313,8 @@ function scoreBuckets(db: Database, range: ReportRange, buckets: Buckets): Score
   ).all(bucketParams(range, buckets)).map((row) => ({
     bucket: num(row.bucket),
     rounds: num(row.rounds),
-    score: numOrNull(row.score),
-    threshold: numOrNull(row.threshold),
+    score: numberOrNull(row.score),
+    threshold: numberOrNull(row.threshold),
     warmup: num(row.warmup),
     anomalies: num(row.anomalies),
   }));
@@ -338,8 +331,8 @@ function anomaliesOf(db: Database, range: ReportRange): ReportData["anomalies"] 
     id: num(row.id),
     roundId: num(row.round_id),
     start: num(row.start_time),
-    score: numOrNull(row.score),
-    threshold: numOrNull(row.threshold),
+    score: numberOrNull(row.score),
+    threshold: numberOrNull(row.threshold),
     reason: String(row.reason),
   }));
   const listed = rows.slice(0, LIMITS.listedAnomalies);
@@ -358,10 +351,10 @@ function anomaliesOf(db: Database, range: ReportRange): ReportData["anomalies"] 
       const id = num(row.anomaly_id);
       const entry = ports.get(id) ?? { ports: [], total: num(row.total) };
       entry.ports.push({
-        port: numOrNull(row.port_id),
+        port: numberOrNull(row.port_id),
         protocol: String(row.protocol),
         error: num(row.error),
-        pid: numOrNull(row.pid),
+        pid: numberOrNull(row.pid),
         command: textOrNull(row.command),
       });
       ports.set(id, entry);
@@ -375,7 +368,7 @@ function anomaliesOf(db: Database, range: ReportRange): ReportData["anomalies"] 
       return {
         ...markers[i]!,
         detectedAt: num(row.detected_at),
-        modelId: numOrNull(row.model_id),
+        modelId: numberOrNull(row.model_id),
         ports: found?.ports ?? [],
         morePorts: found ? found.total - found.ports.length : 0,
       };
@@ -616,9 +609,9 @@ function modelEntry(row: Record<string, unknown>): ModelEntry {
   return {
     id: num(row.id),
     created: num(row.created),
-    threshold: numOrNull(row.threshold),
+    threshold: numberOrNull(row.threshold),
     roundsTrained: num(row.rounds_trained),
-    trainedUntil: numOrNull(row.trained_until),
+    trainedUntil: numberOrNull(row.trained_until),
     fit: fitSummary(textOrNull(row.metrics)),
   };
 }
@@ -665,7 +658,7 @@ function incidentsOf(db: Database, range: ReportRange): IncidentEntry[] {
     start: num(row.start_time),
     end: num(row.end_time),
     rounds: num(row.rounds),
-    peakScore: numOrNull(row.peak_score),
+    peakScore: numberOrNull(row.peak_score),
     ports: portList(textOrNull(row.ports)),
     flowStates: incidentFlows(db, num(row.id), 0).states,
   }));

@@ -8,6 +8,7 @@
 import { LATEST_TIME } from "../round.ts";
 import type { Database } from "./database.ts";
 import { openIncidentCounts } from "./incidents.ts";
+import { numberOrNull, textOrNull } from "./row_values.ts";
 
 /** Ports occupied in a round, by protocol and family. */
 export interface OccupiedCount {
@@ -75,8 +76,8 @@ export function readStatus(db: Database): StoreStatus {
       ? {
         id: Number(last.id),
         endTime: numberOrNull(last.end_time),
-        probe: last.probe === null ? null : String(last.probe),
-        captureOff: last.capture_off === null ? null : String(last.capture_off),
+        probe: textOrNull(last.probe),
+        captureOff: textOrNull(last.capture_off),
         packetsSeen: Number(last.packets_seen),
         pcapDropped: numberOrNull(last.pcap_dropped),
         pcapIfDropped: numberOrNull(last.pcap_if_dropped),
@@ -138,10 +139,6 @@ function occupiedCounts(db: Database, roundId: number): OccupiedCount[] {
   );
 }
 
-function numberOrNull(value: unknown): number | null {
-  return value === null || value === undefined ? null : Number(value);
-}
-
 /** What `pad status` tells besides {@linkcode readStatus}: how collect and detect are doing. */
 export interface Health {
   /** The newest round collect made (any status), or null where collect never ran. */
@@ -177,10 +174,10 @@ export function readHealth(db: Database): Health {
         startTime: Number(live.start_time),
         endTime: numberOrNull(live.end_time),
         status: String(live.status),
-        probe: live.probe === null ? null : String(live.probe),
-        interface: live.interface === null ? null : String(live.interface),
-        captureOff: live.capture_off === null ? null : String(live.capture_off),
-        error: live.error === null ? null : String(live.error),
+        probe: textOrNull(live.probe),
+        interface: textOrNull(live.interface),
+        captureOff: textOrNull(live.capture_off),
+        error: textOrNull(live.error),
       }
       : null,
     completeRounds: Number(
