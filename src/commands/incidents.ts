@@ -81,7 +81,7 @@ export function runIncidentShow(
   const incident = incidentById(db, options.id);
   if (!incident) throw new UsageError(`No incident ${options.id}: pad incidents lists them`);
   const rounds = incidentRounds(db, options.id);
-  const { flows, states } = incidentFlows(db, options.id, FLOWS_SHOWN);
+  const { flows, states } = incidentFlows(db, incident, FLOWS_SHOWN);
   if (options.format === "json") {
     out.write(
       JSON.stringify({

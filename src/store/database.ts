@@ -232,6 +232,12 @@ export function transaction<T>(db: Database, fn: () => T): T {
   }
 }
 
+/** Whether the database has `name` (a read-only command may open one older than its schema). */
+export function hasTable(db: Database, name: string): boolean {
+  return prepared(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name) !==
+    undefined;
+}
+
 /** Reads an integer pragma such as `user_version` or `page_count`. */
 export function pragma(db: Database, name: string): number {
   const row = db.prepare(`PRAGMA ${name}`).get();

@@ -1,5 +1,5 @@
 /** Writing what detect decides: model versions, round scores, anomalies and their ports. */
-import { type Database, transaction } from "./database.ts";
+import { type Database, hasTable, transaction } from "./database.ts";
 import type { IncidentCause } from "./incidents.ts";
 import { numberOrNull, textOrNull } from "./row_values.ts";
 
@@ -34,10 +34,7 @@ export function latestModel(db: Database): StoredModel | null {
 
 /** The versions that still have their weights, newest first. */
 export function weightedModelIds(db: Database): number[] {
-  const hasModels = db.prepare(
-    "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'models'",
-  ).get();
-  if (!hasModels) return [];
+  if (!hasTable(db, "models")) return [];
   return db.prepare("SELECT id FROM models WHERE weights IS NOT NULL ORDER BY id DESC").all()
     .map((r) => Number(r.id));
 }

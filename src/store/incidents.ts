@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { type Database, transaction } from "./database.ts";
-import { numberOrNull, textOrNull } from "./row_values.ts";
+import { type Database, hasTable, prepared, transaction } from "./database.ts";
+import { jsonList, numberOrNull, textOrNull } from "./row_values.ts";
 
 /** An incident's status: open; closed after a quiet spell; acknowledged (seen); accepted. */
 export type IncidentStatus = "open" | "closed" | "acknowledged" | "accepted";
@@ -313,27 +313,25 @@ export interface IncidentFlow {
  */
 export function incidentFlows(
   db: Database,
-  id: number,
+  incident: Pick<Incident, "id" | "ports" | "peers">,
   limit: number,
 ): { flows: IncidentFlow[]; states: Record<string, number> } {
-  const incident = db.prepare("SELECT ports, peers FROM incidents WHERE id = ?").get(id);
-  const hasFlows = db.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'flows'").get();
-  if (!incident || !hasFlows) return { flows: [], states: {} };
-  const ports = (JSON.parse(String(incident.ports)) as IncidentPort[])
-    .filter((p) => p.port !== null).map((p) => `${p.protocol}/${p.port}`);
-  const peers = JSON.parse(String(incident.peers)) as string[];
+  if (!hasTable(db, "flows")) return { flows: [], states: {} };
+  const ports = incident.ports.filter((p) => p.port !== null).map((p) => `${p.protocol}/${p.port}`);
   const touching = "FROM flows f JOIN anomalies a ON a.round_id = f.round_id WHERE " +
     "a.incident_id = ? AND (f.protocol || '/' || f.port_id IN (SELECT value FROM json_each(?)) " +
     "OR f.remote_addr IN (SELECT value FROM json_each(?)))";
-  const params = [id, JSON.stringify(ports), JSON.stringify(peers)] as const;
+  const params = [incident.id, JSON.stringify(ports), JSON.stringify(incident.peers)] as const;
   const states = Object.fromEntries(
-    db.prepare(
+    prepared(
+      db,
       `SELECT coalesce(f.state, 'answered') AS state, count(*) AS n ${touching} GROUP BY 1`,
     )
       .all(...params).map((r) => [String(r.state), Number(r.n)]),
   );
   // The report wants the endings alone (limit 0): no sort of the flows for nothing.
-  const busiest = limit === 0 ? [] : db.prepare(
+  const busiest = limit === 0 ? [] : prepared(
+    db,
     `SELECT f.* ${touching} ORDER BY f.packets_in + f.packets_out DESC, f.id LIMIT ?`,
   ).all(...params, limit);
   const flows = busiest.map((f) => ({
@@ -439,34 +437,24 @@ export function recordDelivery(db: Database, id: number, now: number, error?: st
 }
 
 function incidentOf(row: Record<string, unknown>): Incident {
-  const number = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   return {
     id: Number(row.id),
     status: row.status as IncidentStatus,
     kind: String(row.kind),
     causeKey: String(row.cause_key),
     summary: String(row.summary),
-    firstRoundId: number(row.first_round_id),
-    lastRoundId: number(row.last_round_id),
+    firstRoundId: numberOrNull(row.first_round_id),
+    lastRoundId: numberOrNull(row.last_round_id),
     startTime: Number(row.start_time),
     endTime: Number(row.end_time),
     rounds: Number(row.rounds),
-    peakScore: number(row.peak_score),
-    modelVersion: number(row.model_version),
-    ports: parseList<IncidentPort>(row.ports),
-    peers: parseList<string>(row.peers),
+    peakScore: numberOrNull(row.peak_score),
+    modelVersion: numberOrNull(row.model_version),
+    ports: jsonList<IncidentPort>(row.ports),
+    peers: jsonList<string>(row.peers),
     openedAt: Number(row.opened_at),
-    closedAt: number(row.closed_at),
-    acknowledgedAt: number(row.acknowledged_at),
-    acceptedAt: number(row.accepted_at),
+    closedAt: numberOrNull(row.closed_at),
+    acknowledgedAt: numberOrNull(row.acknowledged_at),
+    acceptedAt: numberOrNull(row.accepted_at),
   };
-}
-
-function parseList<T>(value: unknown): T[] {
-  try {
-    const list = JSON.parse(String(value));
-    return Array.isArray(list) ? list : [];
-  } catch {
-    return [];
-  }
 }

@@ -7,9 +7,9 @@
  */
 
 import { EPHEMERAL_FIRST, EPHEMERAL_LAST } from "../round.ts";
-import type { Database } from "./database.ts";
-import { incidentFlows } from "./incidents.ts";
-import { numberOrNull, textOrNull } from "./row_values.ts";
+import { type Database, hasTable } from "./database.ts";
+import { incidentFlows, type IncidentPort } from "./incidents.ts";
+import { jsonList, numberOrNull, textOrNull } from "./row_values.ts";
 
 /** The rounds a report covers: `since` inclusive, `until` exclusive, ms since the epoch. */
 export interface ReportRange {
@@ -647,7 +647,7 @@ export function fitSummary(metrics: string | null): FitSummary | null {
 function incidentsOf(db: Database, range: ReportRange): IncidentEntry[] {
   if (!hasTable(db, "incidents")) return [];
   return db.prepare(
-    `SELECT id, status, kind, summary, start_time, end_time, rounds, peak_score, ports
+    `SELECT id, status, kind, summary, start_time, end_time, rounds, peak_score, ports, peers
      FROM incidents WHERE start_time < :until AND end_time >= :since
      ORDER BY start_time DESC, id DESC LIMIT :limit`,
   ).all({ ...rangeParams(range), limit: LIMITS.listedAnomalies }).map((row) => ({
@@ -659,28 +659,20 @@ function incidentsOf(db: Database, range: ReportRange): IncidentEntry[] {
     end: num(row.end_time),
     rounds: num(row.rounds),
     peakScore: numberOrNull(row.peak_score),
-    ports: portList(textOrNull(row.ports)),
-    flowStates: incidentFlows(db, num(row.id), 0).states,
+    ports: portList(row.ports),
+    flowStates: incidentFlows(db, {
+      id: num(row.id),
+      ports: jsonList(row.ports),
+      peers: jsonList(row.peers),
+    }, 0).states,
   }));
 }
 
 /** An incident's ports (JSON) as `tcp/4445 (ncat)` texts. */
-function portList(json: string | null): string[] {
-  try {
-    const ports = JSON.parse(json ?? "[]") as {
-      protocol: string;
-      port: number | null;
-      command: string | null;
-    }[];
-    return ports.map((p) => `${p.protocol}/${p.port ?? "-"}${p.command ? ` (${p.command})` : ""}`);
-  } catch {
-    return [];
-  }
-}
-
-function hasTable(db: Database, name: string): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name) !==
-    undefined;
+function portList(json: unknown): string[] {
+  return jsonList<IncidentPort>(json).map((p) =>
+    `${p.protocol}/${p.port ?? "-"}${p.command ? ` (${p.command})` : ""}`
+  );
 }
 
 /** How many rounds the whole database holds and when, to point an empty report at them. */

@@ -12,3 +12,13 @@ export function numberOrNull(value: unknown): number | null {
 export function textOrNull(value: unknown): string | null {
   return value === null || value === undefined ? null : String(value);
 }
+
+/** A JSON list column (an incident's ports or peers); empty where it is not one. */
+export function jsonList<T>(value: unknown): T[] {
+  try {
+    const list = JSON.parse(String(value));
+    return Array.isArray(list) ? list : [];
+  } catch {
+    return [];
+  }
+}
