@@ -19,10 +19,11 @@ import type { DecodedPacket } from "./decode.ts";
 /** Flows one round records at most (memory bound: a SYN flood from random ports is a flow each). */
 export const MAX_FLOWS = 20_000;
 
-const TCP_FIN = 0x01;
-const TCP_SYN = 0x02;
-const TCP_RST = 0x04;
-const TCP_ACK = 0x10;
+/** TCP flags, as `DecodedPacket.tcpFlags` holds them. */
+export const TCP_FIN = 0x01;
+export const TCP_SYN = 0x02;
+export const TCP_RST = 0x04;
+export const TCP_ACK = 0x10;
 
 /** Accumulates one round's flows. */
 export class FlowTally {

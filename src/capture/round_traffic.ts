@@ -21,14 +21,10 @@ import type {
   TrafficRow,
 } from "../round.ts";
 import { ConnectionAttemptTally } from "./connection_attempts.ts";
-import { FlowTally } from "./flows.ts";
+import { FlowTally, TCP_ACK, TCP_SYN } from "./flows.ts";
 
 /** Distinct peers and remote ports are counted exactly up to this many per count (memory bound). */
 export const DISTINCT_LIMIT = 65_536;
-
-/** TCP flags of a connection attempt: SYN set, ACK clear. */
-const TCP_SYN = 0x02;
-const TCP_ACK = 0x10;
 
 interface Tally {
   port: number | null;
@@ -90,12 +86,13 @@ export class Strangers {
 /** How a round keeps its packets (see {@linkcode RoundTraffic}). */
 export interface RoundTrafficOptions {
   maxPackets: number;
-  /** Keep DNS packet rows only (the default: flows record the rest). */
+  /** Keep DNS packet rows only (default false here; the command line's default is true, since
+   * flows record the rest). */
   dnsOnly?: boolean;
   payloadBytes: number;
 }
 
-/** Everything a round's traffic comes to, as it is stored: what crosses from the capture worker. */
+/** Everything a round's traffic comes to, as it is stored: what the capture loop hands over. */
 export interface RoundTrafficResult {
   seen: number;
   counts: TrafficRow[];
@@ -251,16 +248,11 @@ export class RoundTraffic {
     return {
       seen: this.seen,
       counts: this.counts(),
-      flows: this.flows(),
+      flows: { rows: this.#flows.rows(), over: this.#flows.over },
       attempts: this.attempts(),
       dns: this.dns(),
       packets: this.packetRows(),
     };
-  }
-
-  /** The round's flows, and how many more it saw past the limit of flows a round records. */
-  flows(): { rows: FlowRow[]; over: number } {
-    return { rows: this.#flows.rows(), over: this.#flows.over };
   }
 
   /** The rows to store: DNS packets first, then others, at most `maxPackets`, in time order. */

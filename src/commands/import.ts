@@ -294,6 +294,7 @@ function storeSlot(
   traffic: RoundTraffic,
   malformed: number,
 ): number {
+  const round = traffic.result();
   return storeRound(db, {
     startTime: slot,
     endTime: slot + options.roundLengthMs,
@@ -301,14 +302,9 @@ function storeSlot(
     source: "import",
     sourceFile: options.file,
     importedAt,
-    capture: {
-      seen: traffic.seen,
-      malformed,
-      dns: traffic.dns(),
-      attempts: traffic.attempts(),
-    },
-    traffic: traffic.counts(),
-    packets: traffic.packetRows(),
-    flows: traffic.flows(),
+    capture: { seen: round.seen, malformed, dns: round.dns, attempts: round.attempts },
+    traffic: round.counts,
+    packets: round.packets,
+    flows: round.flows,
   });
 }

@@ -222,7 +222,7 @@ function listenerMemory(
 export function finishRound(db: Database, roundId: number, end: RoundEnd): void {
   transaction(db, () => {
     const packets = end.packets ?? [];
-    storeTraffic(db, roundId, end.traffic ?? [], packets, end.endTime);
+    storeTraffic(db, roundId, end.traffic ?? [], packets, end.endTime, end.flows?.rows);
     if (end.flows) storeFlows(db, roundId, end.flows);
     const capture = end.capture;
     prepared(
@@ -252,17 +252,18 @@ export function finishRound(db: Database, roundId: number, end: RoundEnd): void 
   });
 }
 
-/** A round's traffic counts and packet rows. */
+/** A round's traffic counts and packet rows, and the ports they and its flows name. */
 function storeTraffic(
   db: Database,
   roundId: number,
   traffic: readonly TrafficRow[],
   packets: readonly PacketRow[],
   seenAt: number,
+  flows: readonly FlowRow[] = [],
 ): void {
   addPorts(
     db,
-    [...traffic.map((t) => t.port), ...packets.map((p) => p.port)].filter((p) => p !== null),
+    [traffic, packets, flows].flatMap((rows) => rows.map((r) => r.port)).filter((p) => p !== null),
     seenAt,
   );
   // A port that accepted a connection listens, even if no sweep saw it (outside the ephemeral
@@ -338,11 +339,6 @@ function storeTraffic(
  * it (collect's sweeps are stored before the round closes; an import knows no processes).
  */
 function storeFlows(db: Database, roundId: number, flows: { rows: FlowRow[]; over: number }) {
-  addPorts(
-    db,
-    flows.rows.map((f) => f.port).filter((p) => p !== null),
-    flows.rows[0]?.firstSeen ?? 0,
-  );
   insertRows(
     db,
     "flows",
