@@ -4,16 +4,11 @@
  * logging, and the mapping of what happened to an exit code. The only place that exits.
  */
 import config from "./deno.json" with { type: "json" };
-import {
-  Command,
-  CommanderError,
-  type CommandUnknownOpts,
-  Option,
-} from "@commander-js/extra-typings";
 // Only the commands' definitions (src/cli/) load at start-up; each imports its implementation
 // (the database, capture, the model…) when it runs, so --help, --version and the quick commands
 // do not pay for the rest. tests/layers_test.ts checks that start-up loads none of it.
-import { type CommandContext, type Configuration, flag, optionHelp } from "./src/cli/shared.ts";
+import { type AnyCommand, Command, Option } from "./src/cli/command.ts";
+import { type CommandContext, type Configuration, flag } from "./src/cli/shared.ts";
 import { configCommand } from "./src/cli/config.ts";
 import { collectCommand } from "./src/cli/collect.ts";
 import { completionsCommand } from "./src/cli/completions.ts";
@@ -70,7 +65,7 @@ export function buildProgram(setStatus: (code: number) => void) {
     .description("Port anomaly detector: which local ports are used, what flows, what is unusual.")
     .version(VERSION)
     .addOption(
-      // $PAD_DB through commander, so that it outranks the configuration file as flags do.
+      // $PAD_DB through the parser, so that it outranks the configuration file as flags do.
       new Option(
         "--db <path>",
         "database file (default: $PAD_DB, else the configuration's db, else $XDG_DATA_HOME/pad/pad.db, else ~/.local/share/pad/pad.db)",
@@ -88,8 +83,6 @@ export function buildProgram(setStatus: (code: number) => void) {
       "configuration file (default: $PAD_CONFIG, else $XDG_CONFIG_HOME/pad/pad.toml, else /etc/pad/pad.toml, if there)",
       flag(parsePath, "--config"),
     )
-    .configureHelp({ showGlobalOptions: true, optionDescription: optionHelp })
-    .exitOverride()
     .hook("preAction", async (command, action) => {
       // Help and completion work whatever the configuration holds.
       if (!["help", "completions"].includes(action.name())) {
@@ -126,14 +119,7 @@ export function buildProgram(setStatus: (code: number) => void) {
     quiet: () => program.opts().quiet ?? false,
     setStatus,
   };
-  for (const define of COMMANDS) {
-    const command = define(context);
-    inheritSettings(command, program);
-    program.addCommand(command);
-  }
-  // commander's own help command stops at the first name: `pad help model merge` would show
-  // the model group's help.
-  program.helpCommand(false);
+  for (const define of COMMANDS) program.addCommand(define(context));
   program.addCommand(completionsCommand(program, stdout));
   program.addCommand(configCommand(program, context));
   program.command("help")
@@ -146,26 +132,17 @@ export function buildProgram(setStatus: (code: number) => void) {
         stdout.write(manPage(program, VERSION, new Date().toISOString().slice(0, 10)));
         return;
       }
-      let command: CommandUnknownOpts = program;
+      let command: AnyCommand = program;
       for (const name of names) {
-        const sub = command.commands.find((c) => c.name() === name || c.aliases().includes(name));
+        const sub = command.commands.find((c) => c.name() === name);
         if (sub === undefined) {
           throw new UsageError(`Unknown command "${names.join(" ")}": pad --help lists them`);
         }
         command = sub;
       }
-      command.outputHelp();
+      stdout.write(command.helpText());
     });
   return { program, context };
-}
-
-/**
- * Gives a subcommand, and its own subcommands, the program's settings (exit override, help
- * configuration): `addCommand` does not copy them, unlike `.command()`.
- */
-function inheritSettings(command: CommandUnknownOpts, parent: CommandUnknownOpts): void {
-  command.copyInheritedSettings(parent);
-  for (const child of command.commands) inheritSettings(child, command);
 }
 
 /** Runs pad with `args` (without the program name) and returns the exit code. */
@@ -176,7 +153,7 @@ export async function main(args: string[]): Promise<number> {
   let status: number = ExitCode.Ok;
   const { program, context } = buildProgram((code) => status = code);
   try {
-    await program.parseAsync(args, { from: "user" });
+    await program.parseAsync(args);
     return status;
   } catch (error) {
     const db = context.dbIfKnown();
@@ -187,10 +164,6 @@ export async function main(args: string[]): Promise<number> {
 
 function exitCodeFor(error: unknown, debug: boolean): number {
   const log = logger();
-  if (error instanceof CommanderError) {
-    // Commander has printed its one-line message (or the help, or the version) already.
-    return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
-  }
   if (error instanceof UsageError) {
     log.error(error.message);
     return ExitCode.Usage;

@@ -11,10 +11,9 @@
  * @module
  */
 import { join } from "node:path";
-import type { CommandUnknownOpts, Option } from "@commander-js/extra-typings";
+import type { AnyCommand, Option } from "./cli/command.ts";
 import { parse, TomlError } from "smol-toml";
 import { errorMessage, PadError, UsageError } from "./errors.ts";
-import { formatDuration } from "./parse.ts";
 
 /** A configuration file, parsed. */
 export interface ConfigFile {
@@ -67,9 +66,9 @@ export type ValueSource = "default" | "flag" | "env" | string;
  * the command line left at its default; returns where each configured value came from
  * (`"collect.probe"` → `pad.toml:4`).
  */
-export function applyConfig(program: CommandUnknownOpts, config: ConfigFile): Map<string, string> {
+export function applyConfig(program: AnyCommand, config: ConfigFile): Map<string, string> {
   const sources = new Map<string, string>();
-  const visit = (command: CommandUnknownOpts, table: Record<string, unknown>, path: string[]) => {
+  const visit = (command: AnyCommand, table: Record<string, unknown>, path: string[]) => {
     for (const [key, value] of Object.entries(table)) {
       const sub = command.commands.find((c) => c.name() === key);
       if (sub !== undefined && isTable(value)) {
@@ -107,13 +106,12 @@ const CLI_ONLY = new Set(["config", "help", "version"]);
 
 /** A configured value as the option's parser takes it from the command line. */
 function optionValue(option: Option, value: unknown, what: string): unknown {
-  const takesValue = option.required || option.optional;
-  if (!takesValue) {
+  if (!option.takesValue) {
     if (typeof value !== "boolean") throw new UsageError(`${what}: use true or false`);
     return option.negate ? !value : value;
   }
   if (isTable(value) || typeof value === "boolean") {
-    throw new UsageError(`${what}: use a string${option.variadic ? " or a list" : ""}`);
+    throw new UsageError(`${what}: use a string`);
   }
   const values = Array.isArray(value) ? value : [value];
   let result: unknown = undefined;
@@ -160,11 +158,11 @@ function lineOf(text: string, path: string[], key: string): number {
  * from: a flag, the environment, the configuration file (`FILE:LINE`) or the default.
  */
 export function effectiveSettings(
-  program: CommandUnknownOpts,
+  program: AnyCommand,
   configured: ReadonlyMap<string, string>,
 ): { key: string; value: string; from: string }[] {
   const rows: { key: string; value: string; from: string }[] = [];
-  const walk = (command: CommandUnknownOpts, path: string[]) => {
+  const walk = (command: AnyCommand, path: string[]) => {
     for (const option of command.options) {
       if (!option.long || CLI_ONLY.has(option.long.slice(2))) continue;
       const key = [...path, option.long.slice(2)].join(".");
@@ -194,11 +192,8 @@ export function effectiveSettings(
 
 function show(option: Option, value: unknown): string {
   if (value === undefined) return option.defaultValueDescription ?? "-";
-  if (typeof value === "number" && option.flags.includes("<duration>")) {
-    return formatDuration(value);
-  }
-  if (Array.isArray(value)) return value.length === 0 ? "-" : value.join(", ");
-  return String(value);
+  if (Array.isArray(value) && value.length === 0) return "-";
+  return option.show(value);
 }
 
 function isTable(value: unknown): value is Record<string, unknown> {

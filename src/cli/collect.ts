@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, Option } from "./command.ts";
 import { boundedDuration } from "../parse.ts";
 import { PROBE_NAMES } from "../round.ts";
 import {
@@ -26,7 +26,7 @@ export function collectCommand(context: CommandContext) {
   return new Command("collect")
     .description("run one round: sweep the ports again and again while capturing packets")
     .addOption(
-      // No commander default: finding it opens /proc/net/tcp, which only collect needs to do.
+      // No parser default: finding it opens /proc/net/tcp, which only collect needs to do.
       new Option(
         "--probe <probe>",
         "how ports are probed (default: procfs where /proc/net is readable, else listen)",
@@ -63,5 +63,5 @@ export function collectCommand(context: CommandContext) {
     });
 }
 
-/** `pad collect`'s flags as commander gives them to the action. */
+/** `pad collect`'s flags as the parser gives them to the action. */
 export type CollectFlags = ReturnType<ReturnType<typeof collectCommand>["opts"]>;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Argument, Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { type AnyCommand, Argument, Command } from "./command.ts";
 import type { Output } from "../output.ts";
 import { examples } from "./shared.ts";
 
@@ -14,7 +14,7 @@ const SHELLS = ["bash", "zsh", "fish"] as const;
 export type Shell = typeof SHELLS[number];
 
 /** `pad completions SHELL`, for the command tree under `program`. */
-export function completionsCommand(program: CommandUnknownOpts, out: Output) {
+export function completionsCommand(program: AnyCommand, out: Output) {
   return new Command("completions")
     .description("print shell completion for bash, zsh or fish")
     .addArgument(new Argument("<shell>", "the shell").choices(SHELLS))

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { type AnyCommand, Command } from "./command.ts";
 import { type CommandContext, examples } from "./shared.ts";
 
 /** `pad config`, for the command tree under `program`. */
-export function configCommand(program: CommandUnknownOpts, context: CommandContext) {
+export function configCommand(program: AnyCommand, context: CommandContext) {
   return new Command("config")
     .description("print the settings in effect and where each came from (flag, file, default)")
     .addHelpText(

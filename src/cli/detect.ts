@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, Option } from "./command.ts";
 import { DEFAULT_QUIET_SPELL_MS, DEFAULT_WARMUP_ROUNDS } from "../detect/defaults.ts";
 import { ExitCode } from "../errors.ts";
 import { boundedDuration, parseCount } from "../parse.ts";
@@ -87,5 +87,5 @@ export function detectCommand(context: CommandContext) {
     });
 }
 
-/** `pad detect`'s flags as commander gives them to the action. */
+/** `pad detect`'s flags as the parser gives them to the action. */
 export type DetectFlags = ReturnType<ReturnType<typeof detectCommand>["opts"]>;

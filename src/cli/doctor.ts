@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./command.ts";
 import { ExitCode } from "../errors.ts";
 import type { CommandContext } from "./shared.ts";
 

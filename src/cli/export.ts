@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./command.ts";
 import { parsePath } from "../parse.ts";
 import { type CommandContext, flag } from "./shared.ts";
 

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { Command, Option } from "@commander-js/extra-typings";
-import { UsageError } from "../errors.ts";
+import { Command, Option } from "./command.ts";
 import { parseCount, parseTime } from "../parse.ts";
 import type { IncidentStatus } from "../store/incidents.ts";
 import { ROW_FORMATS } from "../table_format.ts";
@@ -28,7 +27,7 @@ export function incidentsCommand(context: CommandContext) {
     )
     .addOption(
       new Option("--format <format>", "output format (default: table on a terminal, else tsv)")
-        // text: what show calls its table (commander gives the list a flag after `show 4`).
+        // text: what show calls its table, so one word works for both.
         .choices([...ROW_FORMATS, "text"] as const),
     )
     .option("--limit <n>", "incidents at most; 0 for all", flag(parseCount, "--limit"), 20)
@@ -52,7 +51,7 @@ export function incidentsCommand(context: CommandContext) {
     .action(async (id, opts) => {
       const { runIncidentShow } = await import("../commands/incidents.ts");
       runIncidentShow(
-        { db: context.db(), id: incidentId(id), format: opts.format ?? showFormat(incidents) },
+        { db: context.db(), id: incidentId(id), format: opts.format ?? "text" },
         context.stdout,
       );
     });
@@ -90,14 +89,4 @@ export function acceptCommand(context: CommandContext) {
 
 function incidentId(text: string): number {
   return parseCount(text, "ID", 1);
-}
-
-/**
- * The format `pad incidents show 4 --format json` asked for: commander hands a flag after the
- * subcommand to the parent when both have it (the list's --format), so show reads it there.
- */
-function showFormat(incidents: { opts(): { format?: string } }): "text" | "json" {
-  const format = incidents.opts().format;
-  if (format === undefined || format === "json" || format === "text") return format ?? "text";
-  throw new UsageError(`pad incidents show --format is text or json, not ${format}`);
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, Option } from "./command.ts";
 import { parseCount, parseTime } from "../parse.ts";
 import { ROW_FORMATS } from "../table_format.ts";
 import { type CommandContext, examples, flag } from "./shared.ts";

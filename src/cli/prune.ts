@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./command.ts";
 import { ExitCode } from "../errors.ts";
 import { boundedDuration, parseMegabytes } from "../parse.ts";
 import { type CommandContext, examples, flag } from "./shared.ts";

@@ -2,14 +2,13 @@
  * What every subcommand's definition shares: how a flag's text becomes a value (a usage error
  * either way), the context main.ts gives each command (the database, where output goes, how to
  * set the exit code), and the flags more than one command takes, declared once. Loaded at
- * start-up, like the definitions: it imports nothing heavier than commander.
+ * start-up, like the definitions: it imports nothing heavier than the parser.
  *
  * @module
  */
-import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { errorMessage } from "../errors.ts";
 import type { Output } from "../output.ts";
-import { formatDuration, parseCount, parsePath } from "../parse.ts";
+import { parseCount, parsePath } from "../parse.ts";
+import { Option } from "./command.ts";
 
 /** What main.ts gives each command's action. */
 export interface CommandContext {
@@ -37,15 +36,9 @@ export interface Configuration {
   sources: ReadonlyMap<string, string>;
 }
 
-/** Turns one of pad's parsers into a commander argument parser (a usage error either way). */
+/** One of pad's parsers as a flag's parser: its errors name the flag (`what`). */
 export function flag<T>(parse: (text: string, what: string) => T, what: string) {
-  return (text: string): T => {
-    try {
-      return parse(text, what);
-    } catch (error) {
-      throw new InvalidArgumentError(errorMessage(error));
-    }
-  };
+  return (text: string): T => parse(text, what);
 }
 
 /** A repeatable flag's parser: each use adds one value. */
@@ -107,28 +100,4 @@ export function prometheusOption() {
     "--prometheus <file>",
     "then rewrite this node_exporter textfile with pad's metrics",
   ).argParser(flag(parsePath, "--prometheus"));
-}
-
-/**
- * An option's line in the help, with its default as a user would write it: a duration as
- * `7d`, not milliseconds; nothing for a switch that is off or an empty list.
- */
-export function optionHelp(option: Option): string {
-  const extra: string[] = [];
-  if (option.argChoices) {
-    extra.push(`choices: ${option.argChoices.map((c) => JSON.stringify(c)).join(", ")}`);
-  }
-  const value: unknown = option.defaultValue;
-  const silent = value === undefined || value === false ||
-    (Array.isArray(value) && value.length === 0);
-  if (!silent) {
-    const shown = option.defaultValueDescription ??
-      (typeof value === "number" && option.flags.includes("<duration>")
-        ? formatDuration(value)
-        : typeof value === "string"
-        ? value
-        : JSON.stringify(value));
-    extra.push(`default: ${shown}`);
-  }
-  return extra.length === 0 ? option.description : `${option.description} (${extra.join(", ")})`;
 }

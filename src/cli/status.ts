@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, Option } from "./command.ts";
 import { ExitCode } from "../errors.ts";
 import { type CommandContext, examples } from "./shared.ts";
 

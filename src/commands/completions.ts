@@ -6,19 +6,18 @@
  *
  * @module
  */
-import type { CommandUnknownOpts, Option } from "@commander-js/extra-typings";
+import type { AnyCommand, Option } from "../cli/command.ts";
 import type { Shell } from "../cli/completions.ts";
-import { optionHelp } from "../cli/shared.ts";
 
 /** The completion script for `shell`, for the command tree under `program`. */
-export function completion(program: CommandUnknownOpts, shell: Shell): string {
+export function completion(program: AnyCommand, shell: Shell): string {
   return shell === "fish" ? fish(program) : shell === "zsh" ? zsh(program) : bash(program);
 }
 
 /** Every command path under `program` ("", "collect", "model merge", …) with its command. */
-function commandsOf(program: CommandUnknownOpts): [path: string, command: CommandUnknownOpts][] {
-  const all: [string, CommandUnknownOpts][] = [];
-  const walk = (command: CommandUnknownOpts, path: string[]) => {
+function commandsOf(program: AnyCommand): [path: string, command: AnyCommand][] {
+  const all: [string, AnyCommand][] = [];
+  const walk = (command: AnyCommand, path: string[]) => {
     all.push([path.join(" "), command]);
     for (const sub of command.commands) walk(sub, [...path, sub.name()]);
   };
@@ -26,22 +25,22 @@ function commandsOf(program: CommandUnknownOpts): [path: string, command: Comman
   return all;
 }
 
-const longFlags = (command: CommandUnknownOpts) =>
+const longFlags = (command: AnyCommand) =>
   command.options.flatMap((o) => (o.long && !o.hidden ? [o.long] : [])).concat("--help");
 
 /** Flags that take a value: their next word is not a command name. */
-function valueFlags(program: CommandUnknownOpts): string[] {
+function valueFlags(program: AnyCommand): string[] {
   return [
     ...new Set(
       commandsOf(program).flatMap(([, c]) =>
-        c.options.filter((o) => o.required || o.optional).flatMap((o) => [o.long, o.short])
+        c.options.filter((o) => o.takesValue).flatMap((o) => [o.long, o.short])
           .filter((f): f is string => f !== undefined)
       ),
     ),
   ];
 }
 
-function bash(program: CommandUnknownOpts): string {
+function bash(program: AnyCommand): string {
   const cases = commandsOf(program).map(([path, command]) => {
     const words = [...command.commands.map((c) => c.name()), ...longFlags(command)];
     return `    "${path}") words="${words.join(" ")}" ;;`;
@@ -65,7 +64,7 @@ complete -o default -F _pad pad
 `;
 }
 
-function zsh(program: CommandUnknownOpts): string {
+function zsh(program: AnyCommand): string {
   // zsh runs bash completion functions through bashcompinit, shipped with zsh.
   return `#compdef pad
 # zsh completion for pad (pad completions zsh)
@@ -73,7 +72,7 @@ autoload -U +X bashcompinit && bashcompinit
 ${bash(program)}`;
 }
 
-function fish(program: CommandUnknownOpts): string {
+function fish(program: AnyCommand): string {
   const lines = ["# fish completion for pad (pad completions fish)", "complete -c pad -f"];
   for (const [path, command] of commandsOf(program)) {
     const names = path.split(" ").filter((n) => n !== "");
@@ -89,7 +88,7 @@ function fish(program: CommandUnknownOpts): string {
     }
     for (const option of command.options) {
       if (!option.long || option.hidden) continue;
-      const value = option.required || option.optional ? " -r" : "";
+      const value = option.takesValue ? " -r" : "";
       const choices = option.argChoices ? ` -a ${quote(option.argChoices.join(" "))}` : "";
       lines.push(
         `complete -c pad ${names.length === 0 ? "" : `${condition} `}-l ${
@@ -106,10 +105,10 @@ function quote(text: string): string {
 }
 
 /** pad(1) in roff: every command with its arguments and options. */
-export function manPage(program: CommandUnknownOpts, version: string, date: string): string {
+export function manPage(program: AnyCommand, version: string, date: string): string {
   const esc = (text: string) =>
     text.replaceAll("\\", "\\e").replaceAll("-", "\\-").replace(/^([.'])/gm, "\\&$1");
-  const option = (o: Option) => `.TP\n.B ${esc(o.flags)}\n${esc(optionHelp(o))}`;
+  const option = (o: Option) => `.TP\n.B ${esc(o.flags)}\n${esc(o.help())}`;
   const lines = [
     `.TH PAD 1 "${date}" "pad ${version}" "User Commands"`,
     ".SH NAME",
@@ -123,9 +122,7 @@ export function manPage(program: CommandUnknownOpts, version: string, date: stri
   ];
   for (const [path, command] of commandsOf(program)) {
     if (path === "" || path === "help") continue;
-    const args = command.registeredArguments.map((a) =>
-      a.required ? `<${a.name()}>` : `[${a.name()}${a.variadic ? "..." : ""}]`
-    );
+    const args = command.registeredArguments.map((a) => a.usage());
     lines.push(`.SS "pad ${esc([path, ...args].join(" "))}"`, esc(command.description()));
     lines.push(...command.options.filter((o) => !o.hidden).map(option));
   }

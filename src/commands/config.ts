@@ -5,13 +5,13 @@
  *
  * @module
  */
-import type { CommandUnknownOpts } from "@commander-js/extra-typings";
+import type { AnyCommand } from "../cli/command.ts";
 import type { CommandContext } from "../cli/shared.ts";
 import { effectiveSettings } from "../config.ts";
 import { printable } from "../text.ts";
 
 /** Prints the settings in effect for the command tree under `program`, and where each came from. */
-export function runConfig(program: CommandUnknownOpts, context: CommandContext): void {
+export function runConfig(program: AnyCommand, context: CommandContext): void {
   const { path, sources } = context.configuration();
   const rows = effectiveSettings(program, sources);
   const width = (k: "key" | "value") => Math.max(k.length, ...rows.map((r) => r[k].length));
