@@ -63,6 +63,34 @@ Deno.test("--log-format json writes one JSON object per log line on stderr", asy
   assert.match(record.message, /No database at/);
 });
 
+Deno.test("a warning as text is `time level: part: message`; as JSON, logtape's keys", async () => {
+  using dir = tempDir();
+  const db = `${dir.path}/pad.db`;
+  assert.equal((await runPad(["--db", db, "init"])).code, 0);
+  const file = `${dir.path}/pad.txt`;
+  const args = ["--db", db, "export", "--prometheus", file];
+  const message = "node_exporter's textfile collector reads only *.prom files, not";
+  const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+  const text = await runPad(args);
+  assert.equal(text.code, 0, text.stderr);
+  // stderr is a pipe, not a terminal, so the line starts with the time.
+  const [time, line] = [text.stderr.slice(0, 24), text.stderr.slice(24)];
+  assert.match(time, iso);
+  assert.equal(line, ` warning: export: ${message} ${file}\n`);
+
+  const json = await runPad(["--log-format", "json", ...args]);
+  assert.equal(json.code, 0, json.stderr);
+  assert.ok(json.stderr.endsWith("}\n") && json.stderr.split("\n").length === 2, json.stderr);
+  const record = JSON.parse(json.stderr);
+  assert.deepEqual(Object.keys(record), ["@timestamp", "level", "message", "logger", "properties"]);
+  assert.match(record["@timestamp"], iso);
+  assert.equal(record.level, "WARN");
+  assert.equal(record.message, `${message} ${JSON.stringify(file)}`); // values as JSON
+  assert.equal(record.logger, "pad.export");
+  assert.deepEqual(record.properties, { file });
+});
+
 Deno.test("pad init prints the path and schema version, and data goes to stdout only", async () => {
   using dir = tempDir();
   const db = `${dir.path}/pad.db`;
