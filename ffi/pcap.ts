@@ -7,6 +7,7 @@
 
 import { fileURLToPath } from "node:url";
 import { libpcap } from "./library.ts";
+import { waitReadable } from "./poll.ts";
 import { readSocketAddress, type SocketAddress } from "./sockaddr.ts";
 import type { PcapSymbols } from "./symbols.ts";
 
@@ -274,6 +275,15 @@ export class Pcap {
   /** True once `close()` has run. */
   get closed(): boolean {
     return this.#handle === null;
+  }
+
+  /**
+   * Resolves once a packet may be ready or `timeoutMs` has passed, without holding the thread;
+   * null where this handle or platform cannot be waited on (the caller then uses a timer).
+   */
+  waitReadable(timeoutMs: number): Promise<boolean> | null {
+    const fd = this.#lib.pcap_get_selectable_fd(this.#open());
+    return fd < 0 ? null : waitReadable(fd, timeoutMs);
   }
 
   /** Switches nonblocking mode: `next()` then returns `null` at once when no packet is ready. */

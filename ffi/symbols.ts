@@ -60,6 +60,8 @@ export const symbols = {
   pcap_datalink_val_to_description: { parameters: ["i32"], result: "pointer" },
   // const char *pcap_lib_version(void);
   pcap_lib_version: { parameters: [], result: "pointer" },
+  // int pcap_get_selectable_fd(pcap_t *p); -1 where the handle has none to poll.
+  pcap_get_selectable_fd: { parameters: ["pointer"], result: "i32" },
   // void pcap_close(pcap_t *p);
   pcap_close: { parameters: ["pointer"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;

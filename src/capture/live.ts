@@ -37,7 +37,10 @@ export interface LiveCaptureOptions {
   promiscuous?: boolean;
   /** libpcap immediate mode (default false; see `LiveOptions.immediate` in ffi/). */
   immediate?: boolean;
-  /** libpcap buffer timeout in ms (default 5): the most a packet waits in a half-full block. */
+  /**
+   * libpcap buffer timeout in ms (default 200): the most a packet waits in a half-full ring block,
+   * and so how often a quiet interface wakes the loop (a full block wakes it at once).
+   */
   timeoutMs?: number;
   /** Results per posted batch at most (default 1,024). */
   batchSize?: number;
@@ -107,7 +110,7 @@ export function startLiveCapture(options: LiveCaptureOptions): Promise<LiveCaptu
     bufferSizeBytes: options.bufferSizeBytes ?? 32 * 1024 * 1024,
     promiscuous: options.promiscuous ?? false,
     immediate: options.immediate ?? false,
-    timeoutMs: options.timeoutMs ?? 5,
+    timeoutMs: options.timeoutMs ?? 200,
     batchSize: options.batchSize ?? 1024,
     pollIntervalMs: options.pollIntervalMs ?? 3,
     round: options.round,
