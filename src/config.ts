@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "./path.ts";
 import type { CommandUnknownOpts, Option } from "@commander-js/extra-typings";
 import { parse, TomlError } from "smol-toml";
 import { errorMessage, PadError, UsageError } from "./errors.ts";
