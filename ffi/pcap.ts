@@ -5,7 +5,6 @@
  * @module
  */
 
-import { fileURLToPath } from "node:url";
 import { libpcap } from "./library.ts";
 import { waitReadable } from "./poll.ts";
 import { readSocketAddress, type SocketAddress } from "./sockaddr.ts";
@@ -260,9 +259,8 @@ export class Pcap {
   }
 
   /** Opens a pcap or pcapng file for reading; throws `PcapError` with libpcap's reason. */
-  static openOffline(path: string | URL): Pcap {
+  static openOffline(file: string): Pcap {
     const lib = libpcap();
-    const file = path instanceof URL ? fileURLToPath(path) : path;
     const errbuf = new Uint8Array(ERRBUF_SIZE);
     const handle = lib.pcap_open_offline(cString(file), errbuf);
     if (handle === null) {

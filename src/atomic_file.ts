@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "./path.ts";
 import { errorMessage, PadError, UsageError } from "./errors.ts";
 
 const encoder = new TextEncoder();

@@ -10,8 +10,8 @@
  *
  * @module
  */
-import { join } from "node:path";
 import type { AnyCommand, Option } from "./cli/command.ts";
+import { join } from "./path.ts";
 import { parse, TomlError } from "smol-toml";
 import { errorMessage, PadError, UsageError } from "./errors.ts";
 

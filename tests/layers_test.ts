@@ -83,26 +83,45 @@ Deno.test("SQL statements are prepared only in the store", () => {
   assert.deepEqual(outside, []);
 });
 
-/** The modules main.ts loads before a command runs: its static imports, and theirs. */
-function startupModules(): string[] {
+/** The modules `entry` loads (main.ts: before a command runs): what it imports or re-exports. */
+function staticModules(entry = "main.ts"): string[] {
   const seen = new Set<string>();
   const visit = (path: string) => {
     if (seen.has(path)) return;
     seen.add(path);
     // `import type` is erased, and `import(…)` loads only when the command runs.
     const text = Deno.readTextFileSync(path);
-    for (const m of text.matchAll(/^import (?!type )[^;]*?from "(\.{1,2}\/[^"]+\.ts)"/gm)) {
+    for (
+      const m of text.matchAll(/^(?:import|export) (?!type )[^;]*?from "(\.{1,2}\/[^"]+\.ts)"/gm)
+    ) {
       visit(join(dirname(path), m[1]!));
     }
   };
-  visit(join(ROOT, "main.ts"));
+  visit(join(ROOT, entry));
   return [...seen];
 }
 
 Deno.test("start-up loads the commands' definitions, not their implementations nor SQLite", () => {
   const heavy = ["commands", "ffi", "probe", "capture", "model", "report", "fleet"];
-  const loaded = startupModules().filter((path) =>
+  const loaded = staticModules().filter((path) =>
     heavy.includes(layerOf(path)) || /from "node:sqlite"/.test(Deno.readTextFileSync(path))
   ).map((path) => relative(ROOT, path));
   assert.deepEqual(loaded, []);
+});
+
+// Any node: module but node:sqlite (a native binding) starts Deno's Node compatibility layer,
+// which costs start-up time and memory: src/path.ts stands in for node:path and node:url.
+Deno.test("start-up, collect, its capture worker, status and inspect load no node: module but node:sqlite", () => {
+  const entries = [
+    "main.ts",
+    "src/config.ts",
+    "src/commands/collect.ts",
+    "src/capture/live_worker.ts",
+    "src/commands/status.ts",
+    "src/commands/inspect.ts",
+  ];
+  const loading = entries.flatMap(staticModules).filter((path) =>
+    /^import (?!type )[^;]*?from "node:(?!sqlite")/m.test(Deno.readTextFileSync(path))
+  ).map((path) => relative(ROOT, path));
+  assert.deepEqual([...new Set(loading)], []);
 });

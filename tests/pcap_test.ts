@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { pathToFileURL } from "node:url";
 import {
   findAllDevices,
   libpcapCandidates,
@@ -66,7 +65,7 @@ Deno.test("Pcap.next() hands out copies that later reads do not overwrite", () =
       (_, i) => ({ data: frame(1000 + i, i % 2 ? 6 : 17) }),
     );
     writePcap(`${dir}/many.pcap`, 1, records);
-    using pcap = Pcap.openOffline(pathToFileURL(`${dir}/many.pcap`));
+    using pcap = Pcap.openOffline(`${dir}/many.pcap`);
     const kept: Uint8Array[] = [];
     for (let packet = pcap.next(); packet !== "eof"; packet = pcap.next()) {
       assert.ok(packet !== null);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { fileURLToPath } from "node:url";
+import { fileURLToPath } from "../path.ts";
 import { linkTypeDescription, Pcap, PcapError, type PcapPacket } from "../../ffi/mod.ts";
 import {
   decodeFrame,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { dirname, resolve } from "node:path";
+import { dirname, resolve } from "../path.ts";
 import { errorMessage, PadError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Output } from "../output.ts";

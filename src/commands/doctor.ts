@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { dirname } from "node:path";
+import { dirname } from "../path.ts";
 import { defaultProbe } from "../probe/mod.ts";
 import {
   findAllDevices,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { join, resolve } from "node:path";
+import { join, resolve } from "../path.ts";
 import { checkWritableDirectory, exists, writeFileAtomic } from "../atomic_file.ts";
 import { errorMessage, PadError } from "../errors.ts";
 import { alertmanagerUrl } from "../fleet/notify.ts";

@@ -6,8 +6,7 @@
  *
  * @module
  */
-import { basename, dirname, extname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { basename, dirname, extname, fileURLToPath, join, resolve } from "../path.ts";
 import { PadError, UsageError } from "../errors.ts";
 
 /**

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { resolve } from "node:path";
+import { resolve } from "../path.ts";
 import { logger } from "../log.ts";
 import { databaseFiles, openDatabaseReadOnly } from "../store/database.ts";
 import { checkOutputFile, type OutputTarget, writeFileAtomic } from "../atomic_file.ts";

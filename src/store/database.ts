@@ -1,5 +1,5 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { dirname, resolve } from "node:path";
+import { dirname, resolve } from "../path.ts";
 import { kindOf } from "../atomic_file.ts";
 import { errorMessage, PadError, UsageError } from "../errors.ts";
 import { damaged, databaseFailure, isSqliteError } from "./failure.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "../path.ts";
 import { PadError } from "../errors.ts";
 
 /** `$PAD_DB`, else `$XDG_DATA_HOME/pad/pad.db`, else `~/.local/share/pad/pad.db`. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { dirname } from "node:path";
+import { dirname } from "../path.ts";
 import { PadError } from "../errors.ts";
 
 // sqlite3.h: primary result codes (an extended code keeps its primary one in the low byte).
