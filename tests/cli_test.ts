@@ -31,6 +31,8 @@ Deno.test("bad flag values exit 2 with one line naming the flag and what is acce
     [["collect", "--interval", "0.1ms"], /--interval.*from 100ms to 1h/],
     [["collect", "--duration", "3d"], /--duration.*from 1s to 1d/],
     [["prune", "--keep-packets", "20s"], /--keep-packets.*from 1m to 3650d/],
+    [["collect", "--capture-buffer", "0"], /--capture-buffer.*at least 1/],
+    [["collect", "--capture-buffer", "4096"], /--capture-buffer.*1 to 1024/],
   ];
   for (const [args, message] of cases) {
     const run = await runPad(["--db", db, ...args]);

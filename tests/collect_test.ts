@@ -294,6 +294,29 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "--capture-buffer sets the size of the kernel's capture ring that collect maps",
+  ignore: !isRoot,
+  async fn() {
+    using dir = tempDir();
+    const db = `${dir.path}/pad.db`;
+    const args = ["--db", db, "collect", "--duration", "3s", "--interface", "lo", "--probe"];
+    const child = spawnPad([...args, "procfs", "--capture-buffer", "4"]);
+    // The ring is the process's one mapping of a socket (packet_mmap(7)).
+    let ring = 0;
+    await waitFor(() => {
+      const line = Deno.readTextFileSync(`/proc/${child.pid}/maps`).split("\n")
+        .find((l) => l.includes("socket:["));
+      const [start, end] = (line?.split(" ")[0] ?? "").split("-").map((h) => parseInt(h, 16));
+      ring = end! - start!;
+      return ring > 0;
+    }, "collect's capture ring");
+    assert.equal(ring, 4 * 1024 * 1024);
+    const output = await child.output();
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  },
+});
+
 Deno.test("two collectors started together: one runs the round, the other exits 4 at once", async () => {
   using dir = tempDir();
   const db = `${dir.path}/pad.db`;

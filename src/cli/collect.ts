@@ -5,7 +5,8 @@
  * @module
  */
 import { Command, Option } from "./command.ts";
-import { boundedDuration } from "../parse.ts";
+import { UsageError } from "../errors.ts";
+import { boundedDuration, parseCount } from "../parse.ts";
 import { PROBE_NAMES } from "../round.ts";
 import {
   type CommandContext,
@@ -45,6 +46,11 @@ export function collectCommand(context: CommandContext) {
     .option("--interface <name>", "capture interface (default: first up, non-loopback)")
     .option("--filter <expr>", "BPF capture filter, e.g. 'not port 22'")
     .option("--no-capture", "sweep ports only")
+    .option(
+      "--capture-buffer <MiB>",
+      "the kernel's capture ring: memory against packets lost in a burst (default: 32)",
+      flag(parseBufferMiB, "--capture-buffer"),
+    )
     .addOption(payloadBytesOption())
     .addOption(packetsOption())
     .addOption(maxPacketsOption())
@@ -55,12 +61,20 @@ export function collectCommand(context: CommandContext) {
         ["sudo pad collect --probe procfs", "one round, as cron runs it every minute"],
         ["pad collect --duration 20s --interface lo --filter 'not port 22'", "a short round"],
         ["pad collect --no-capture", "sweep ports only"],
+        ["pad collect --capture-buffer 8", "24 MiB less memory; a flood may lose packets"],
       ]),
     )
     .action(async (opts) => {
       const { collectAction } = await import("../commands/collect.ts");
       await collectAction(opts, context);
     });
+}
+
+/** `--capture-buffer`: whole MiB, 1 to 1,024 (libpcap's ring; more is memory for nothing). */
+function parseBufferMiB(text: string, what: string): number {
+  const mib = parseCount(text, what, 1);
+  if (mib > 1024) throw new UsageError(`Invalid ${what} "${text}": use 1 to 1024 (MiB)`);
+  return mib;
 }
 
 /** `pad collect`'s flags as the parser gives them to the action. */

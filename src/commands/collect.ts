@@ -60,6 +60,7 @@ export async function collectAction(opts: CollectFlags, context: CommandContext)
       capture: opts.capture,
       interface: opts.interface,
       filter: opts.filter,
+      captureBufferMiB: opts.captureBuffer,
       payloadBytes: opts.payloadBytes,
       ...packetRows(opts),
       signal: interrupt.signal,
@@ -84,6 +85,8 @@ export interface CollectOptions {
   interface?: string;
   /** BPF filter for the capture. */
   filter?: string;
+  /** The kernel's capture ring in MiB; default startLiveCapture's (32). */
+  captureBufferMiB?: number;
   /** Payload bytes kept per stored packet (0: none; payloads can hold secrets). */
   payloadBytes: number;
   /** Packet rows stored per round at most (DNS first); counts stay exact. */
@@ -220,6 +223,9 @@ async function startCapture(options: CollectOptions): Promise<CaptureState> {
     const live = await startLiveCapture({
       device,
       filter: options.filter,
+      bufferSizeBytes: options.captureBufferMiB === undefined
+        ? undefined
+        : options.captureBufferMiB * 1024 * 1024,
       // Counted where the capture runs: no packet crosses to the round's code.
       round: {
         maxPackets: options.maxPackets,
