@@ -17,6 +17,7 @@
  * @module
  */
 import { UsageError } from "../errors.ts";
+import { stdout } from "../output.ts";
 import { formatDuration } from "../parse.ts";
 
 /** Lower camel case of a flag's name: `log-format` → `logFormat`. */
@@ -353,7 +354,8 @@ export class Command<Args extends unknown[] = [], Opts extends object = Record<n
 
   /**
    * Reads `args` (without the program's name) and runs the command they name. Help and the
-   * version go to stdout; a mistake throws a UsageError and runs nothing.
+   * version go to stdout (a reader that closed it early is no error); a mistake throws a
+   * UsageError and runs nothing.
    */
   async parseAsync(args: readonly string[]): Promise<void> {
     // The command reached so far: this one, then the subcommands the words name.
@@ -368,10 +370,10 @@ export class Command<Args extends unknown[] = [], Opts extends object = Record<n
       }
       if (arg.startsWith("-") && arg !== "-") {
         const [name, inline] = splitFlag(arg);
-        if (name === "-h" || name === "--help") return write(Deno.stdout, command.helpText());
+        if (name === "-h" || name === "--help") return stdout.write(command.helpText());
         const { option, owner } = findOption(command, name);
         if (option.long === "--version" && owner.#version !== undefined) {
-          return write(Deno.stdout, owner.#version + "\n");
+          return stdout.write(owner.#version + "\n");
         }
         let value: unknown;
         if (!option.takesValue) {
@@ -401,7 +403,7 @@ export class Command<Args extends unknown[] = [], Opts extends object = Record<n
     }
     if (command.#action === undefined) {
       // `pad` or `pad model` alone: what could be run, and a usage error.
-      write(Deno.stderr, command.helpText());
+      writeStderr(command.helpText());
       throw new UsageError(`${commandPath(command)} needs a command`);
     }
     const values = command.#operandValues(operands);
@@ -572,7 +574,7 @@ function editDistance(a: string, b: string): number {
   return previous[b.length]!;
 }
 
-function write(to: { writeSync(bytes: Uint8Array): number }, text: string): void {
+function writeStderr(text: string): void {
   let bytes = new TextEncoder().encode(text);
-  while (bytes.length > 0) bytes = bytes.subarray(to.writeSync(bytes));
+  while (bytes.length > 0) bytes = bytes.subarray(Deno.stderr.writeSync(bytes));
 }
