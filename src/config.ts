@@ -110,8 +110,10 @@ function optionValue(option: Option, value: unknown, what: string): unknown {
     if (typeof value !== "boolean") throw new UsageError(`${what}: use true or false`);
     return option.negate ? !value : value;
   }
+  // `--syslog [socket]`: true is the flag alone, a string its value.
+  if (option.valueOptional && typeof value === "boolean") return value || undefined;
   if (isTable(value) || typeof value === "boolean") {
-    throw new UsageError(`${what}: use a string`);
+    throw new UsageError(`${what}: use a string${option.valueOptional ? " or true" : ""}`);
   }
   const values = Array.isArray(value) ? value : [value];
   let result: unknown = undefined;
@@ -191,6 +193,8 @@ export function effectiveSettings(
 }
 
 function show(option: Option, value: unknown): string {
+  // `no-capture` is shown as the flag reads: given (true) or not, though it sets `capture`.
+  if (option.negate) return value === false ? "true" : "-";
   if (value === undefined) return option.defaultValueDescription ?? "-";
   if (Array.isArray(value) && value.length === 0) return "-";
   return option.show(value);

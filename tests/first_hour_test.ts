@@ -36,7 +36,9 @@ Deno.test("a configuration file sets every command's flags; flags win; pad confi
     `# a host's settings\ndb = "${db}"\n\n[collect]\ninterface = "lo"\nduration = "1s"\n\n` +
       `[prune]\nkeep = "14d"\n\n[model.merge]\noutput = "${dir.path}/fleet.padmodel"\n\n` +
       // A flag's name before flows, from an older schedule: still read, and shown where set.
-      `[import]\nmax-packets = 100\n`,
+      `[import]\nmax-packets = 100\n\n` +
+      // A flag whose value is optional (--syslog [socket]) takes true for the flag alone.
+      `[detect]\nsyslog = true\n`,
   );
   const collected = await runPad(["--config", file, "collect"]);
   assert.equal(collected.code, 0, collected.stderr);
@@ -58,6 +60,9 @@ Deno.test("a configuration file sets every command's flags; flags win; pad confi
   assert.deepEqual(row("prune.keep-packets"), ["prune.keep-packets", "1d", "default"]);
   assert.deepEqual(row("import.max-packets"), ["import.max-packets", "100", `${file}:15`]);
   assert.equal(row("collect.max-packets"), undefined); // an old name, not set: not listed
+  assert.deepEqual(row("detect.syslog"), ["detect.syslog", "true", `${file}:18`]);
+  // --no-capture as the flag reads: not given (it sets capture, which is on).
+  assert.deepEqual(row("collect.no-capture"), ["collect.no-capture", "-", "default"]);
   assert.deepEqual(row("model.merge.output"), [
     "model.merge.output",
     `${dir.path}/fleet.padmodel`,
