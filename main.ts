@@ -134,7 +134,7 @@ export function buildProgram(setStatus: (code: number) => void) {
       }
       let command: AnyCommand = program;
       for (const name of names) {
-        const sub = command.commands.find((c) => c.name() === name);
+        const sub = command.subcommand(name);
         if (sub === undefined) {
           throw new UsageError(`Unknown command "${names.join(" ")}": pad --help lists them`);
         }

@@ -70,7 +70,7 @@ export function applyConfig(program: AnyCommand, config: ConfigFile): Map<string
   const sources = new Map<string, string>();
   const visit = (command: AnyCommand, table: Record<string, unknown>, path: string[]) => {
     for (const [key, value] of Object.entries(table)) {
-      const sub = command.commands.find((c) => c.name() === key);
+      const sub = command.subcommand(key);
       if (sub !== undefined && isTable(value)) {
         visit(sub, value, [...path, key]);
         continue;

@@ -18,7 +18,7 @@
  */
 import { UsageError } from "../errors.ts";
 import { stdout } from "../output.ts";
-import { formatDuration } from "../parse.ts";
+import { formatDuration, parseChoice } from "../parse.ts";
 
 /** Lower camel case of a flag's name: `log-format` → `logFormat`. */
 type Camel<S extends string> = S extends `${infer Head}-${infer Tail}`
@@ -120,9 +120,7 @@ export class Option<F extends string = string, V = unknown, HasDefault extends b
   /** The option's line in the help: its description, choices and default. */
   help(): string {
     const extra: string[] = [];
-    if (this.argChoices) {
-      extra.push(`choices: ${this.argChoices.map((c) => JSON.stringify(c)).join(", ")}`);
-    }
+    if (this.argChoices) extra.push(choicesText(this.argChoices));
     const value = this.negate ? undefined : this.defaultValue;
     const silent = value === undefined || value === false ||
       (Array.isArray(value) && value.length === 0);
@@ -141,11 +139,7 @@ export class Option<F extends string = string, V = unknown, HasDefault extends b
 
   /** Turns the flag's text into its value: choices checked, then its parser's. */
   parse(text: string, previous: unknown): unknown {
-    if (this.argChoices && !this.argChoices.includes(text)) {
-      throw new UsageError(
-        `Invalid ${this.long} "${text}": use one of ${this.argChoices.join(", ")}`,
-      );
-    }
+    if (this.argChoices) parseChoice(text, this.long, this.argChoices);
     if (this.parseArg === undefined) return text;
     try {
       return this.parseArg(text, previous);
@@ -178,6 +172,13 @@ export class Argument<V = unknown> {
   choices<const C extends readonly string[]>(values: C): Argument<C[number]> {
     this.argChoices = values;
     return this as unknown as Argument<C[number]>;
+  }
+
+  /** The argument's line in the help: its description and choices. */
+  help(): string {
+    return this.argChoices
+      ? `${this.description} (${choicesText(this.argChoices)})`
+      : this.description;
   }
 
   /** `<files...>` as the usage line writes it. */
@@ -312,6 +313,11 @@ export class Command<Args extends unknown[] = [], Opts extends object = Record<n
     return command;
   }
 
+  /** The subcommand named `name`, if there is one. */
+  subcommand(name: string): AnyCommand | undefined {
+    return this.commands.find((c) => c.name() === name);
+  }
+
   addCommand(command: AnyCommand): this {
     command.parent = this;
     this.commands.push(command);
@@ -390,9 +396,7 @@ export class Command<Args extends unknown[] = [], Opts extends object = Record<n
         owner.setOptionValueWithSource(option.attributeName(), value, "cli");
         continue;
       }
-      const sub = operands.length === 0
-        ? command.commands.find((c: AnyCommand) => c.name() === arg)
-        : undefined;
+      const sub = operands.length === 0 ? command.subcommand(arg) : undefined;
       if (sub !== undefined) {
         command = sub;
       } else if (command.#action === undefined) {
@@ -407,14 +411,13 @@ export class Command<Args extends unknown[] = [], Opts extends object = Record<n
       throw new UsageError(`${commandPath(command)} needs a command`);
     }
     const values = command.#operandValues(operands);
-    for (let c: AnyCommand | null = command; c !== null; c = c.parent) c.#fromEnvironment();
+    const chain = lineage(command);
+    for (const c of chain) c.#fromEnvironment();
     for (const option of command.options) {
       if (option.mandatory && command.getOptionValue(option.attributeName()) === undefined) {
         throw new UsageError(`${commandPath(command)} needs ${option.flags}`);
       }
     }
-    const chain: AnyCommand[] = [];
-    for (let c: AnyCommand | null = command; c !== null; c = c.parent) chain.unshift(c);
     for (const c of chain) for (const hook of c.#hooks) await hook(c, command);
     await command.#action(...values, command.opts(), command);
   }
@@ -435,11 +438,9 @@ export class Command<Args extends unknown[] = [], Opts extends object = Record<n
       if (argument.required && (given === undefined || (Array.isArray(given) && !given.length))) {
         throw new UsageError(`${commandPath(this)} needs ${argument.usage()}`);
       }
-      for (const value of [given].flat() as (string | undefined)[]) {
-        if (argument.argChoices && value !== undefined && !argument.argChoices.includes(value)) {
-          throw new UsageError(
-            `Invalid ${argument.name()} "${value}": use one of ${argument.argChoices.join(", ")}`,
-          );
+      if (argument.argChoices) {
+        for (const value of [given ?? []].flat() as string[]) {
+          parseChoice(value, argument.name(), argument.argChoices);
         }
       }
     }
@@ -469,8 +470,7 @@ export class Command<Args extends unknown[] = [], Opts extends object = Record<n
   helpText(): string {
     const visible = (c: AnyCommand) => c.options.filter((o) => !o.hidden);
     const own = [...visible(this), HELP];
-    const inherited: Option[] = [];
-    for (let c = this.parent; c !== null; c = c.parent) inherited.unshift(...visible(c));
+    const inherited = lineage(this).slice(0, -1).flatMap(visible);
     const commandTerm = (c: AnyCommand) =>
       [c.name(), ...(c.options.length > 0 ? ["[options]"] : [])]
         .concat(c.registeredArguments.map((a) => a.usage())).join(" ");
@@ -479,10 +479,7 @@ export class Command<Args extends unknown[] = [], Opts extends object = Record<n
         "Arguments:",
         this.registeredArguments.filter((a) => a.description !== "").map((a) => [
           a.name(),
-          a.description +
-          (a.argChoices
-            ? ` (choices: ${a.argChoices.map((c) => JSON.stringify(c)).join(", ")})`
-            : ""),
+          a.help(),
         ]),
       ],
       ["Options:", own.map((o) => [o.flags, o.help()])],
@@ -516,14 +513,14 @@ function splitFlag(arg: string): [string, string | undefined] {
 
 /** The option `name` names, in `command` or the nearest parent that has it. */
 function findOption(command: AnyCommand, name: string): { option: Option; owner: AnyCommand } {
-  for (let c: AnyCommand | null = command; c !== null; c = c.parent) {
+  const nearestFirst = lineage(command).reverse();
+  for (const c of nearestFirst) {
     const option = c.options.find((o: Option) => o.long === name || o.short === name);
     if (option !== undefined) return { option, owner: c };
   }
-  const known: string[] = [];
-  for (let c: AnyCommand | null = command; c !== null; c = c.parent) {
-    known.push(...c.options.filter((o: Option) => !o.hidden).map((o: Option) => o.long));
-  }
+  const known = nearestFirst.flatMap((c) =>
+    c.options.filter((o: Option) => !o.hidden).map((o: Option) => o.long)
+  );
   const near = known.find((k) => editDistance(k, name) <= 2);
   throw new UsageError(
     `unknown option '${name}'${near ? ` (did you mean ${near}?)` : ""}: ` +
@@ -531,10 +528,20 @@ function findOption(command: AnyCommand, name: string): { option: Option; owner:
   );
 }
 
+/** The program, its subcommand, …, down to `command`. */
+function lineage(command: AnyCommand): AnyCommand[] {
+  const chain: AnyCommand[] = [];
+  for (let c: AnyCommand | null = command; c !== null; c = c.parent) chain.unshift(c);
+  return chain;
+}
+
 function commandPath(command: AnyCommand): string {
-  const names: string[] = [];
-  for (let c: AnyCommand | null = command; c !== null; c = c.parent) names.unshift(c.name());
-  return names.join(" ");
+  return lineage(command).map((c) => c.name()).join(" ");
+}
+
+/** `choices: "text", "json"`, as the help writes them. */
+function choicesText(values: readonly string[]): string {
+  return `choices: ${values.map((c) => JSON.stringify(c)).join(", ")}`;
 }
 
 /** One row of a help section: the term padded to `width`, the text wrapped at 80 columns. */
