@@ -47,7 +47,7 @@ const LADDER: readonly { rate?: number; senders: number }[] = [
   { senders: 2 },
 ];
 /** tcpdump's ring, the size of pad's (src/capture/live.ts). */
-const RING_KIB = 32_768;
+const RING_KIB = 12_288;
 /** tcpdump and tshark read /etc/localtime per packet without TZ: UTC is their best case. */
 const UTC = { TZ: "UTC" };
 

@@ -3,6 +3,7 @@ import { DatabaseSync } from "node:sqlite";
 import { type CollectOptions, defaultRoundLength, runCollect } from "../src/commands/collect.ts";
 import { BufferOutput } from "../src/output.ts";
 import { ABANDONED } from "../src/store/rounds.ts";
+import { DEFAULT_RING_BYTES } from "../src/capture/live.ts";
 import { dnsQuery } from "../fixtures/frames.ts";
 import { commandExists, freePortBlock, openListener } from "./support/listeners.ts";
 import { runPad, spawnPad, tempDir } from "../fixtures/pad_cli.ts";
@@ -294,26 +295,33 @@ Deno.test({
   },
 });
 
+/** The size of the capture ring a `pad collect` round with `flags` maps (packet_mmap(7)). */
+async function ringOf(flags: string[]): Promise<number> {
+  using dir = tempDir();
+  const child = spawnPad([
+    ...["--db", `${dir.path}/pad.db`, "collect", "--duration", "3s", "--interface", "lo"],
+    ...["--probe", "procfs", ...flags],
+  ]);
+  // The ring is the process's one mapping of a socket.
+  let ring = 0;
+  await waitFor(() => {
+    const line = Deno.readTextFileSync(`/proc/${child.pid}/maps`).split("\n")
+      .find((l) => l.includes("socket:["));
+    const [start, end] = (line?.split(" ")[0] ?? "").split("-").map((h) => parseInt(h, 16));
+    ring = end! - start!;
+    return ring > 0;
+  }, "collect's capture ring");
+  const output = await child.output();
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  return ring;
+}
+
 Deno.test({
   name: "--capture-buffer sets the size of the kernel's capture ring that collect maps",
   ignore: !isRoot,
   async fn() {
-    using dir = tempDir();
-    const db = `${dir.path}/pad.db`;
-    const args = ["--db", db, "collect", "--duration", "3s", "--interface", "lo", "--probe"];
-    const child = spawnPad([...args, "procfs", "--capture-buffer", "4"]);
-    // The ring is the process's one mapping of a socket (packet_mmap(7)).
-    let ring = 0;
-    await waitFor(() => {
-      const line = Deno.readTextFileSync(`/proc/${child.pid}/maps`).split("\n")
-        .find((l) => l.includes("socket:["));
-      const [start, end] = (line?.split(" ")[0] ?? "").split("-").map((h) => parseInt(h, 16));
-      ring = end! - start!;
-      return ring > 0;
-    }, "collect's capture ring");
-    assert.equal(ring, 4 * 1024 * 1024);
-    const output = await child.output();
-    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    assert.equal(await ringOf([]), DEFAULT_RING_BYTES);
+    assert.equal(await ringOf(["--capture-buffer", "4"]), 4 * 1024 * 1024);
   },
 });
 

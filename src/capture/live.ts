@@ -19,6 +19,20 @@ import type {
 import type { CaptureCounts } from "./offline.ts";
 import type { RoundTrafficOptions, RoundTrafficResult } from "./round_traffic.ts";
 
+/**
+ * The kernel's capture ring by default, 12 MiB (tcpdump's is 2). The kernel maps the whole ring
+ * into the process, so it is most of what capture adds to collect's memory. On lo, with the
+ * capture loop asleep in poll(2) between blocks, the capture bench measured (one run each):
+ * - 12 MiB: pad's engine lossless at the senders' full rate (746k packets/s); a collect round
+ *   lost 3,088 of 3.6 M packets from one sender at full rate and 3 of 3.4 M from two; 76.5 MiB.
+ * - 16 MiB: both lossless; collect 80.3 MiB.
+ * - 32 MiB: a collect round with two senders lost 746k in one run and none in another (tcpdump
+ *   and the senders took the cores pad needed: a larger ring does not help a process that is
+ *   not scheduled); 97 MiB.
+ * `pad collect --capture-buffer` chooses otherwise.
+ */
+export const DEFAULT_RING_BYTES = 12 * 1024 * 1024;
+
 /** How to run a live capture; only `device` and `onBatch` are required. */
 export interface LiveCaptureOptions {
   /** Interface to capture on, e.g. `"eth0"` or `"lo"` (see `defaultInterface()`). */
@@ -28,9 +42,8 @@ export interface LiveCaptureOptions {
   /** Bytes kept per packet (default 65,535). */
   snaplen?: number;
   /**
-   * Kernel ring size (default 32 MiB): what absorbs bursts while the loop catches up. It is
-   * most of a capturing collect's memory, but 8 and 16 MiB lost 3–44% of a 0.9–1.3 M packets/s
-   * flood on lo with two senders on two cores, where 32 MiB lost none.
+   * Kernel ring size (default {@linkcode DEFAULT_RING_BYTES}): what absorbs bursts while the loop
+   * catches up.
    */
   bufferSizeBytes?: number;
   /** Promiscuous mode (default false). */
@@ -107,7 +120,7 @@ export function startLiveCapture(options: LiveCaptureOptions): Promise<LiveCaptu
     device: options.device,
     filter: options.filter,
     snaplen: options.snaplen ?? 65_535,
-    bufferSizeBytes: options.bufferSizeBytes ?? 32 * 1024 * 1024,
+    bufferSizeBytes: options.bufferSizeBytes ?? DEFAULT_RING_BYTES,
     promiscuous: options.promiscuous ?? false,
     immediate: options.immediate ?? false,
     timeoutMs: options.timeoutMs ?? 200,

@@ -48,7 +48,7 @@ export function collectCommand(context: CommandContext) {
     .option("--no-capture", "sweep ports only")
     .option(
       "--capture-buffer <MiB>",
-      "the kernel's capture ring: memory against packets lost in a burst (default: 32)",
+      "the kernel's capture ring: memory against packets lost in a burst (default: 12)",
       flag(parseBufferMiB, "--capture-buffer"),
     )
     .addOption(payloadBytesOption())
@@ -61,7 +61,10 @@ export function collectCommand(context: CommandContext) {
         ["sudo pad collect --probe procfs", "one round, as cron runs it every minute"],
         ["pad collect --duration 20s --interface lo --filter 'not port 22'", "a short round"],
         ["pad collect --no-capture", "sweep ports only"],
-        ["pad collect --capture-buffer 8", "24 MiB less memory; a flood may lose packets"],
+        [
+          "pad collect --capture-buffer 64",
+          "64 MiB of ring for a busy host: fewer packets lost in a flood",
+        ],
       ]),
     )
     .action(async (opts) => {
