@@ -9,6 +9,7 @@ import { type PadRun, runPad, spawnPad, tempDir } from "../fixtures/pad_cli.ts";
 import { storeRoundHistory } from "../fixtures/history.ts";
 import { generateHistory } from "../fixtures/synthetic.ts";
 import { openDatabase } from "../src/store/database.ts";
+import { RESERVE_BYTES } from "../src/store/reserve.ts";
 import { count, seedRounds } from "./support/seed.ts";
 import { waitFor } from "./support/wait.ts";
 
@@ -99,7 +100,10 @@ Deno.test({
     try {
       const db = `${disk}/pad.db`;
       seeded(db, 60, 400);
-      assert.ok(Deno.statSync(`${db}.reserve`).isFile, "the reserve is made with the database");
+      const reserve = Deno.statSync(`${db}.reserve`);
+      assert.equal(reserve.size, RESERVE_BYTES, "the reserve is made with the database");
+      // Its blocks are taken (a sparse file would give nothing back when the disk is full).
+      assert.ok(reserve.blocks! * 512 >= RESERVE_BYTES, `${reserve.blocks} blocks`);
       // Fill what is left, to the last block.
       const filler = await Deno.open(`${disk}/filler`, { write: true, create: true });
       const block = new Uint8Array(65_536);
@@ -119,7 +123,7 @@ Deno.test({
       assert.equal(prune.code, 0, prune.stderr);
       assert.match(prune.stdout, /^Removed 60 rounds/);
       assert.match(prune.stderr, /The disk holding .*pad\.db is full: pruning in small steps/);
-      assert.ok(Deno.statSync(`${db}.reserve`).isFile, "the reserve is made again");
+      assert.equal(Deno.statSync(`${db}.reserve`).size, RESERVE_BYTES, "the reserve is made again");
       const after = await runPad([...collect, "--duration", "1s"]);
       assert.equal(after.code, 0, after.stderr);
     } finally {

@@ -25,14 +25,26 @@ export function keepReserve(dbPath: string): void {
     // missing: made below
   }
   try {
-    // Written, not sparse: the blocks must be taken now to be given back later.
-    Deno.writeFileSync(path, new Uint8Array(RESERVE_BYTES), { mode: 0o600 });
+    writeZeros(path);
   } catch {
     try {
       Deno.removeSync(path); // a part is no reserve; the next prune tries again
     } catch {
       // nothing written
     }
+  }
+}
+
+/**
+ * Writes the reserve's zeros, not a sparse file: the blocks must be taken now to be given back
+ * later. One 64 KiB buffer written again and again: a 4 MiB buffer written at once took 30 ms
+ * (its pages faulted in one by one), a tenth of what a small import costs.
+ */
+function writeZeros(path: string): void {
+  const zeros = new Uint8Array(64 * 1024);
+  using file = Deno.openSync(path, { write: true, create: true, truncate: true, mode: 0o600 });
+  for (let written = 0; written < RESERVE_BYTES; written += zeros.length) {
+    for (let at = 0; at < zeros.length;) at += file.writeSync(zeros.subarray(at));
   }
 }
 
