@@ -52,11 +52,15 @@ function importInto(db: string, file: string, options: Partial<ImportOptions> = 
 }
 
 /** Imports `file` through pad's reader and through libpcap; asserts identical tables. */
-function assertSameImport(dir: string, file: string, options: Partial<ImportOptions>): void {
+async function assertSameImport(
+  dir: string,
+  file: string,
+  options: Partial<ImportOptions>,
+): Promise<void> {
   const ours = `${dir}/${crypto.randomUUID()}.db`;
   const theirs = `${dir}/${crypto.randomUUID()}.db`;
-  const a = importInto(ours, file, options);
-  const b = importInto(theirs, file, { ...options, reader: "libpcap" });
+  const a = await importInto(ours, file, options);
+  const b = await importInto(theirs, file, { ...options, reader: "libpcap" });
   assert.equal(a.reader, "pad", file);
   assert.equal(b.reader, "libpcap", file);
   assert.deepEqual({ ...a, seconds: 0, packetsPerSecond: 0, reader: "" }, {
@@ -74,7 +78,7 @@ function assertSameImport(dir: string, file: string, options: Partial<ImportOpti
   assert.ok(expected.rounds!.length > 0, file);
 }
 
-Deno.test("pad import stores the same rounds, counts and packet rows through its reader as through libpcap", () => {
+Deno.test("pad import stores the same rounds, counts and packet rows through its reader as through libpcap", async () => {
   using dir = tempDir();
   const mixed = `${dir.path}/mixed.pcap`;
   const mixedNg = `${dir.path}/mixed.pcapng`;
@@ -87,7 +91,7 @@ Deno.test("pad import stores the same rounds, counts and packet rows through its
     { local: ["93.184.0.0/17", "2001:db8:1::/116"], roundLengthMs: 45_000, payloadBytes: 3 },
   ];
   for (const file of [mixed, mixedNg, ...SHARED]) {
-    for (const options of settings) assertSameImport(dir.path, file, options);
+    for (const options of settings) await assertSameImport(dir.path, file, options);
   }
 });
 
@@ -104,7 +108,7 @@ Deno.test("pad import keeps everything before a truncated last record and warns,
   // What the complete records alone give.
   Deno.writeFileSync(file, whole.subarray(0, whole.length - lastSize));
   const expectedDb = `${dir.path}/expected.db`;
-  importInto(expectedDb, file, { dnsOnly: true }); // what the CLI stores by default
+  await importInto(expectedDb, file, { dnsOnly: true }); // what the CLI stores by default
   const expected = tables(expectedDb);
   for (const cut of [5, 16, lastSize - 1]) {
     Deno.writeFileSync(file, whole.subarray(0, whole.length - lastSize + cut));
@@ -130,7 +134,7 @@ Deno.test("pad import stops at a corrupt record with one clear line and exit 1, 
   const file = `${dir.path}/capture.pcap`;
   Deno.writeFileSync(file, encodePcap(1, records.slice(0, 1_000)));
   const expectedDb = `${dir.path}/expected.db`;
-  importInto(expectedDb, file, { dnsOnly: true }); // what the CLI stores by default
+  await importInto(expectedDb, file, { dnsOnly: true }); // what the CLI stores by default
   const bytes = encodePcap(1, records);
   // Record 1,001 claims 300,000 captured bytes: more than any link type allows.
   let at = 24;
@@ -150,7 +154,7 @@ Deno.test("pad import stops at a corrupt record with one clear line and exit 1, 
   assert.deepEqual(tables(db), tables(expectedDb));
 });
 
-Deno.test("pad import reads a pcapng file whose interfaces differ in link type (libpcap refuses it)", () => {
+Deno.test("pad import reads a pcapng file whose interfaces differ in link type (libpcap refuses it)", async () => {
   using dir = tempDir();
   const file = `${dir.path}/two.pcapng`;
   const packet = ipv4({ src: "10.0.0.2", dst: "192.0.2.7", protocol: 17, payload: udp(5000, 53) });
@@ -170,7 +174,7 @@ Deno.test("pad import reads a pcapng file whose interfaces differ in link type (
     ]),
   );
   const db = `${dir.path}/pad.db`;
-  const result = importInto(db, file, { maxPackets: 10 });
+  const result = await importInto(db, file, { maxPackets: 10 });
   assert.equal(result.reader, "pad");
   assert.equal(result.packets, 2);
   const { packets } = tables(db);
@@ -178,5 +182,5 @@ Deno.test("pad import reads a pcapng file whose interfaces differ in link type (
     "eth:ipv4:udp",
     "raw:ipv4:udp",
   ]);
-  assert.throws(() => importInto(`${dir.path}/libpcap.db`, file, { reader: "libpcap" }));
+  await assert.rejects(() => importInto(`${dir.path}/libpcap.db`, file, { reader: "libpcap" }));
 });

@@ -82,12 +82,12 @@ function homeTraffic(): { tsMs: number; data: Uint8Array }[] {
   return frames;
 }
 
-Deno.test("import slices a capture into rounds by the packets' own timestamps", () => {
+Deno.test("import slices a capture into rounds by the packets' own timestamps", async () => {
   using dir = tempDir();
   const db = `${dir.path}/pad.db`;
   const file = `${dir.path}/home.pcap`;
   writePcap(file, 1, homeTraffic());
-  const result = importFile(db, file);
+  const result = await importFile(db, file);
   assert.equal(result.rounds, 3);
   assert.equal(result.packets, 11);
   const rounds = query(
@@ -147,12 +147,12 @@ Deno.test("import slices a capture into rounds by the packets' own timestamps", 
   assert.ok(dns[1]!.resp_name !== null);
 });
 
-Deno.test("import --local names the monitored host when private ranges would be wrong", () => {
+Deno.test("import --local names the monitored host when private ranges would be wrong", async () => {
   using dir = tempDir();
   const db = `${dir.path}/pad.db`;
   const file = `${dir.path}/home.pcap`;
   writePcap(file, 1, homeTraffic());
-  importFile(db, file, { local: ["203.0.113.5/32"] });
+  await importFile(db, file, { local: ["203.0.113.5/32"] });
   const traffic = query(
     db,
     "SELECT port_id, direction, packets FROM round_traffic WHERE round_id = 1 AND direction = 'out' ORDER BY port_id",
@@ -160,7 +160,7 @@ Deno.test("import --local names the monitored host when private ranges would be 
   assert.deepEqual(traffic, [{ port_id: 53, direction: "out", packets: 1 }]);
 });
 
-Deno.test("import reads every link type it decodes: SLL, SLL2, raw IP and BSD loopback", () => {
+Deno.test("import reads every link type it decodes: SLL, SLL2, raw IP and BSD loopback", async () => {
   const packet4 = ipv4({
     src: "10.0.0.2",
     dst: "10.0.0.1",
@@ -196,7 +196,7 @@ Deno.test("import reads every link type it decodes: SLL, SLL2, raw IP and BSD lo
       linkType,
       frames.map((data, i) => ({ data, tsMs: T0 + i })),
     );
-    const result = importFile(db, `${dir.path}/${name}.pcap`);
+    const result = await importFile(db, `${dir.path}/${name}.pcap`);
     assert.equal(result.packets, 2, name);
     const ports = query(
       db,
@@ -275,10 +275,10 @@ Deno.test({
   name:
     "import of the SYN scan shows about a thousand remote ports; the iodine tunnel its long names",
   ignore: !havePcaps,
-  fn() {
+  async fn() {
     using dir = tempDir();
     const scan = `${dir.path}/scan.db`;
-    importFile(scan, new URL("A03_ndpi_ppa_synscan_scanme.pcap", PCAPS).pathname);
+    await importFile(scan, new URL("A03_ndpi_ppa_synscan_scanme.pcap", PCAPS).pathname);
     const [widest] = query(scan, "SELECT max(remote_ports) AS n FROM round_traffic");
     assert.ok((widest!.n as number) >= 900, `remote ports ${widest!.n}`);
     // The scanner is the local (private) address: its SYNs reach ~1,000 ports of one address.
@@ -294,7 +294,7 @@ Deno.test({
     assert.ok((spread!.from_port_out as number) > 0);
 
     const tunnel = `${dir.path}/tunnel.db`;
-    importFile(tunnel, new URL("A07_ndpi_dns_tunnel_iodine.pcap", PCAPS).pathname);
+    await importFile(tunnel, new URL("A07_ndpi_dns_tunnel_iodine.pcap", PCAPS).pathname);
     const [names] = query(
       tunnel,
       "SELECT count(*) AS n, avg(length(qry_name)) AS len FROM packets WHERE qry_name IS NOT NULL",

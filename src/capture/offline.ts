@@ -96,9 +96,11 @@ export class CaptureFile implements Iterable<DecodeResult>, Disposable {
     return new CaptureFile(LibpcapSource.open(path, options.filter, classic), "libpcap");
   }
 
+  #timeMs = NaN;
+
   /** The time stamp of the frame `next()` returned last, ms since the epoch. */
   get timeMs(): number {
-    return this.#source.tsSec * 1000 + this.#source.tsUsec / 1000;
+    return this.#timeMs;
   }
 
   /** The next frame's decode result, or null at the end of the file. */
@@ -106,12 +108,13 @@ export class CaptureFile implements Iterable<DecodeResult>, Disposable {
     const source = this.#source;
     if (!source.next()) return null;
     const offset = source.offset;
+    this.#timeMs = source.tsSec * 1000 + source.tsUsec / 1000;
     const result = decodeFrameAt(
       source.linkType,
       source.bytes,
       offset,
       offset + source.caplen,
-      this.timeMs,
+      this.#timeMs,
       source.wireLength,
     );
     count(result, this.counts);

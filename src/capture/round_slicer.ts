@@ -61,6 +61,8 @@ export class RoundSlicer {
   readonly #stored = new Set<number>();
   #frame = 0;
   #previousMs = -Infinity;
+  /** The round the last frame went to, while it is open. */
+  #last: OpenRound | null = null;
 
   constructor(options: {
     roundLengthMs: number;
@@ -84,13 +86,15 @@ export class RoundSlicer {
     this.#previousMs = timeMs;
     if (result.kind === "non-ip") return;
     const slot = Math.floor(timeMs / this.#roundLengthMs) * this.#roundLengthMs;
-    let round = this.#open.get(slot);
+    // Most frames go to the round of the frame before them: no map lookup for those.
+    let round = this.#last?.slot === slot ? this.#last : this.#open.get(slot);
     if (!round) {
       if (this.#stored.has(slot) && result.kind === "ip") this.counts.late++;
       round = { slot, traffic: this.#newTraffic(), malformed: 0, lastFrame: frame };
       this.#open.set(slot, round);
     }
     round.lastFrame = frame;
+    this.#last = round;
     if (result.kind === "ip") round.traffic.add(result.packet);
     else round.malformed++;
     if (frame % 256 === 0 || this.#open.size > MAX_OPEN) this.#storeStale();
@@ -118,6 +122,7 @@ export class RoundSlicer {
   #storeRounds(rounds: OpenRound[]): void {
     for (const round of rounds.sort((a, b) => a.slot - b.slot)) {
       this.#open.delete(round.slot);
+      if (this.#last === round) this.#last = null;
       // A slot of malformed frames only holds no packet: no round (nothing says it was watched).
       if (round.traffic.seen === 0) continue;
       this.#store(round.slot, round.traffic, round.malformed);

@@ -47,7 +47,7 @@ export function importCommand(context: CommandContext) {
     )
     .action(async (file, opts) => {
       const { runImport } = await import("../commands/import.ts");
-      runImport({
+      await runImport({
         db: context.db(),
         file,
         roundLengthMs: opts.roundLength,

@@ -70,12 +70,12 @@ export interface ImportResult {
  * warning; a record that makes no sense stops the import with a `PadError` once the packets
  * before it are stored.
  */
-export function runImport(options: ImportOptions, out: Output): ImportResult {
+export async function runImport(options: ImportOptions, out: Output): Promise<ImportResult> {
   const local = new LocalNetworks(options.local ?? PRIVATE_NETWORKS);
   using db = openDatabase(options.db);
   const started = performance.now();
   using file = openCapture(options);
-  const identity = refuseImportedBefore(db, options);
+  const identity = await refuseImportedBefore(db, options);
   const importedAt = Date.now();
   const strangers = new Strangers();
   log.debug("Reading {file} with {reader}", {
@@ -101,13 +101,14 @@ export function runImport(options: ImportOptions, out: Output): ImportResult {
   using shown = progress("pad import", "frames", null, options.quiet ?? false);
   try {
     for (let result = file.next(); result !== null; result = file.next()) {
-      slicer.add(result, file.timeMs);
+      const timeMs = file.timeMs;
+      slicer.add(result, timeMs);
       if ((file.counts.frames & 0xffff) === 0) {
         shown.update(file.counts.frames, plural(slicer.counts.rounds, "round"));
       }
-      if (isStorableTime(file.timeMs)) {
-        span.first = Math.min(span.first, file.timeMs);
-        span.last = Math.max(span.last, file.timeMs);
+      if (isStorableTime(timeMs)) {
+        if (timeMs < span.first) span.first = timeMs;
+        if (timeMs > span.last) span.last = timeMs;
       }
     }
   } catch (error) {
@@ -231,12 +232,12 @@ function newTraffic(
  * The file's fingerprint, after making sure it was not imported before (unless `--again`): a
  * second import would store every round twice. Null for what is not a regular file.
  */
-function refuseImportedBefore(
+async function refuseImportedBefore(
   db: Database,
   options: ImportOptions,
-): { fingerprint: string; bytes: number } | null {
+): Promise<{ fingerprint: string; bytes: number } | null> {
   if (!Deno.statSync(options.file).isFile) return null;
-  const identity = fileFingerprint(options.file);
+  const identity = await fileFingerprint(options.file);
   const before = options.again ? null : previousImport(db, identity.fingerprint);
   if (before !== null) {
     throw new UsageError(

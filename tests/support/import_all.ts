@@ -94,8 +94,8 @@ for (const [k, file] of files.entries()) {
       outcome.decoded = capture.undecoded.size === 0 && decodesLinkType(capture.linkType);
     }
   });
-  outcome.refused = await attempt(file, "import", () => {
-    const result = runImport(
+  outcome.refused = await attempt(file, "import", async () => {
+    const result = await runImport(
       // Some of tcpdump's captures are byte for byte the same file under two names.
       {
         db: db!,
