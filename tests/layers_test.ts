@@ -113,12 +113,13 @@ Deno.test("start-up loads the commands' definitions, not their implementations n
 // which costs start-up time and memory: src/path.ts stands in for node:path and node:url. npm
 // packages may import node: modules themselves (commander and logtape did), so only smol-toml,
 // checked to import none, may be on these paths.
-Deno.test("start-up, collect, its capture worker, status and inspect load no node: module but node:sqlite, nor npm packages", () => {
+Deno.test("start-up, collect, its capture worker, import, status and inspect load no node: module but node:sqlite, nor npm packages", () => {
   const entries = [
     "main.ts",
     "src/config.ts",
     "src/commands/collect.ts",
     "src/capture/live_worker.ts",
+    "src/commands/import.ts",
     "src/commands/status.ts",
     "src/commands/inspect.ts",
   ];
