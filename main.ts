@@ -90,7 +90,7 @@ export function buildProgram(setStatus: (code: number) => void) {
         const path = findConfig(command.opts().config);
         configuration = {
           path,
-          sources: path === null ? new Map() : applyConfig(program, readConfig(path)),
+          sources: path === null ? new Map() : applyConfig(program, await readConfig(path)),
         };
       }
       const opts = command.opts();

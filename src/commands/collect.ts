@@ -85,7 +85,7 @@ export interface CollectOptions {
   interface?: string;
   /** BPF filter for the capture. */
   filter?: string;
-  /** The kernel's capture ring in MiB; default startLiveCapture's (32). */
+  /** The kernel's capture ring in MiB; default startLiveCapture's (DEFAULT_RING_BYTES). */
   captureBufferMiB?: number;
   /** Payload bytes kept per stored packet (0: none; payloads can hold secrets). */
   payloadBytes: number;
