@@ -3,7 +3,7 @@
  * of its first and last 64 KiB (the whole file up to 128 KiB). Reading all of a large capture
  * twice would cost as much as the import; a capture's first and last packets carry their time
  * stamps, so two different captures of the same size share both ends only by copying. (A MiB
- * at each end cost a small import a twentieth of its time, and told no more files apart.)
+ * at each end, as before, cost a small import a twentieth of its time.)
  *
  * @module
  */

@@ -21,14 +21,15 @@ import type { RoundTrafficOptions, RoundTrafficResult } from "./round_traffic.ts
 
 /**
  * The kernel's capture ring by default, 12 MiB (tcpdump's is 2). The kernel maps the whole ring
- * into the process, so it is most of what capture adds to collect's memory. On lo, with the
- * capture loop asleep in poll(2) between blocks, the capture bench measured (one run each):
- * - 12 MiB: pad's engine lossless at the senders' full rate (746k packets/s); a collect round
- *   lost 3,088 of 3.6 M packets from one sender at full rate and 3 of 3.4 M from two; 76.5 MiB.
- * - 16 MiB: both lossless; collect 80.3 MiB.
- * - 32 MiB: a collect round with two senders lost 746k in one run and none in another (tcpdump
- *   and the senders took the cores pad needed: a larger ring does not help a process that is
- *   not scheduled); 97 MiB.
+ * into the process, so it is most of what capture adds to collect's memory (76 MiB at 12). On lo,
+ * with the capture loop asleep in poll(2) between blocks, the capture bench measured:
+ * - 12 MiB: in one run, nothing lost by the engine or a collect round at the senders' full rate
+ *   (650k and 695k packets/s); in two others, a round lost 3,088 of 3.6 M packets from one
+ *   sender, and the engine 1.8% of two senders' packets.
+ * - 16 MiB: nothing lost in its one run; 4 MiB more.
+ * - 32 MiB: a collect round with two senders lost a quarter of the packets in one run and none in
+ *   another (tcpdump and the senders held the cores: a larger ring does not help a process that
+ *   is not scheduled); 97 MiB.
  * `pad collect --capture-buffer` chooses otherwise.
  */
 export const DEFAULT_RING_BYTES = 12 * 1024 * 1024;
