@@ -62,8 +62,8 @@ const MIX_REMOTES = 2_000;
 const LAN_PACKETS = intFlag("--lan-packets", 1_000_000, 200_000);
 /** The LAN capture's span: 16 hours, 960 rounds. */
 const LAN_SPAN_MS = 16 * 3_600_000;
-/** The issue's targets. */
-const TCPDUMP_TARGET = 0.5;
+/** The issues' targets: issue 13 raised tcpdump's from 0.5× ("still ≥ 1.4× on this capture"). */
+const TCPDUMP_TARGET = 1.4;
 const TSHARK_TARGET = 20;
 /** tcpdump and tshark read /etc/localtime per packet without TZ: UTC is their best case. */
 const UTC = { TZ: "UTC" };
