@@ -60,8 +60,7 @@ const COMMANDS = [
  * command's exit code when it is not 0.
  */
 export function buildProgram(setStatus: (code: number) => void) {
-  const program = new Command()
-    .name("pad")
+  const program = new Command("pad")
     .description("Port anomaly detector: which local ports are used, what flows, what is unusual.")
     .version(VERSION)
     .addOption(

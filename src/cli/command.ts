@@ -204,7 +204,7 @@ export class Command<Args extends unknown[] = [], Opts extends object = Record<n
   readonly commands: AnyCommand[] = [];
   readonly registeredArguments: Argument[] = [];
   parent: AnyCommand | null = null;
-  #name: string;
+  readonly #name: string;
   #description = "";
   #version?: string;
   #helpAfter: string[] = [];
@@ -213,16 +213,12 @@ export class Command<Args extends unknown[] = [], Opts extends object = Record<n
   readonly #values = new Map<string, unknown>();
   readonly #sources = new Map<string, ValueSource>();
 
-  constructor(name = "") {
+  constructor(name: string) {
     this.#name = name;
   }
 
-  name(): string;
-  name(name: string): this;
-  name(name?: string): string | this {
-    if (name === undefined) return this.#name;
-    this.#name = name;
-    return this;
+  name(): string {
+    return this.#name;
   }
 
   description(): string;
