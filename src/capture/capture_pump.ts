@@ -186,8 +186,10 @@ export class CapturePump {
     // The owner may have stopped or aborted the capture from within this turn (in a batch).
     if (this.#pcap !== pcap) return;
     // A full turn means more may be waiting: come straight back after any pending message.
-    if (read >= MAX_PACKETS_PER_TURN) return this.#pumpAfter(0);
-    if (read >= BUSY_TURN_PACKETS) return this.#pumpAfter(options.pollIntervalMs);
+    if (read >= BUSY_TURN_PACKETS) {
+      this.#pollDelay = 0; // the timer fallback starts again from the shortest pause
+      return this.#pumpAfter(read >= MAX_PACKETS_PER_TURN ? 0 : options.pollIntervalMs);
+    }
     // Light traffic: sleep until the kernel retires a ring block (full, or after the buffer
     // timeout), so a flood that starts now is read within the first block.
     const readable = pcap.waitReadable(IDLE_POLL_MS);
