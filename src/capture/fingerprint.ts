@@ -25,13 +25,15 @@ function hashedBytes(path: string): { bytes: number; hashed: Uint8Array<ArrayBuf
   using file = Deno.openSync(path);
   const bytes = file.statSync().size;
   const header = new TextEncoder().encode(`${bytes}\n`);
-  const ranges = bytes <= 2 * SAMPLE ? [[0, bytes]] : [[0, SAMPLE], [bytes - SAMPLE, SAMPLE]];
-  const hashed = new Uint8Array(header.length + ranges.reduce((sum, [, n]) => sum + n!, 0));
+  const ranges: [from: number, length: number][] = bytes <= 2 * SAMPLE
+    ? [[0, bytes]]
+    : [[0, SAMPLE], [bytes - SAMPLE, SAMPLE]];
+  const hashed = new Uint8Array(header.length + ranges.reduce((sum, [, n]) => sum + n, 0));
   hashed.set(header);
   let at = header.length;
   for (const [from, length] of ranges) {
-    file.seekSync(from!, Deno.SeekMode.Start);
-    const end = at + length!;
+    file.seekSync(from, Deno.SeekMode.Start);
+    const end = at + length;
     while (at < end) {
       const n = file.readSync(hashed.subarray(at, end));
       if (n === null) break; // the file shrank: hash what there was
