@@ -37,7 +37,10 @@ export interface DecodedPacket {
   dnsQueryName: string | null;
   dnsResponseName: string | null;
   quic: boolean;
-  /** The transport payload (for ICMP: after type, code and checksum), a view into the frame. */
+  /**
+   * The transport payload (for ICMP: after type, code and checksum), a view into the frame: a
+   * capture file's or ring's buffer, written over by the frames after it (slice what you keep).
+   */
   payload: Uint8Array;
 }
 

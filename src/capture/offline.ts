@@ -103,7 +103,10 @@ export class CaptureFile implements Iterable<DecodeResult>, Disposable {
     return this.#timeMs;
   }
 
-  /** The next frame's decode result, or null at the end of the file. */
+  /**
+   * The next frame's decode result, or null at the end of the file. Its packet's `payload` is
+   * valid until the next call (the reader's buffer is reused).
+   */
   next(): DecodeResult | null {
     const source = this.#source;
     if (!source.next()) return null;
@@ -124,7 +127,7 @@ export class CaptureFile implements Iterable<DecodeResult>, Disposable {
     return result;
   }
 
-  /** Yields each frame's decode result in file order, then closes the file. */
+  /** Yields each frame's decode result in file order (see `next()`), then closes the file. */
   *[Symbol.iterator](): Generator<DecodeResult, void, undefined> {
     try {
       for (let result = this.next(); result !== null; result = this.next()) yield result;

@@ -123,8 +123,9 @@ interface Interface {
 /**
  * Reads one capture file record by record; `next()` fills `linkType`, `tsSec`, `tsUsec`,
  * `caplen`, `wireLength`, and `bytes` with `offset`: the frame is `bytes[offset, offset +
- * caplen)`, in a chunk of the file that is never written again, so it stays valid after later
- * reads (keep a `slice()` of what you keep long, so the chunk can go). `data` makes it a view.
+ * caplen)`, in a buffer the next reads write over: it is valid until `next()` is called again
+ * (keep a `slice()` of what you keep), as libpcap's `pcap_next()` frames are. `data` makes it a
+ * view.
  */
 export class PcapFileReader implements Disposable {
   /** "pcap" or "pcapng". */
@@ -617,17 +618,24 @@ export class PcapFileReader implements Disposable {
   // ---- buffering
 
   /**
-   * Makes at least `size` bytes from `#at` available, reading more of the file into a new
-   * chunk (earlier chunks are never written again: frames handed out stay valid). Returns how
-   * many bytes from `#at` are available, fewer than `size` only at the end of the file.
+   * Makes at least `size` bytes from `#at` available: moves what is left to the start of the
+   * buffer and reads more of the file after it. Reusing one buffer matters: a new 256 KiB chunk
+   * per fill cost an import of 1M small frames 12% of its time (fresh pages faulted in, and the
+   * garbage collector's work). Returns how many bytes from `#at` are available, fewer than
+   * `size` only at the end of the file.
    */
   #fill(size: number): number {
     let available = this.#end - this.#at;
     if (available >= size || this.#eof) return available;
-    const buffer = new Uint8Array(Math.max(CHUNK_SIZE, size));
-    buffer.set(this.#buffer.subarray(this.#at, this.#end));
-    this.#buffer = buffer;
-    this.#view = new DataView(buffer.buffer);
+    let buffer = this.#buffer;
+    if (buffer.length >= size) {
+      buffer.copyWithin(0, this.#at, this.#end);
+    } else {
+      buffer = new Uint8Array(Math.max(CHUNK_SIZE, size));
+      buffer.set(this.#buffer.subarray(this.#at, this.#end));
+      this.#buffer = buffer;
+      this.#view = new DataView(buffer.buffer);
+    }
     this.#at = 0;
     this.#end = available;
     const file = this.#file;
