@@ -57,6 +57,16 @@ Deno.test("a damaged database: inspect fails instead of printing a shorter table
   using dir = tempDir();
   const db = `${dir.path}/pad.db`;
   seeded(db);
+  {
+    // An incident with one anomaly: tables the copy must not leave behind.
+    using conn = new DatabaseSync(db);
+    conn.exec(`
+      INSERT INTO incidents (id, kind, cause_key, summary, start_time, end_time, opened_at)
+        VALUES (1, 'new listener', 'new listener tcp/22', 'tcp/22 opened', 0, 0, 0);
+      INSERT INTO anomalies (round_id, detected_at, reason, incident_id)
+        VALUES (1, 0, 'new listener', 1);
+      PRAGMA wal_checkpoint(TRUNCATE);`);
+  }
   damage(db);
   // node:sqlite's iterator ends quietly at a damaged page; inspect must not look complete.
   const dump = await runPad(["--db", db, "inspect", "packets", "--limit", "0", "--format", "tsv"]);
@@ -77,6 +87,10 @@ Deno.test("a damaged database: inspect fails instead of printing a shorter table
   assert.ok(packets, recover.stdout);
   assert.ok(Number(packets[1]) > 0.9 * 200 * 300, `most packet rows saved: ${packets[1]}`);
   assert.match(recover.stdout, /^rounds\t200 rows recovered$/m);
+  assert.match(recover.stdout, /^round_traffic\t200 rows recovered$/m);
+  for (const table of ["incidents", "anomalies"]) {
+    assert.match(recover.stdout, new RegExp(`^${table}\t1 rows recovered$`, "m"));
+  }
   const inspect = await runPad(["--db", saved, "inspect"]);
   assert.equal(inspect.code, 0, inspect.stderr);
   assert.equal((await runPad(["--db", saved, "prune", "--keep", "30d"])).code, 0);

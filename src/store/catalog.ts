@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Database } from "./database.ts";
+import { type Database, rowKey } from "./database.ts";
 
 /** A table `pad inspect` may read; names come from this fixed list, never from input. */
 export interface TableInfo {
@@ -284,40 +284,48 @@ export function readTable(
     clauses.push(`"${column}" = ?`);
     params.push(value);
   }
-  clauses.push("rowid < ?");
+  // Newest first: in the order of the row key (rowid, or round and row), backwards.
+  const key = rowKey(db, table.name);
+  clauses.push(`(${key.join(", ")}) < (${key.map(() => "?").join(", ")})`);
   const selected = [
     ...columns.map((c) => selectColumn(table, c)),
     ...(table.computed ?? []).map((c) => ({ sql: `${c.sql} AS "${c.name}"`, name: c.name })),
   ];
   const statement = db.prepare(
-    `SELECT rowid AS ${ROWID}, ${selected.map((c) => c.sql).join(", ")} FROM ${table.name} ` +
-      `WHERE ${clauses.join(" AND ")} ORDER BY rowid DESC LIMIT ?`,
+    `SELECT ${key.map((k, i) => `${k} AS ${KEY}${i}`).join(", ")}, ` +
+      `${selected.map((c) => c.sql).join(", ")} FROM ${table.name} ` +
+      `WHERE ${clauses.join(" AND ")} ORDER BY ${key.map((k) => `${k} DESC`).join(", ")} LIMIT ?`,
   );
-  return { columns: selected.map((c) => c.name), rows: pages(statement, params, filter.limit) };
+  return {
+    columns: selected.map((c) => c.name),
+    rows: pages(statement, params, key.length, filter.limit),
+  };
 }
 
 /** Rows read per page of {@linkcode readTable}. */
 const PAGE_ROWS = 1_000;
-const ROWID = "pad_rowid";
+/** Prefix of the row key's columns in a page's rows. */
+const KEY = "pad_key";
 
 /**
- * The rows of `statement` (ending `rowid < ? … LIMIT ?`), newest first, a page at a time. Not
- * `iterate()`: node:sqlite's iterator ends quietly where the file is damaged, while `all()`
- * throws, so a damaged database fails instead of looking shorter.
+ * The rows of `statement` (ending `(key) < (?…) … LIMIT ?`, `keyColumns` of them), newest first,
+ * a page at a time. Not `iterate()`: node:sqlite's iterator ends quietly where the file is
+ * damaged, while `all()` throws, so a damaged database fails instead of looking shorter.
  */
 function* pages(
   statement: ReturnType<Database["prepare"]>,
   params: (string | number)[],
+  keyColumns: number,
   limit: number,
 ): Generator<Record<string, unknown>> {
-  let before = Number.MAX_SAFE_INTEGER;
+  let before: number[] = Array(keyColumns).fill(Number.MAX_SAFE_INTEGER);
   let left = limit > 0 ? limit : Infinity;
   while (left > 0) {
     const size = Math.min(PAGE_ROWS, left);
-    const rows = statement.all(...params, before, size);
+    const rows = statement.all(...params, ...before, size);
     for (const row of rows) {
-      before = Number(row[ROWID]);
-      delete row[ROWID];
+      before = before.map((_, i) => Number(row[`${KEY}${i}`]));
+      for (let i = 0; i < keyColumns; i++) delete row[`${KEY}${i}`];
       yield row;
     }
     if (rows.length < size) return;

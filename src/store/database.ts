@@ -238,6 +238,18 @@ export function hasTable(db: Database, name: string): boolean {
     undefined;
 }
 
+/**
+ * The columns that order a table's rows and find each one: `rowid`, or for a table stored in its
+ * primary key's order (WITHOUT ROWID: round_traffic's and flows' `(round_id, id)`) that key.
+ */
+export function rowKey(db: Database, table: string): string[] {
+  const listed = db.prepare("SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?")
+    .get(table);
+  if (Number(listed?.wr ?? 0) !== 1) return ["rowid"];
+  return db.prepare("SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk").all(table)
+    .map((c) => String(c.name));
+}
+
 /** Reads an integer pragma such as `user_version` or `page_count`. */
 export function pragma(db: Database, name: string): number {
   const row = db.prepare(`PRAGMA ${name}`).get();

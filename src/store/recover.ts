@@ -1,26 +1,31 @@
 /**
  * Saving what a damaged database still holds: every row that can be read is copied into a new
- * database, table by table in rowid order; where a page cannot be read, the copy skips ahead
- * to the next rowid that can (in growing steps), so one damaged page costs the rows it held,
- * not the rest of its table. Rows left without the round (or anomaly) they belong to are
+ * database, table by table in the order of its row key (rowid, or round and row); where a page
+ * cannot be read, the copy skips ahead to the next key that can (in growing steps), so one
+ * damaged page costs the rows it held, not the rest of its table. Rows left without the round (or anomaly) they belong to are
  * dropped, so the new database is consistent. (SQLite's own `.recover` in the sqlite3 shell
  * 3.40 fails on pad's schema, whose `ports.value` is a generated column.)
  *
  * @module
  */
-import { type Database, openDatabaseReadOnly, transaction } from "./database.ts";
+import { type Database, openDatabaseReadOnly, rowKey, transaction } from "./database.ts";
 
 /** Tables in the order their rows are copied: parents before the rows that point to them. */
 const TABLES = [
   "rounds",
   "ports",
   "models",
+  "incidents",
+  "incident_deliveries",
   "rounds_ports",
   "packets",
   "round_traffic",
+  "round_connections",
+  "flows",
   "round_scores",
   "anomalies",
   "anomaly_ports",
+  "imports",
 ];
 
 /** Rows read per page. */
@@ -69,31 +74,38 @@ function copyTable(
     storedColumns(target, table).includes(c)
   );
   const list = columns.map((c) => `"${c}"`).join(", ");
+  const key = rowKey(source, table);
   const read = source.prepare(
-    `SELECT rowid AS pad_rowid, ${list} FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ?`,
+    `SELECT ${key.map((k, i) => `${k} AS pad_key${i}`).join(", ")}, ${list} FROM ${table} ` +
+      `WHERE (${key.join(", ")}) > (${key.map(() => "?").join(", ")}) ` +
+      `ORDER BY ${key.join(", ")} LIMIT ?`,
   );
   const write = target.prepare(
     `INSERT INTO ${table} (${list}) VALUES (${columns.map(() => "?").join(", ")})`,
   );
-  let after = Number.MIN_SAFE_INTEGER;
+  const lowest = () => key.map(() => Number.MIN_SAFE_INTEGER);
+  let after = lowest();
   let rows = 0;
   let unreadable = 0;
   let skip = 1;
-  while (after < Number.MAX_SAFE_INTEGER) {
+  while (after[0]! < Number.MAX_SAFE_INTEGER) {
     let page: Record<string, unknown>[];
     try {
-      page = read.all(after, PAGE_ROWS);
+      page = read.all(...after, PAGE_ROWS);
     } catch {
-      // A damaged page: look further on, in steps that grow until a read succeeds.
+      // A damaged page: look further on, in steps that grow until a read succeeds. The steps
+      // are in the key's first column: rowids, or whole rounds for the tables kept by round.
       unreadable++;
-      after = Math.min(Number.MAX_SAFE_INTEGER, Math.max(after, 0) + skip);
+      const [first] = after;
+      after = lowest();
+      after[0] = Math.min(Number.MAX_SAFE_INTEGER, Math.max(first!, 0) + skip);
       skip *= 2;
       continue;
     }
     skip = 1;
     for (const row of page) {
       write.run(...columns.map((c) => row[c] as never));
-      after = Number(row.pad_rowid);
+      after = key.map((_, i) => Number(row[`pad_key${i}`]));
       rows++;
     }
     if (page.length < PAGE_ROWS) break;
@@ -107,19 +119,45 @@ function storedColumns(db: Database, table: string): string[] {
     .filter((c) => Number(c.hidden) === 0).map((c) => String(c.name));
 }
 
-/** Deletes rows whose parent row was lost (SQLite's foreign_key_check), counting them. */
+/**
+ * Deletes rows whose parent row was lost (SQLite's foreign_key_check), counting them. The check
+ * names a row by its rowid; a table kept by round has none, so its rows without a parent go by
+ * the foreign key the check names.
+ */
 function dropOrphans(db: Database, recovery: Recovery): void {
   for (;;) {
     const orphans = db.prepare("PRAGMA foreign_key_check").all();
     if (orphans.length === 0) return;
+    const keyed = new Set<string>();
     for (const orphan of orphans) {
       const table = String(orphan.table);
-      db.prepare(`DELETE FROM ${table} WHERE rowid = ?`).run(Number(orphan.rowid));
+      let dropped: number;
+      if (orphan.rowid !== null) {
+        dropped = 1;
+        db.prepare(`DELETE FROM ${table} WHERE rowid = ?`).run(Number(orphan.rowid));
+      } else if (!keyed.has(`${table} ${orphan.fkid}`)) {
+        keyed.add(`${table} ${orphan.fkid}`);
+        dropped = deleteWithoutParent(db, table, Number(orphan.fkid));
+      } else continue;
       const entry = recovery.tables.find((t) => t.table === table);
       if (entry) {
-        entry.dropped++;
-        entry.rows--;
+        entry.dropped += dropped;
+        entry.rows -= dropped;
       }
     }
   }
+}
+
+/** Deletes the rows of `table` whose foreign key number `fkid` points to no row; how many. */
+function deleteWithoutParent(db: Database, table: string, fkid: number): number {
+  const fk = db.prepare("SELECT * FROM pragma_foreign_key_list(?) WHERE id = ?").all(table, fkid);
+  const from = fk.map((c) => `"${c.from}"`);
+  // A key naming no parent column points to the parent's primary key (its rowid here).
+  const to = fk.map((c) => c.to === null ? "rowid" : `"${c.to}"`);
+  return Number(
+    db.prepare(
+      `DELETE FROM ${table} WHERE ${from.map((c) => `${c} IS NOT NULL`).join(" AND ")} AND ` +
+        `(${from.join(", ")}) NOT IN (SELECT ${to.join(", ")} FROM "${fk[0]!.table}")`,
+    ).run().changes,
+  );
 }

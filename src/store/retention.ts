@@ -6,7 +6,7 @@
  * @module
  */
 import { LATEST_TIME } from "../round.ts";
-import { type Database, pragma, transaction } from "./database.ts";
+import { type Database, pragma, rowKey, transaction } from "./database.ts";
 
 /** Rounds removed, and the rows removed with them per table. */
 export interface Removed {
@@ -137,9 +137,10 @@ export function addRemoved(total: Removed, more: Removed): void {
 function removeRounds(db: Database, selection: RoundSelection, batch: number): Removed {
   const rows: Record<string, number> = {};
   for (const { table, column } of roundChildTables(db)) {
+    const key = rowKey(db, table).join(", ");
     rows[table] = deleteInBatches(
       db,
-      `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${column} IN ` +
+      `DELETE FROM ${table} WHERE (${key}) IN (SELECT ${key} FROM ${table} WHERE ${column} IN ` +
         `(SELECT id FROM rounds WHERE ${selection.where}) LIMIT ?)`,
       selection.params,
       batch,
