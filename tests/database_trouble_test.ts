@@ -58,9 +58,14 @@ Deno.test("a damaged database: inspect fails instead of printing a shorter table
   const db = `${dir.path}/pad.db`;
   seeded(db);
   {
-    // An incident with one anomaly: tables the copy must not leave behind.
+    // A flow a round, and an incident with one anomaly: tables the copy must not leave behind.
     using conn = new DatabaseSync(db);
     conn.exec(`
+      INSERT INTO flows (round_id, id, protocol, family, local_addr, port_id, remote_addr,
+          remote_port, direction, first_seen, last_seen, packets_in, packets_out, bytes_in,
+          bytes_out)
+        SELECT id, 1, 'tcp', 4, '192.0.2.1', 22, '192.0.2.7', 50000, 'in', start_time,
+          start_time, 1, 1, 60, 60 FROM rounds;
       INSERT INTO incidents (id, kind, cause_key, summary, start_time, end_time, opened_at)
         VALUES (1, 'new listener', 'new listener tcp/22', 'tcp/22 opened', 0, 0, 0);
       INSERT INTO anomalies (round_id, detected_at, reason, incident_id)
@@ -87,7 +92,9 @@ Deno.test("a damaged database: inspect fails instead of printing a shorter table
   assert.ok(packets, recover.stdout);
   assert.ok(Number(packets[1]) > 0.9 * 200 * 300, `most packet rows saved: ${packets[1]}`);
   assert.match(recover.stdout, /^rounds\t200 rows recovered$/m);
-  assert.match(recover.stdout, /^round_traffic\t200 rows recovered$/m);
+  for (const table of ["round_traffic", "flows"]) {
+    assert.match(recover.stdout, new RegExp(`^${table}\t200 rows recovered$`, "m"));
+  }
   for (const table of ["incidents", "anomalies"]) {
     assert.match(recover.stdout, new RegExp(`^${table}\t1 rows recovered$`, "m"));
   }
@@ -101,6 +108,41 @@ Deno.test("a damaged database: inspect fails instead of printing a shorter table
   }
   const again = await runPad(["--db", saved, "init", "--recover", db]);
   oneLine(again, 2, /Invalid --db ".*": it already holds rounds; recover into a new file/);
+});
+
+Deno.test("init --recover drops the traffic and flows of a round it could not save, and says so", async () => {
+  using dir = tempDir();
+  const db = `${dir.path}/pad.db`;
+  seeded(db, 3, 2);
+  {
+    // Round 2 lost, its rows left behind (as a damaged page of rounds would leave them).
+    using conn = new DatabaseSync(db);
+    conn.exec(`
+      INSERT INTO flows (round_id, id, protocol, family, local_addr, port_id, remote_addr,
+          remote_port, direction, first_seen, last_seen, packets_in, packets_out, bytes_in,
+          bytes_out)
+        SELECT id, 1, 'udp', 4, '192.0.2.1', 22, '192.0.2.7', 53, 'out', start_time,
+          start_time, 1, 1, 60, 60 FROM rounds;
+      PRAGMA foreign_keys = OFF;
+      DELETE FROM rounds WHERE id = 2;`);
+  }
+  const recover = await runPad(["--db", `${db}.recovered`, "init", "--recover", db]);
+  assert.equal(recover.code, 0, recover.stderr);
+  for (const table of ["round_traffic", "flows"]) {
+    assert.match(
+      recover.stdout,
+      new RegExp(`^${table}\t2 rows recovered \\(1 rows dropped whose round was lost\\)$`, "m"),
+    );
+  }
+  using saved = new DatabaseSync(`${db}.recovered`, { readOnly: true });
+  assert.deepEqual(saved.prepare("PRAGMA foreign_key_check").all(), []);
+  assert.deepEqual(
+    saved.prepare("SELECT round_id, id FROM flows ORDER BY round_id").all().map((r) => [
+      r.round_id,
+      r.id,
+    ]),
+    [[1, 1], [3, 1]],
+  );
 });
 
 Deno.test({

@@ -332,7 +332,7 @@ export function incidentFlows(
   // The report wants the endings alone (limit 0): no sort of the flows for nothing.
   const busiest = limit === 0 ? [] : prepared(
     db,
-    `SELECT f.* ${touching} ORDER BY f.packets_in + f.packets_out DESC, f.id LIMIT ?`,
+    `SELECT f.* ${touching} ORDER BY f.packets_in + f.packets_out DESC, f.round_id, f.id LIMIT ?`,
   ).all(...params, limit);
   const flows = busiest.map((f) => ({
     roundId: Number(f.round_id),

@@ -13,6 +13,7 @@ import rules from "../../sql/0010_rules.sql" with { type: "text" };
 import imports from "../../sql/0011_imports.sql" with { type: "text" };
 import flows from "../../sql/0012_flows.sql" with { type: "text" };
 import trafficIndex from "../../sql/0013_traffic_index.sql" with { type: "text" };
+import rowsByRound from "../../sql/0014_rows_by_round.sql" with { type: "text" };
 
 /** One forward-only schema step; `version` is what `PRAGMA user_version` holds after it. */
 export interface Migration {
@@ -36,6 +37,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 11, name: "0011_imports", sql: imports },
   { version: 12, name: "0012_flows", sql: flows },
   { version: 13, name: "0013_traffic_index", sql: trafficIndex },
+  { version: 14, name: "0014_rows_by_round", sql: rowsByRound },
 ];
 
 /** The schema version this pad creates and understands. */

@@ -279,6 +279,7 @@ function storeTraffic(
     "round_traffic",
     [
       "round_id",
+      "id",
       "port_id",
       "protocol",
       "direction",
@@ -288,8 +289,9 @@ function storeTraffic(
       "remote_ports",
       "accepts",
     ],
-    traffic.map((t) => [
+    traffic.map((t, i) => [
       roundId,
+      i + 1,
       t.port,
       t.protocol,
       t.direction,
@@ -344,6 +346,7 @@ function storeFlows(db: Database, roundId: number, flows: { rows: FlowRow[]; ove
     "flows",
     [
       "round_id",
+      "id",
       "protocol",
       "family",
       "local_addr",
@@ -362,8 +365,9 @@ function storeFlows(db: Database, roundId: number, flows: { rows: FlowRow[]; ove
       "dns_query",
       "dns_answer",
     ],
-    flows.rows.map((f) => [
+    flows.rows.map((f, i) => [
       roundId,
+      i + 1,
       f.protocol,
       f.family,
       f.localAddr,
