@@ -172,3 +172,66 @@ Deno.test("migration 0010 rebuilds anomalies and verdicts whole: ports, incident
   assert.deepEqual(rows("SELECT count(*) AS n FROM anomaly_ports"), [{ n: 0 }]);
   assert.deepEqual(rows("SELECT count(*) AS n FROM anomalies"), [{ n: 0 }]);
 });
+
+Deno.test("migration 0014 keeps every traffic count and flow, numbered within its round, and deleting a round still takes them", () => {
+  using dir = tempDir();
+  const path = `${dir.path}/pad.db`;
+  {
+    using old = new DatabaseSync(path);
+    old.exec("PRAGMA foreign_keys = ON");
+    for (const m of MIGRATIONS.filter((m) => m.version <= 13)) old.exec(m.sql);
+    old.exec("PRAGMA user_version = 13");
+    // Rows of two rounds interleaved, as ids were handed out across the table.
+    old.exec(
+      "INSERT INTO rounds (id, start_time, status) VALUES (1, 1000, 'complete'), " +
+        "(2, 61000, 'complete'); " +
+        "INSERT INTO ports (id, first_seen) VALUES (22, 1000), (53, 1000); " +
+        "INSERT INTO round_traffic (id, round_id, port_id, protocol, direction, packets, bytes, " +
+        "peers, remote_ports, accepts) VALUES (10, 1, 22, 'tcp', 'in', 5, 300, 1, 1, NULL), " +
+        "(11, 2, 22, 'tcp', 'in', 7, 420, 2, 2, NULL), (12, 1, 22, 'tcp', 'out', 4, 240, 1, 1, 1); " +
+        "INSERT INTO flows (id, round_id, protocol, family, local_addr, port_id, remote_addr, " +
+        "remote_port, direction, first_seen, last_seen, packets_in, packets_out, bytes_in, " +
+        "bytes_out, state, dns_query) VALUES " +
+        "(5, 2, 'udp', 4, '192.0.2.1', 53, '192.0.2.9', 40000, 'in', 61000, 61001, 1, 1, 80, 96, " +
+        "NULL, 'example.com'), " +
+        "(6, 1, 'tcp', 4, '192.0.2.1', 22, '192.0.2.7', 50000, 'in', 1000, 2000, 5, 4, 300, 240, " +
+        "'closed', NULL)",
+    );
+  }
+  using db = openDatabase(path);
+  const rows = (sql: string) => db.prepare(sql).all().map((r) => ({ ...r }));
+  assert.deepEqual(
+    rows(
+      "SELECT round_id, id, direction, packets, bytes, peers, accepts FROM round_traffic " +
+        "ORDER BY round_id, id",
+    ),
+    [
+      { round_id: 1, id: 1, direction: "in", packets: 5, bytes: 300, peers: 1, accepts: null },
+      { round_id: 1, id: 2, direction: "out", packets: 4, bytes: 240, peers: 1, accepts: 1 },
+      { round_id: 2, id: 1, direction: "in", packets: 7, bytes: 420, peers: 2, accepts: null },
+    ],
+  );
+  assert.deepEqual(
+    rows("SELECT round_id, id, port_id, state, dns_query FROM flows ORDER BY round_id, id"),
+    [
+      { round_id: 1, id: 1, port_id: 22, state: "closed", dns_query: null },
+      { round_id: 2, id: 1, port_id: 53, state: null, dns_query: "example.com" },
+    ],
+  );
+  // No separate index by round is left: each table is kept in that order.
+  assert.deepEqual(
+    rows(
+      "SELECT name FROM sqlite_schema WHERE type = 'index' " +
+        "AND tbl_name IN ('round_traffic', 'flows') AND sql IS NOT NULL",
+    ),
+    [],
+  );
+  assert.deepEqual(rows("PRAGMA foreign_key_check"), []);
+  db.exec("DELETE FROM rounds WHERE id = 1");
+  assert.deepEqual(rows("SELECT round_id, count(*) AS n FROM round_traffic GROUP BY 1"), [
+    { round_id: 2, n: 1 },
+  ]);
+  assert.deepEqual(rows("SELECT round_id, count(*) AS n FROM flows GROUP BY 1"), [
+    { round_id: 2, n: 1 },
+  ]);
+});
