@@ -110,7 +110,7 @@ Deno.test("a damaged database: inspect fails instead of printing a shorter table
   oneLine(again, 2, /Invalid --db ".*": it already holds rounds; recover into a new file/);
 });
 
-Deno.test("init --recover drops the traffic and flows of a round it could not save, and says so", async () => {
+Deno.test("init --recover drops the rows of a round it could not save, and unlinks an incident's anomaly", async () => {
   using dir = tempDir();
   const db = `${dir.path}/pad.db`;
   seeded(db, 3, 2);
@@ -124,14 +124,20 @@ Deno.test("init --recover drops the traffic and flows of a round it could not sa
         SELECT id, 1, 'udp', 4, '192.0.2.1', 22, '192.0.2.7', 53, 'out', start_time,
           start_time, 1, 1, 60, 60 FROM rounds;
       PRAGMA foreign_keys = OFF;
-      DELETE FROM rounds WHERE id = 2;`);
+      DELETE FROM rounds WHERE id = 2;
+      INSERT INTO anomalies (round_id, detected_at, reason, incident_id)
+        VALUES (3, 0, 'new listener', 9);`);
+    // Incident 9 is missing: its anomaly stays, unlinked, as ON DELETE SET NULL leaves one.
   }
   const recover = await runPad(["--db", `${db}.recovered`, "init", "--recover", db]);
   assert.equal(recover.code, 0, recover.stderr);
   for (const table of ["round_traffic", "flows"]) {
     assert.match(
       recover.stdout,
-      new RegExp(`^${table}\t2 rows recovered \\(1 rows dropped whose round was lost\\)$`, "m"),
+      new RegExp(
+        `^${table}\t2 rows recovered \\(1 rows dropped whose round or parent row was lost\\)$`,
+        "m",
+      ),
     );
   }
   using saved = new DatabaseSync(`${db}.recovered`, { readOnly: true });
@@ -142,6 +148,11 @@ Deno.test("init --recover drops the traffic and flows of a round it could not sa
       r.id,
     ]),
     [[1, 1], [3, 1]],
+  );
+  assert.match(recover.stdout, /^anomalies\t1 rows recovered$/m);
+  assert.deepEqual(
+    saved.prepare("SELECT round_id, incident_id FROM anomalies").all().map((r) => ({ ...r })),
+    [{ round_id: 3, incident_id: null }],
   );
 });
 

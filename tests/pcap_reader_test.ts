@@ -56,7 +56,7 @@ function viaLibpcap(path: string): Reading {
   }
 }
 
-/** Reads with PcapFileReader; keeps views (not copies), so later reads must not change them. */
+/** Reads with PcapFileReader, keeping a copy of each frame. */
 function viaReader(path: string): Reading | null {
   using reader = PcapFileReader.open(path);
   if (reader === null) return null;

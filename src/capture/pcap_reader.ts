@@ -142,7 +142,7 @@ export class PcapFileReader implements Disposable {
   caplen = 0;
   /** Bytes on the wire. */
   wireLength = 0;
-  /** The chunk that holds the current frame, and where in it the frame starts. */
+  /** The buffer that holds the current frame, and where in it the frame starts. */
   bytes: Uint8Array = new Uint8Array(0);
   offset = 0;
 

@@ -49,7 +49,7 @@ export function runInit(options: InitOptions, out: Output): InitResult {
       for (const t of recovery.tables) {
         const lost = [
           t.unreadable > 0 ? `${t.unreadable} unreadable stretches skipped` : "",
-          t.dropped > 0 ? `${t.dropped} rows dropped whose round was lost` : "",
+          t.dropped > 0 ? `${t.dropped} rows dropped whose round or parent row was lost` : "",
         ].filter((s) => s !== "").join(", ");
         out.write(`${t.table}\t${t.rows} rows recovered${lost ? ` (${lost})` : ""}\n`);
       }

@@ -2,8 +2,9 @@
  * Saving what a damaged database still holds: every row that can be read is copied into a new
  * database, table by table in the order of its row key (rowid, or round and row); where a page
  * cannot be read, the copy skips ahead to the next key that can (in growing steps), so one
- * damaged page costs the rows it held, not the rest of its table. Rows left without the round (or anomaly) they belong to are
- * dropped, so the new database is consistent. (SQLite's own `.recover` in the sqlite3 shell
+ * damaged page costs the rows it held, not the rest of its table. Rows left without the round
+ * (or anomaly) they belong to are dropped, and an anomaly whose incident was lost loses only the
+ * link, so the new database is consistent. (SQLite's own `.recover` in the sqlite3 shell
  * 3.40 fails on pad's schema, whose `ports.value` is a generated column.)
  *
  * @module
@@ -120,25 +121,18 @@ function storedColumns(db: Database, table: string): string[] {
 }
 
 /**
- * Deletes rows whose parent row was lost (SQLite's foreign_key_check), counting them. The check
- * names a row by its rowid; a table kept by round has none, so its rows without a parent go by
- * the foreign key the check names.
+ * Settles the rows whose parent row was lost (SQLite's foreign_key_check names the table and
+ * the foreign key), as deleting the parent would have: a key declared ON DELETE SET NULL (an
+ * anomaly's incident) is cleared and its row kept; any other row is dropped and counted.
  */
 function dropOrphans(db: Database, recovery: Recovery): void {
   for (;;) {
     const orphans = db.prepare("PRAGMA foreign_key_check").all();
     if (orphans.length === 0) return;
-    const keyed = new Set<string>();
-    for (const orphan of orphans) {
+    const keys = new Map(orphans.map((o) => [`${o.table} ${o.fkid}`, o]));
+    for (const orphan of keys.values()) {
       const table = String(orphan.table);
-      let dropped: number;
-      if (orphan.rowid !== null) {
-        dropped = 1;
-        db.prepare(`DELETE FROM ${table} WHERE rowid = ?`).run(Number(orphan.rowid));
-      } else if (!keyed.has(`${table} ${orphan.fkid}`)) {
-        keyed.add(`${table} ${orphan.fkid}`);
-        dropped = deleteWithoutParent(db, table, Number(orphan.fkid));
-      } else continue;
+      const dropped = settleWithoutParent(db, table, Number(orphan.fkid));
       const entry = recovery.tables.find((t) => t.table === table);
       if (entry) {
         entry.dropped += dropped;
@@ -148,16 +142,21 @@ function dropOrphans(db: Database, recovery: Recovery): void {
   }
 }
 
-/** Deletes the rows of `table` whose foreign key number `fkid` points to no row; how many. */
-function deleteWithoutParent(db: Database, table: string, fkid: number): number {
+/**
+ * Clears or deletes the rows of `table` whose foreign key number `fkid` points to no row, by
+ * the key's ON DELETE action; returns how many rows were deleted.
+ */
+function settleWithoutParent(db: Database, table: string, fkid: number): number {
   const fk = db.prepare("SELECT * FROM pragma_foreign_key_list(?) WHERE id = ?").all(table, fkid);
   const from = fk.map((c) => `"${c.from}"`);
   // A key naming no parent column points to the parent's primary key (its rowid here).
   const to = fk.map((c) => c.to === null ? "rowid" : `"${c.to}"`);
-  return Number(
-    db.prepare(
-      `DELETE FROM ${table} WHERE ${from.map((c) => `${c} IS NOT NULL`).join(" AND ")} AND ` +
-        `(${from.join(", ")}) NOT IN (SELECT ${to.join(", ")} FROM "${fk[0]!.table}")`,
-    ).run().changes,
-  );
+  const orphaned = `${from.map((c) => `${c} IS NOT NULL`).join(" AND ")} AND ` +
+    `(${from.join(", ")}) NOT IN (SELECT ${to.join(", ")} FROM "${fk[0]!.table}")`;
+  if (fk[0]!.on_delete === "SET NULL") {
+    db.prepare(`UPDATE ${table} SET ${from.map((c) => `${c} = NULL`).join(", ")} WHERE ${orphaned}`)
+      .run();
+    return 0;
+  }
+  return Number(db.prepare(`DELETE FROM ${table} WHERE ${orphaned}`).run().changes);
 }
