@@ -11,24 +11,6 @@
  */
 import { type Database, openDatabaseReadOnly, rowKey, transaction } from "./database.ts";
 
-/** Tables in the order their rows are copied: parents before the rows that point to them. */
-const TABLES = [
-  "rounds",
-  "ports",
-  "models",
-  "incidents",
-  "incident_deliveries",
-  "rounds_ports",
-  "packets",
-  "round_traffic",
-  "round_connections",
-  "flows",
-  "round_scores",
-  "anomalies",
-  "anomaly_ports",
-  "imports",
-];
-
 /** Rows read per page. */
 const PAGE_ROWS = 500;
 
@@ -44,17 +26,14 @@ export interface Recovery {
 export function recoverInto(target: Database, damagedPath: string): Recovery {
   using source = openDatabaseReadOnly(damagedPath);
   const recovery: Recovery = { tables: [] };
-  const known = new Set(
-    source.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all().map((r) =>
-      String(r.name)
-    ),
-  );
+  // Every table of pad's schema, not a list kept by hand: one left off such a list was lost
+  // whole, and the rows pointing to it after it.
+  const known = new Set(tableNames(source));
   // Rows are copied before the rows they point to are known to exist; orphans go at the end.
   target.exec("PRAGMA foreign_keys = OFF");
   try {
     transaction(target, () => {
-      for (const table of TABLES) {
-        if (!known.has(table)) continue;
+      for (const table of tableNames(target).filter((t) => known.has(t))) {
         recovery.tables.push({ table, ...copyTable(source, target, table), dropped: 0 });
       }
       dropOrphans(target, recovery);
@@ -65,15 +44,21 @@ export function recoverInto(target: Database, damagedPath: string): Recovery {
   return recovery;
 }
 
+/** A database's tables (not SQLite's own), in the order they were made. */
+function tableNames(db: Database): string[] {
+  return db.prepare(
+    "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid",
+  ).all().map((r) => String(r.name));
+}
+
 /** Copies one table's readable rows; counts the reads that failed. */
 function copyTable(
   source: Database,
   target: Database,
   table: string,
 ): { rows: number; unreadable: number } {
-  const columns = storedColumns(source, table).filter((c) =>
-    storedColumns(target, table).includes(c)
-  );
+  const targetColumns = storedColumns(target, table);
+  const columns = storedColumns(source, table).filter((c) => targetColumns.includes(c));
   const list = columns.map((c) => `"${c}"`).join(", ");
   const key = rowKey(source, table);
   const read = source.prepare(
@@ -97,9 +82,8 @@ function copyTable(
       // A damaged page: look further on, in steps that grow until a read succeeds. The steps
       // are in the key's first column: rowids, or whole rounds for the tables kept by round.
       unreadable++;
-      const [first] = after;
-      after = lowest();
-      after[0] = Math.min(Number.MAX_SAFE_INTEGER, Math.max(first!, 0) + skip);
+      const next = Math.min(Number.MAX_SAFE_INTEGER, Math.max(after[0]!, 0) + skip);
+      after = [next, ...lowest().slice(1)];
       skip *= 2;
       continue;
     }
