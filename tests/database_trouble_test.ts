@@ -34,6 +34,13 @@ function seeded(path: string, rounds = 200, packets = 300): void {
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
+/** SQL that adds one flow to each round, numbered 1 in its round. */
+const FLOW_A_ROUND = `
+  INSERT INTO flows (round_id, id, protocol, family, local_addr, port_id, remote_addr, remote_port,
+      direction, first_seen, last_seen, packets_in, packets_out, bytes_in, bytes_out)
+    SELECT id, 1, 'tcp', 4, '192.0.2.1', 22, '192.0.2.7', 50000, 'in', start_time, start_time,
+      1, 1, 60, 60 FROM rounds;`;
+
 /** Overwrites 16 KiB in the middle of the file: a few pages of packet rows. */
 function damage(path: string): void {
   const bytes = Deno.readFileSync(path);
@@ -60,12 +67,7 @@ Deno.test("a damaged database: inspect fails instead of printing a shorter table
   {
     // A flow a round, and an incident with one anomaly: tables the copy must not leave behind.
     using conn = new DatabaseSync(db);
-    conn.exec(`
-      INSERT INTO flows (round_id, id, protocol, family, local_addr, port_id, remote_addr,
-          remote_port, direction, first_seen, last_seen, packets_in, packets_out, bytes_in,
-          bytes_out)
-        SELECT id, 1, 'tcp', 4, '192.0.2.1', 22, '192.0.2.7', 50000, 'in', start_time,
-          start_time, 1, 1, 60, 60 FROM rounds;
+    conn.exec(`${FLOW_A_ROUND}
       INSERT INTO incidents (id, kind, cause_key, summary, start_time, end_time, opened_at)
         VALUES (1, 'new listener', 'new listener tcp/22', 'tcp/22 opened', 0, 0, 0);
       INSERT INTO anomalies (round_id, detected_at, reason, incident_id)
@@ -117,12 +119,7 @@ Deno.test("init --recover drops the rows of a round it could not save, and unlin
   {
     // Round 2 lost, its rows left behind (as a damaged page of rounds would leave them).
     using conn = new DatabaseSync(db);
-    conn.exec(`
-      INSERT INTO flows (round_id, id, protocol, family, local_addr, port_id, remote_addr,
-          remote_port, direction, first_seen, last_seen, packets_in, packets_out, bytes_in,
-          bytes_out)
-        SELECT id, 1, 'udp', 4, '192.0.2.1', 22, '192.0.2.7', 53, 'out', start_time,
-          start_time, 1, 1, 60, 60 FROM rounds;
+    conn.exec(`${FLOW_A_ROUND}
       PRAGMA foreign_keys = OFF;
       DELETE FROM rounds WHERE id = 2;
       INSERT INTO anomalies (round_id, detected_at, reason, incident_id)
