@@ -12,6 +12,15 @@ function schemaOf(path: string): string {
     .map((r) => `${r.type} ${r.name} ${r.sql}`).join("\n");
 }
 
+/** A database at `path` made by the migrations up to `version`, as a pad of that schema left it. */
+function databaseAt(path: string, version: number): DatabaseSync {
+  const db = new DatabaseSync(path);
+  db.exec("PRAGMA foreign_keys = ON");
+  for (const m of MIGRATIONS.filter((m) => m.version <= version)) db.exec(m.sql);
+  db.exec(`PRAGMA user_version = ${version}`);
+  return db;
+}
+
 Deno.test("openAndMigrate() migrates an empty file, and a second run changes nothing", () => {
   using dir = tempDir();
   const path = `${dir.path}/pad.db`;
@@ -129,10 +138,7 @@ Deno.test("migration 0010 rebuilds anomalies and verdicts whole: ports, incident
   using dir = tempDir();
   const path = `${dir.path}/pad.db`;
   {
-    using old = new DatabaseSync(path);
-    old.exec("PRAGMA foreign_keys = ON");
-    for (const m of MIGRATIONS.filter((m) => m.version <= 9)) old.exec(m.sql);
-    old.exec("PRAGMA user_version = 9");
+    using old = databaseAt(path, 9);
     old.exec(
       "INSERT INTO rounds (id, start_time, status) VALUES (1, 1000, 'complete'); " +
         "INSERT INTO ports (id, first_seen) VALUES (4444, 1000); " +
@@ -177,10 +183,7 @@ Deno.test("migration 0014 keeps every traffic count and flow, numbered within it
   using dir = tempDir();
   const path = `${dir.path}/pad.db`;
   {
-    using old = new DatabaseSync(path);
-    old.exec("PRAGMA foreign_keys = ON");
-    for (const m of MIGRATIONS.filter((m) => m.version <= 13)) old.exec(m.sql);
-    old.exec("PRAGMA user_version = 13");
+    using old = databaseAt(path, 13);
     // Rows of two rounds interleaved, as ids were handed out across the table.
     old.exec(
       "INSERT INTO rounds (id, start_time, status) VALUES (1, 1000, 'complete'), " +
@@ -234,4 +237,54 @@ Deno.test("migration 0014 keeps every traffic count and flow, numbered within it
   assert.deepEqual(rows("SELECT round_id, count(*) AS n FROM flows GROUP BY 1"), [
     { round_id: 2, n: 1 },
   ]);
+});
+
+Deno.test("migration 0015 keeps every traffic count, flow and packet row, and its checks still refuse what they refused", () => {
+  using dir = tempDir();
+  const path = `${dir.path}/pad.db`;
+  const dump = (db: DatabaseSync) =>
+    ["round_traffic", "flows", "packets"].map((table) =>
+      db.prepare(`SELECT * FROM ${table} ORDER BY round_id, id`).all().map((r) => ({ ...r }))
+    );
+  let before;
+  {
+    using old = databaseAt(path, 14);
+    old.exec(
+      "INSERT INTO rounds (id, start_time, status) VALUES (1, 1000, 'complete'); " +
+        "INSERT INTO ports (id, first_seen) VALUES (53, 1000); " +
+        "INSERT INTO round_traffic VALUES (1, 1, 53, 'udp', 'in', 5, 300, 1, 1, NULL), " +
+        "(2, 1, NULL, 'icmpv6', 'out', 1, 64, 1, 0, NULL); " +
+        "INSERT INTO flows VALUES (1, 1, 'udp', 6, '2001:db8::1', 53, '2001:db8::9', 40000, 'in', " +
+        "17, 'dnsmasq', 1000, 1001, 1, 1, 80, 96, NULL, NULL, 'example.com', 'example.com'); " +
+        "INSERT INTO packets VALUES (7, 1, 1000, 'eth:ipv6:udp:dns', 'example.com', NULL, 53, " +
+        "40000, 'in', 6, '2001:db8::9', 80, x'00ff')",
+    );
+    before = dump(old);
+  }
+  using db = openDatabase(path);
+  assert.deepEqual(dump(db), before);
+  assert.equal(before.flat().length, 4);
+  // The same values are refused, each by its own check.
+  for (
+    const [sql, check] of [
+      ["UPDATE round_traffic SET protocol = 'sctp'", "protocol"],
+      ["UPDATE flows SET direction = 'both'", "direction"],
+      ["UPDATE flows SET state = 'half-open'", "state"],
+      ["UPDATE packets SET direction = 'both'", "direction"],
+    ]
+  ) {
+    assert.throws(() => db.exec(sql!), new RegExp(`CHECK constraint failed: ${check}`), sql);
+  }
+  // SQLite checks `IN` over three or more values by building a table for every row it writes.
+  const hotTables = db.prepare(
+    "SELECT name, sql FROM sqlite_schema WHERE name IN ('round_traffic', 'flows', 'packets', " +
+      "'rounds_ports', 'round_connections')",
+  ).all();
+  assert.equal(hotTables.length, 5);
+  for (const { name, sql } of hotTables) {
+    assert.doesNotMatch(String(sql), /\bIN\s*\([^()]*,[^()]*,/i, `${name}: a slow check`);
+  }
+  assert.deepEqual(db.prepare("PRAGMA foreign_key_check").all(), []);
+  db.exec("DELETE FROM rounds");
+  assert.deepEqual(dump(db).flat(), []);
 });
