@@ -77,7 +77,7 @@ Deno.test("prune removes exactly the rounds older than --keep, with their rows, 
   assert.equal(count(db, "packets"), (expected.size - 1) * 30 + 5 + writtenIds.length * 20);
   assert.match(
     text,
-    /^Removed 288 rounds \(with 576 rounds_ports, 8640 packets, 288 round_traffic rows\)/,
+    /^Removed 288 rounds \(with 8640 packets, 576 rounds_ports, 288 round_traffic rows\)/,
   );
 });
 

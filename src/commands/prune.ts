@@ -128,7 +128,8 @@ function prune(options: PruneOptions, result: PruneResult, tight: boolean): void
 }
 
 function describe(result: PruneResult, options: PruneOptions): string {
-  const rows = Object.entries(result.rows).filter(([, n]) => n > 0)
+  // Most rows first: what the round's removal was mostly made of, whatever the schema's order.
+  const rows = Object.entries(result.rows).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1])
     .map(([table, n]) => `${n} ${table}`).join(", ");
   const verb = result.dryRun ? "Would remove" : "Removed";
   const parts = [
