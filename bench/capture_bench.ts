@@ -177,7 +177,7 @@ async function engineRun(step: { rate?: number; senders: number }): Promise<Live
   const capture = await startLiveCapture({
     device: "lo",
     filter,
-    round: { maxPackets: 10_000, dnsOnly: true, payloadBytes: 0 },
+    round: { maxPackets: 0, payloadBytes: 0 },
     thread: "caller",
   });
   const cpuBefore = cpuSecondsOf("self");

@@ -1,10 +1,10 @@
 /**
  * Database growth per day of collection: real `pad collect --probe procfs` rounds on `lo` while
  * UDP traffic flows (python3, 127.0.0.1 and ::1 only), two databases side by side on the same
- * packets: the default (counts and flows; packet rows for DNS packets only, and there are none)
- * and `--packets 10000` (also up to 10,000 packet rows a round: pad 0.2's default). Bytes per round are the growth of `page_count × page_size` after a checkpoint, averaged
- * over the measured rounds (the first round of a fresh file, which also creates the schema, is
- * left out), then × 1,440 rounds a day. The anchor is tcpdump writing the same packets to a pcap
+ * packets: the default (counts and flows, no packet rows) and `--packets 10000` (also up to
+ * 10,000 packet rows a round: pad 0.2's default). Bytes per round are the growth of
+ * `page_count × page_size` after a checkpoint, averaged over the measured rounds (the first
+ * round of a fresh file, which also creates the schema, is left out), then × 1,440 rounds a day. The anchor is tcpdump writing the same packets to a pcap
  * file at the same time.
  *
  * Rounds are shorter than cron's 55 s to keep the bench short, and the traffic is faster by the
@@ -215,8 +215,7 @@ try {
       day(busy.perRound).toFixed(1)
     } MB a day, ${(KEEP_DAYS * day(busy.perRound)).toFixed(0)} MB for ${KEEP_DAYS} days`,
   );
-  // What `pad prune` defaults keep: 7 days of rounds with their counts and flows (the default
-  // stores no packet rows of this traffic).
+  // What `pad prune` defaults keep: 7 days of rounds with their counts and flows.
   const steady = KEEP_DAYS * day(counts);
   emitResult({
     section: "growth",

@@ -343,12 +343,10 @@ try {
   );
   checkPad(padMixedRows, MIX_PACKETS);
   const allRows = storedRows();
-  // Where DNS alone fills every round's 10,000 rows, --packets changes nothing.
   const rowCost = allRows > rows ? (padMixedRows.cpuS - padMixed.cpuS) / (allRows - rows) * 1e6 : 0;
   console.log(
     `    --packets 10000 (pad 0.2's default) stores ${int(allRows)} packet rows, the default ` +
-      `${int(rows)} (DNS only)` +
-      (allRows > rows ? `: ${rowCost.toFixed(1)} CPU µs a row more` : ""),
+      `${int(rows)}` + (allRows > rows ? `: ${rowCost.toFixed(1)} CPU µs a row more` : ""),
   );
   const tcpdumpMixed = await rateOf(
     "TZ=UTC tcpdump -r MIXED.pcap -n > /dev/null",
@@ -434,7 +432,7 @@ try {
     anchorValue: tcpdumpMixedS.perSecond,
     ...higherIsBetter(padMixed.perSecond, tcpdumpMixedS.perSecond, "tcpdump's rate"),
     note: `DNS, TCP, QUIC/IPv6, ICMP…, ${int(MIX_REMOTES)} remote addresses; ${int(rows)} ` +
-      `DNS packet rows stored (--packets 10000: ${int(allRows)} rows, ${
+      `packet rows stored (--packets 10000: ${int(allRows)} rows, ${
         int(padMixedRows.perSecond)
       } packets/s); pcapng ` +
       `${int(padMixedNg.perSecond)} packets/s; tcpdump without -S ${

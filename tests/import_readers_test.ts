@@ -108,7 +108,7 @@ Deno.test("pad import keeps everything before a truncated last record and warns,
   // What the complete records alone give.
   Deno.writeFileSync(file, whole.subarray(0, whole.length - lastSize));
   const expectedDb = `${dir.path}/expected.db`;
-  await importInto(expectedDb, file, { dnsOnly: true }); // what the CLI stores by default
+  await importInto(expectedDb, file, { maxPackets: 0 }); // what the CLI stores by default
   const expected = tables(expectedDb);
   for (const cut of [5, 16, lastSize - 1]) {
     Deno.writeFileSync(file, whole.subarray(0, whole.length - lastSize + cut));
@@ -134,7 +134,7 @@ Deno.test("pad import stops at a corrupt record with one clear line and exit 1, 
   const file = `${dir.path}/capture.pcap`;
   Deno.writeFileSync(file, encodePcap(1, records.slice(0, 1_000)));
   const expectedDb = `${dir.path}/expected.db`;
-  await importInto(expectedDb, file, { dnsOnly: true }); // what the CLI stores by default
+  await importInto(expectedDb, file, { maxPackets: 0 }); // what the CLI stores by default
   const bytes = encodePcap(1, records);
   // Record 1,001 claims 300,000 captured bytes: more than any link type allows.
   let at = 24;

@@ -1,7 +1,6 @@
 /**
  * One round's traffic: exact counts per local port, transport and direction, its flows
- * (flows.ts), and the packet rows worth storing (at most `maxPackets`, DNS first; by default
- * DNS only).
+ * (flows.ts), and the packet rows worth storing (at most `maxPackets`, DNS first).
  *
  * The local side of a packet is decided by {@linkcode LocalNetworks}: a packet from a local
  * address counts as "out" on its source port, one to a local address as "in" on its destination
@@ -86,9 +85,6 @@ export class Strangers {
 /** How a round keeps its packets (see {@linkcode RoundTraffic}). */
 export interface RoundTrafficOptions {
   maxPackets: number;
-  /** Keep DNS packet rows only (default false here; the command line's default is true, since
-   * flows record the rest). */
-  dnsOnly?: boolean;
   payloadBytes: number;
 }
 
@@ -117,7 +113,6 @@ export class RoundTraffic {
   #dnsNameTotal = 0;
   readonly #local: LocalNetworks;
   readonly #maxPackets: number;
-  readonly #dnsOnly: boolean;
   readonly #payloadBytes: number;
   readonly #tallies = new Map<number, Tally>();
   readonly #dnsRows: PacketRow[] = [];
@@ -132,7 +127,6 @@ export class RoundTraffic {
   /** `strangers`, if given, counts the packets with no local address, across rounds. */
   constructor(options: RoundTrafficOptions & { local: LocalNetworks; strangers?: Strangers }) {
     this.#local = options.local;
-    this.#dnsOnly = options.dnsOnly ?? false;
     this.#strangers = options.strangers;
     this.#maxPackets = options.maxPackets;
     this.#payloadBytes = options.payloadBytes;
@@ -174,7 +168,6 @@ export class RoundTraffic {
         this.#dnsServers.set(server, (this.#dnsServers.get(server) ?? 0) + 1);
       }
     }
-    if (!isDns && this.#dnsOnly) return;
     const rows = isDns ? this.#dnsRows : this.#otherRows;
     if (rows.length >= this.#maxPackets) return;
     const out = srcLocal && !dstLocal;

@@ -60,24 +60,15 @@ export function payloadBytesOption() {
   ).argParser(flag(parseCount, "--payload-bytes")).default(0);
 }
 
-/** Packet rows stored per round when `--packets` is not given: DNS packets only, at most this many. */
-export const DNS_PACKET_ROWS = 10_000;
-
-/** Which packet rows a round stores: at most `maxPackets`, DNS first, or DNS packets alone. */
-export interface PacketRows {
-  maxPackets: number;
-  dnsOnly: boolean;
-}
-
 /**
- * `--packets N`: collect and import store at most N packet rows per round, DNS first; without
- * it only DNS packets (the original's qry_name and resp_name), since flows record the rest.
+ * `--packets N`: collect and import store at most N packet rows per round, DNS first. None by
+ * default: flows and counts record all traffic, and a DNS flow its query and answer names.
  */
 export function packetsOption() {
   return new Option(
     "--packets <n>",
-    "packet rows stored per round, DNS first (default: DNS packets only; flows and counts " +
-      "record all traffic)",
+    "packet rows stored per round, DNS first (default 0: flows and counts record all traffic, " +
+      "DNS flows their names)",
   ).argParser(flag(parseCount, "--packets"));
 }
 
@@ -87,11 +78,10 @@ export function maxPacketsOption() {
 }
 
 /** The packet rows that `--packets` and `--max-packets` ask for. */
-export function packetRows(opts: { packets?: number; maxPackets?: number }): PacketRows {
-  const max = opts.packets ?? opts.maxPackets;
-  return max === undefined
-    ? { maxPackets: DNS_PACKET_ROWS, dnsOnly: true }
-    : { maxPackets: max, dnsOnly: false };
+export function packetRows(opts: { packets?: number; maxPackets?: number }): {
+  maxPackets: number;
+} {
+  return { maxPackets: opts.packets ?? opts.maxPackets ?? 0 };
 }
 
 /** `--prometheus FILE`: collect and detect refresh the fleet's metrics file when done. */

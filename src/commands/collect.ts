@@ -91,8 +91,6 @@ export interface CollectOptions {
   payloadBytes: number;
   /** Packet rows stored per round at most (DNS first); counts stay exact. */
   maxPackets: number;
-  /** Keep DNS packet rows only (the CLI's default; flows record all traffic). */
-  dnsOnly?: boolean;
   /** Ends the round early; it is then stored as failed, with what it had. */
   signal?: AbortSignal;
 }
@@ -229,7 +227,6 @@ async function startCapture(options: CollectOptions): Promise<CaptureState> {
       // Counted where the capture runs: no packet crosses to the round's code.
       round: {
         maxPackets: options.maxPackets,
-        dnsOnly: options.dnsOnly,
         payloadBytes: options.payloadBytes,
       },
       onError: (error) => log.error("Capture stopped: {message}", { message: error.message }),

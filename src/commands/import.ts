@@ -37,8 +37,6 @@ export interface ImportOptions {
   /** "libpcap" reads through libpcap even without a filter (for tests and benchmarks). */
   reader?: "pad" | "libpcap";
   maxPackets: number;
-  /** Keep DNS packet rows only (the CLI's default; flows record all traffic). */
-  dnsOnly?: boolean;
   payloadBytes: number;
   /** Import a file with the fingerprint of one imported before. */
   again?: boolean;
@@ -222,7 +220,6 @@ function newTraffic(
   return new RoundTraffic({
     local,
     maxPackets: options.maxPackets,
-    dnsOnly: options.dnsOnly,
     payloadBytes: options.payloadBytes,
     strangers,
   });
