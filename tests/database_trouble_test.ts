@@ -12,6 +12,7 @@ import { openDatabase } from "../src/store/database.ts";
 import { RESERVE_BYTES } from "../src/store/reserve.ts";
 import { count, seedRounds } from "./support/seed.ts";
 import { waitFor } from "./support/wait.ts";
+import { writeLanCapture } from "../fixtures/lan_capture.ts";
 
 const IS_ROOT = Deno.uid() === 0;
 const DAY = 86_400_000;
@@ -260,4 +261,66 @@ Deno.test("a prune that removes the rounds detect is scoring: detect ends normal
   assert.doesNotMatch(stderr, /error/);
   using conn = new DatabaseSync(db, { readOnly: true });
   assert.equal(Number(conn.prepare("SELECT count(*) AS n FROM rounds").get()!.n), 0);
+});
+
+Deno.test({
+  name:
+    "a disk that fills during an import: one line and exit 1, whole rounds kept; the same import then resumes and stores each round once",
+  ignore: !IS_ROOT,
+  async fn() {
+    using dir = tempDir();
+    const disk = `${dir.path}/disk`;
+    Deno.mkdirSync(disk);
+    const capture = `${dir.path}/lan.pcap`;
+    writeLanCapture(capture, 300_000, { spanMs: 5 * 3_600_000 });
+    // The database's 4 MiB reserve, and about 4 MB for the rest: part of the capture's rounds.
+    await mount(["-t", "tmpfs", "-o", "size=8m", "tmpfs", disk]);
+    try {
+      const db = `${disk}/pad.db`;
+      oneLine(
+        await runPad(["--db", db, "import", capture]),
+        1,
+        /Cannot write database .*pad\.db: the disk it is on is full \(.* MB free\); free space there, or run "pad prune".*; then run the same pad import again: it keeps the rounds already stored and adds the rest/,
+      );
+      const stored = (sql: string) => {
+        using conn = new DatabaseSync(db, { readOnly: true });
+        return { ...conn.prepare(sql).get() };
+      };
+      const ROUNDS = "SELECT count(*) AS n, count(DISTINCT start_time) AS slots, " +
+        "sum(status = 'complete') AS complete, sum(packets_seen) AS packets FROM rounds";
+      const first = stored(ROUNDS);
+      assert.ok(Number(first.n) > 0 && Number(first.n) < 300, `${first.n} rounds kept`);
+      assert.equal(first.complete, first.n);
+
+      await mount(["-o", "remount,size=64m", disk]);
+      const resumed = await runPad(["--db", db, "import", capture]);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.match(
+        resumed.stdout,
+        new RegExp(
+          `^Imported .*: 300 rounds \\(${first.n} of them stored before, by the import of .* that stopped\\), 295685 IP packets`,
+        ),
+      );
+      // Each minute once, with every packet of the capture: as one import that never stopped.
+      const whole = `${dir.path}/whole.db`;
+      assert.equal((await runPad(["--db", whole, "import", capture])).code, 0);
+      using conn = new DatabaseSync(whole, { readOnly: true });
+      assert.deepEqual(stored(ROUNDS), { ...conn.prepare(ROUNDS).get() });
+      assert.deepEqual(stored("SELECT rounds, complete FROM imports"), {
+        rounds: 300,
+        complete: 1,
+      });
+      assert.deepEqual(
+        stored("SELECT count(*) AS partial FROM rounds WHERE coverage IS NOT NULL"),
+        {
+          ...conn.prepare("SELECT count(*) AS partial FROM rounds WHERE coverage IS NOT NULL")
+            .get(),
+        },
+      );
+      // Now complete: a third import is refused.
+      oneLine(await runPad(["--db", db, "import", capture]), 2, /was imported before/);
+    } finally {
+      await unmount(disk);
+    }
+  },
 });

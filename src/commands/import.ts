@@ -13,7 +13,14 @@ import { RoundTraffic, Strangers } from "../capture/round_traffic.ts";
 import { isoString } from "../time.ts";
 import { errorMessage, PadError, UsageError } from "../errors.ts";
 import { fileFingerprint } from "../capture/fingerprint.ts";
-import { previousImport, recordImport } from "../store/imports.ts";
+import {
+  beginImport,
+  finishImport,
+  type ImportRecord,
+  previousImport,
+  roundsOfImport,
+} from "../store/imports.ts";
+import { databaseFailure, isDiskFull } from "../store/failure.ts";
 import { logger } from "../log.ts";
 import { progress } from "../progress.ts";
 import type { Output } from "../output.ts";
@@ -74,50 +81,46 @@ export async function runImport(options: ImportOptions, out: Output): Promise<Im
   const started = performance.now();
   using file = openCapture(options);
   const identity = await refuseImportedBefore(db, options);
-  const importedAt = Date.now();
+  // An import of this file that stopped midway is resumed: its rounds stay, and are skipped.
+  const resumed = identity?.resume ?? null;
+  const importedAt = resumed?.importedAt ?? Date.now();
   const strangers = new Strangers();
   log.debug("Reading {file} with {reader}", {
     file: options.file,
     reader: file.reader === "pad" ? "pad's reader" : "libpcap",
   });
 
-  const roundIds = new Map<number, number>();
+  const roundIds = resumed ? roundsOfImport(db, resumed) : new Map<number, number>();
+  const storedBefore = new Set(roundIds.keys());
   // Rounds are committed a quarter second's worth at a time, each still whole: one commit per
-  // round was a fifth of the import of an office LAN's 960 rounds.
+  // round was a fifth of the import of an office LAN's 960 rounds. The import is recorded with
+  // the first of them, so one that stops midway leaves a record to resume from.
   using batch = new WriteBatch(db);
+  const importId = identity === null ? null : resumed?.id ??
+    batch.run(() => beginImport(db, { ...identity, file: options.file, importedAt }));
   const slicer = new RoundSlicer({
     roundLengthMs: options.roundLengthMs,
     newTraffic: () => newTraffic(options, local, strangers),
-    store: (slot, traffic, malformed) =>
+    store: (slot, traffic, malformed) => {
+      if (storedBefore.has(slot)) return;
       roundIds.set(
         slot,
         batch.run(() => storeSlot(db, options, importedAt, slot, traffic, malformed)),
-      ),
+      );
+    },
   });
   const span = { first: Infinity, last: -Infinity };
-  let stoppedBy: CaptureFileError | null = null;
-  using shown = progress("pad import", "frames", null, options.quiet ?? false);
+  let stoppedBy: CaptureFileError | null;
   try {
-    for (let result = file.next(); result !== null; result = file.next()) {
-      const timeMs = file.timeMs;
-      slicer.add(result, timeMs);
-      if ((file.counts.frames & 0xffff) === 0) {
-        shown.update(file.counts.frames, plural(slicer.counts.rounds, "round"));
-      }
-      if (isStorableTime(timeMs)) {
-        if (timeMs < span.first) span.first = timeMs;
-        if (timeMs > span.last) span.last = timeMs;
-      }
-    }
+    stoppedBy = readRounds(file, slicer, span, options.quiet ?? false);
+    slicer.finish();
+    batch.commit();
+    markPartialRounds(db, roundIds, span, options.roundLengthMs);
+    if (importId !== null) finishImport(db, importId, slicer.counts.rounds);
   } catch (error) {
-    if (!(error instanceof CaptureFileError)) throw error;
-    stoppedBy = error;
+    throw importId === null ? error : resumable(error, options);
   }
-  slicer.finish();
-  batch.commit();
-  markPartialRounds(db, roundIds, span, options.roundLengthMs);
   const rounds = slicer.counts.rounds;
-  if (identity !== null) recordImport(db, { file: options.file, ...identity, importedAt, rounds });
 
   const seconds = (performance.now() - started) / 1000;
   const { frames, ip, nonIp } = file.counts;
@@ -131,8 +134,11 @@ export async function runImport(options: ImportOptions, out: Output): Promise<Im
     seconds,
     packetsPerSecond: Math.round(frames / Math.max(seconds, 1e-6)),
   };
+  const before = resumed === null ? "" : ` (${storedBefore.size} of them stored before, by the ` +
+    `import of ${isoString(resumed.importedAt)} that stopped)`;
   out.write(
-    `Imported ${options.file}: ${plural(rounds, "round")}, ${ip} IP packets of ${frames} frames ` +
+    `Imported ${options.file}: ${plural(rounds, "round")}${before}, ${ip} IP packets of ` +
+      `${frames} frames ` +
       `(${result.malformed} malformed, ${nonIp} not IP) in ${seconds.toFixed(2)} s, ` +
       `${result.packetsPerSecond} packets/s\n`,
   );
@@ -158,6 +164,50 @@ export async function runImport(options: ImportOptions, out: Output): Promise<Im
     );
   }
   return result;
+}
+
+/**
+ * Reads every frame of `file` into `slicer`, widening `span` to the storable times seen; returns
+ * the error of a record that ended the file early (truncated, or corrupt), else null.
+ */
+function readRounds(
+  file: ReturnType<typeof openCapture>,
+  slicer: RoundSlicer,
+  span: { first: number; last: number },
+  quiet: boolean,
+): CaptureFileError | null {
+  using shown = progress("pad import", "frames", null, quiet);
+  try {
+    for (let result = file.next(); result !== null; result = file.next()) {
+      const timeMs = file.timeMs;
+      slicer.add(result, timeMs);
+      if ((file.counts.frames & 0xffff) === 0) {
+        shown.update(file.counts.frames, plural(slicer.counts.rounds, "round"));
+      }
+      if (isStorableTime(timeMs)) {
+        if (timeMs < span.first) span.first = timeMs;
+        if (timeMs > span.last) span.last = timeMs;
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof CaptureFileError)) throw error;
+    return error;
+  }
+  return null;
+}
+
+/**
+ * A disk that filled in the middle of an import as one line that also says the rounds it
+ * committed stay and the same import resumes; other errors as they are.
+ */
+function resumable(error: unknown, options: ImportOptions): unknown {
+  const failure = databaseFailure(error, options.db);
+  if (!(failure instanceof PadError) || !isDiskFull(error, options.db)) return error;
+  return new PadError(
+    `${failure.message}; then run the same pad import again: it keeps the rounds already ` +
+      "stored and adds the rest",
+    { cause: error },
+  );
 }
 
 /** One warning for each way the capture's time stamps were not in order or not possible. */
@@ -227,23 +277,24 @@ function newTraffic(
 
 /**
  * The file's fingerprint, after making sure it was not imported before (unless `--again`): a
- * second import would store every round twice. Null for what is not a regular file.
+ * second import would store every round twice. An import of it that stopped midway is returned
+ * as `resume`. Null for what is not a regular file.
  */
 async function refuseImportedBefore(
   db: Database,
   options: ImportOptions,
-): Promise<{ fingerprint: string; bytes: number } | null> {
+): Promise<{ fingerprint: string; bytes: number; resume: ImportRecord | null } | null> {
   if (!Deno.statSync(options.file).isFile) return null;
   const identity = await fileFingerprint(options.file);
   const before = options.again ? null : previousImport(db, identity.fingerprint);
-  if (before !== null) {
+  if (before !== null && before.complete) {
     throw new UsageError(
       `${options.file} was imported before (as ${before.file}, ${isoString(before.importedAt)}, ` +
         `${plural(before.rounds, "round")}): importing it again stores its rounds twice; ` +
         "pass --again to do so anyway",
     );
   }
-  return identity;
+  return { ...identity, resume: before };
 }
 
 /** Where no packet has a local address, every packet was stored as inbound: say so. */

@@ -15,6 +15,7 @@ import flows from "../../sql/0012_flows.sql" with { type: "text" };
 import trafficIndex from "../../sql/0013_traffic_index.sql" with { type: "text" };
 import rowsByRound from "../../sql/0014_rows_by_round.sql" with { type: "text" };
 import cheapChecks from "../../sql/0015_cheap_checks.sql" with { type: "text" };
+import importProgress from "../../sql/0016_import_progress.sql" with { type: "text" };
 
 /** One forward-only schema step; `version` is what `PRAGMA user_version` holds after it. */
 export interface Migration {
@@ -40,6 +41,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 13, name: "0013_traffic_index", sql: trafficIndex },
   { version: 14, name: "0014_rows_by_round", sql: rowsByRound },
   { version: 15, name: "0015_cheap_checks", sql: cheapChecks },
+  { version: 16, name: "0016_import_progress", sql: importProgress },
 ];
 
 /** The schema version this pad creates and understands. */
