@@ -4,8 +4,8 @@
  * packets: the default (counts and flows, no packet rows) and `--packets 10000` (also up to
  * 10,000 packet rows a round: pad 0.2's default). Bytes per round are the growth of
  * `page_count × page_size` after a checkpoint, averaged over the measured rounds (the first
- * round of a fresh file, which also creates the schema, is left out), then × 1,440 rounds a day. The anchor is tcpdump writing the same packets to a pcap
- * file at the same time.
+ * round of a fresh file, which also creates the schema, is left out), then × 1,440 rounds a day.
+ * The anchor is tcpdump writing the same packets to a pcap file at the same time.
  *
  * Rounds are shorter than cron's 55 s to keep the bench short, and the traffic is faster by the
  * same factor, so each round holds the packets of a 55 s round at the stated rate: what a round

@@ -4,6 +4,7 @@ import { PadError } from "../src/errors.ts";
 import { insertRows, openAndMigrate, openDatabase, pragma } from "../src/store/database.ts";
 import { defaultDatabasePath } from "../src/store/default_path.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "../src/store/migrations.ts";
+import { previousImport } from "../src/store/imports.ts";
 import { runPad, tempDir } from "../fixtures/pad_cli.ts";
 
 function schemaOf(path: string): string {
@@ -287,4 +288,26 @@ Deno.test("migration 0015 keeps every traffic count, flow and packet row, and it
   assert.deepEqual(db.prepare("PRAGMA foreign_key_check").all(), []);
   db.exec("DELETE FROM rounds");
   assert.deepEqual(dump(db).flat(), []);
+});
+
+Deno.test("migration 0016 leaves the imports made before it complete: they are refused again, not resumed", () => {
+  using dir = tempDir();
+  const path = `${dir.path}/pad.db`;
+  {
+    using old = databaseAt(path, 15);
+    old.exec(
+      "INSERT INTO imports (file, fingerprint, bytes, imported_at, rounds) " +
+        "VALUES ('a.pcap', 'f1', 100, 1000, 12)",
+    );
+  }
+  using db = openDatabase(path);
+  assert.deepEqual(previousImport(db, "f1"), {
+    id: 1,
+    file: "a.pcap",
+    fingerprint: "f1",
+    bytes: 100,
+    importedAt: 1000,
+    rounds: 12,
+    complete: true,
+  });
 });
