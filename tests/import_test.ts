@@ -15,6 +15,7 @@ import {
   udp,
 } from "../fixtures/frames.ts";
 import { runPad, tempDir } from "../fixtures/pad_cli.ts";
+import { lockRole } from "../src/store/lock.ts";
 import { writePcap } from "../fixtures/pcap_writer.ts";
 
 const T0 = Date.parse("2026-11-21T10:00:00Z");
@@ -233,6 +234,23 @@ Deno.test("import of a file that is not a capture fails clearly and stores nothi
   assert.equal(badNet.code, 2);
   assert.match(badNet.stderr, /Invalid network "300.1.1.1\/8"/);
   assert.equal(query(db, "SELECT count(*) AS n FROM rounds")[0]!.n, 0);
+});
+
+Deno.test("an import while another runs on the same database does nothing, exit 4", async () => {
+  using dir = tempDir();
+  const db = `${dir.path}/pad.db`;
+  const file = `${dir.path}/a.pcap`;
+  writePcap(file, 1, [{ tsMs: Date.UTC(2026, 0, 1), data: new Uint8Array(60) }]);
+  {
+    using _other = lockRole(db, "import");
+    const busy = await runPad(["--db", db, "import", file]);
+    assert.equal(busy.code, 4, busy.stderr);
+    assert.match(busy.stderr, /Another pad import is running on .*pad\.db .*this run did nothing/);
+    assert.equal(busy.stderr.trim().split("\n").length, 1);
+    assert.deepEqual(query(db, "SELECT count(*) AS n FROM imports"), [{ n: 0 }]);
+  }
+  const after = await runPad(["--db", db, "import", file]);
+  assert.equal(after.code, 0, after.stderr);
 });
 
 const MANIFEST: [string, number][] = [

@@ -21,6 +21,7 @@ import {
   roundsOfImport,
 } from "../store/imports.ts";
 import { databaseFailure, isDiskFull } from "../store/failure.ts";
+import { lockRole } from "../store/lock.ts";
 import { logger } from "../log.ts";
 import { progress } from "../progress.ts";
 import type { Output } from "../output.ts";
@@ -78,6 +79,7 @@ export interface ImportResult {
 export async function runImport(options: ImportOptions, out: Output): Promise<ImportResult> {
   const local = new LocalNetworks(options.local ?? PRIVATE_NETWORKS);
   using db = openDatabase(options.db);
+  using _lock = lockRole(options.db, "import");
   const started = performance.now();
   using file = openCapture(options);
   const identity = await refuseImportedBefore(db, options);

@@ -1,10 +1,13 @@
 import { BusyError } from "../errors.ts";
 
-/** The roles that take a lock: one collector and one model writer (detect, model import). */
-export type LockRole = "collect" | "detect";
+/**
+ * The roles that take a lock: one collector, one model writer (detect, model import) and one
+ * capture import (two at once could both store a file's rounds, or both resume its import).
+ */
+export type LockRole = "collect" | "detect" | "import";
 
 /** Every role, for the list of files that belong to a database. */
-export const LOCK_ROLES: readonly LockRole[] = ["collect", "detect"];
+export const LOCK_ROLES: readonly LockRole[] = ["collect", "detect", "import"];
 
 /** The lock file of `role` beside the database at `dbPath`. */
 export function lockPath(dbPath: string, role: LockRole): string {
