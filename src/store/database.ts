@@ -238,6 +238,13 @@ export function hasTable(db: Database, name: string): boolean {
     undefined;
 }
 
+/** The database's tables (not SQLite's own), in the order they were made. */
+export function tableNames(db: Database): string[] {
+  return db.prepare(
+    "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid",
+  ).all().map((r) => String(r.name));
+}
+
 /**
  * The columns that order a table's rows and find each one: `rowid`, or for a table stored in its
  * primary key's order (WITHOUT ROWID: round_traffic's and flows' `(round_id, id)`) that key.

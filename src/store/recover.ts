@@ -9,7 +9,13 @@
  *
  * @module
  */
-import { type Database, openDatabaseReadOnly, rowKey, transaction } from "./database.ts";
+import {
+  type Database,
+  openDatabaseReadOnly,
+  rowKey,
+  tableNames,
+  transaction,
+} from "./database.ts";
 
 /** Rows read per page. */
 const PAGE_ROWS = 500;
@@ -42,13 +48,6 @@ export function recoverInto(target: Database, damagedPath: string): Recovery {
     target.exec("PRAGMA foreign_keys = ON");
   }
   return recovery;
-}
-
-/** A database's tables (not SQLite's own), in the order they were made. */
-function tableNames(db: Database): string[] {
-  return db.prepare(
-    "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid",
-  ).all().map((r) => String(r.name));
 }
 
 /** Copies one table's readable rows; counts the reads that failed. */

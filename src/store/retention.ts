@@ -6,7 +6,7 @@
  * @module
  */
 import { LATEST_TIME } from "../round.ts";
-import { type Database, pragma, rowKey, transaction } from "./database.ts";
+import { type Database, pragma, rowKey, tableNames, transaction } from "./database.ts";
 
 /** Rounds removed, and the rows removed with them per table. */
 export interface Removed {
@@ -190,11 +190,8 @@ function countChildRows(db: Database, selection: RoundSelection): Record<string,
 
 /** Tables whose rows belong to a round (a foreign key to rounds), with that column. */
 function roundChildTables(db: Database): { table: string; column: string }[] {
-  const tables = db.prepare(
-    "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-  ).all().map((r) => String(r.name));
   const children: { table: string; column: string }[] = [];
-  for (const table of tables) {
+  for (const table of tableNames(db)) {
     for (const fk of db.prepare("SELECT * FROM pragma_foreign_key_list(?)").all(table)) {
       if (fk.table === "rounds") children.push({ table, column: String(fk.from) });
     }
