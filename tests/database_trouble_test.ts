@@ -95,7 +95,7 @@ Deno.test("a damaged database: inspect fails instead of printing a shorter table
   assert.ok(packets, recover.stdout);
   assert.ok(Number(packets[1]) > 0.9 * 200 * 300, `most packet rows saved: ${packets[1]}`);
   assert.match(recover.stdout, /^rounds\t200 rows recovered$/m);
-  for (const table of ["round_traffic", "flows"]) {
+  for (const table of ["port_traffic", "flows"]) {
     assert.match(recover.stdout, new RegExp(`^${table}\t200 rows recovered$`, "m"));
   }
   for (const table of ["incidents", "anomalies"]) {
@@ -129,7 +129,7 @@ Deno.test("init --recover drops the rows of a round it could not save, and unlin
   }
   const recover = await runPad(["--db", `${db}.recovered`, "init", "--recover", db]);
   assert.equal(recover.code, 0, recover.stderr);
-  for (const table of ["round_traffic", "flows"]) {
+  for (const table of ["port_traffic", "flows"]) {
     assert.match(
       recover.stdout,
       new RegExp(

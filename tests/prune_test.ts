@@ -27,7 +27,7 @@ function prune(path: string, options: Partial<Parameters<typeof runPrune>[0]> = 
 }
 
 function orphans(db: Database): number {
-  return ["rounds_ports", "packets", "round_traffic"]
+  return ["rounds_ports", "packets", "port_traffic"]
     .map((table) => count(db, table, "round_id NOT IN (SELECT id FROM rounds)"))
     .reduce((a, b) => a + b);
 }
@@ -68,7 +68,7 @@ Deno.test("prune removes exactly the rounds older than --keep, with their rows, 
   const removed = {
     rounds_ports: 3 * 24 * 4 * 2,
     packets: 3 * 24 * 4 * 30,
-    round_traffic: 3 * 24 * 4,
+    port_traffic: 3 * 24 * 4,
   };
   for (const [table, rows] of Object.entries(result.rows)) {
     assert.equal(rows, removed[table as keyof typeof removed] ?? 0, table); // nothing seeded there
@@ -77,7 +77,7 @@ Deno.test("prune removes exactly the rounds older than --keep, with their rows, 
   assert.equal(count(db, "packets"), (expected.size - 1) * 30 + 5 + writtenIds.length * 20);
   assert.match(
     text,
-    /^Removed 288 rounds \(with 8640 packets, 576 rounds_ports, 288 round_traffic rows\)/,
+    /^Removed 288 rounds \(with 8640 packets, 576 rounds_ports, 288 port_traffic rows\)/,
   );
 });
 

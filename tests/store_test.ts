@@ -263,12 +263,18 @@ Deno.test("migration 0015 keeps every traffic count, flow and packet row, and it
     before = dump(old);
   }
   using db = openDatabase(path);
-  assert.deepEqual(dump(db), before);
+  const after = dump(db);
+  // Migration 0017 adds a column to flows, empty for the flows stored before it.
+  for (const flow of after[1]!) {
+    assert.equal(flow.carries_traffic, null);
+    delete flow.carries_traffic;
+  }
+  assert.deepEqual(after, before);
   assert.equal(before.flat().length, 4);
   // The same values are refused, each by its own check.
   for (
     const [sql, check] of [
-      ["UPDATE round_traffic SET protocol = 'sctp'", "protocol"],
+      ["UPDATE port_traffic SET protocol = 'sctp'", "protocol"],
       ["UPDATE flows SET direction = 'both'", "direction"],
       ["UPDATE flows SET state = 'half-open'", "state"],
       ["UPDATE packets SET direction = 'both'", "direction"],
@@ -278,7 +284,7 @@ Deno.test("migration 0015 keeps every traffic count, flow and packet row, and it
   }
   // SQLite checks `IN` over three or more values by building a table for every row it writes.
   const hotTables = db.prepare(
-    "SELECT name, sql FROM sqlite_schema WHERE name IN ('round_traffic', 'flows', 'packets', " +
+    "SELECT name, sql FROM sqlite_schema WHERE name IN ('port_traffic', 'flows', 'packets', " +
       "'rounds_ports', 'round_connections')",
   ).all();
   assert.equal(hotTables.length, 5);
@@ -310,4 +316,44 @@ Deno.test("migration 0016 leaves the imports made before it complete: they are r
     rounds: 12,
     complete: true,
   });
+});
+
+Deno.test("migration 0017 keeps every traffic count where round_traffic reads it, and init --recover copies a schema-16 database's counts", async () => {
+  using dir = tempDir();
+  const path = `${dir.path}/pad.db`;
+  const old = `${dir.path}/old.db`;
+  const traffic = (db: DatabaseSync) =>
+    db.prepare("SELECT * FROM round_traffic ORDER BY round_id, id").all().map((r) => ({ ...r }));
+  let before;
+  for (const file of [path, old]) {
+    using db = databaseAt(file, 16);
+    db.exec(
+      "INSERT INTO rounds (id, start_time, status) VALUES (1, 1000, 'complete'); " +
+        "INSERT INTO ports (id, first_seen) VALUES (50000, 1000); " +
+        "INSERT INTO round_traffic VALUES (1, 1, 50000, 'tcp', 'in', 5, 300, 1, 1, NULL), " +
+        "(2, 1, 50000, 'tcp', 'out', 4, 240, 1, 1, 0); " +
+        "INSERT INTO flows VALUES (1, 1, 'tcp', 4, '192.0.2.1', 50000, '192.0.2.9', 443, 'out', " +
+        "NULL, NULL, 1000, 1001, 5, 4, 300, 240, 24, 'open', NULL, NULL)",
+    );
+    before = traffic(db);
+  }
+  assert.equal(before!.length, 2);
+  {
+    using db = openDatabase(path);
+    assert.deepEqual(traffic(db), before);
+    assert.equal(db.prepare("SELECT count(*) AS n FROM port_traffic").get()!.n, 2);
+    assert.deepEqual(db.prepare("SELECT carries_traffic FROM flows").all().map((r) => ({ ...r })), [
+      { carries_traffic: null },
+    ]);
+    assert.throws(
+      () => db.exec("DELETE FROM round_traffic"),
+      /cannot modify round_traffic because it is a view/,
+    );
+  }
+  const recovered = `${dir.path}/recovered.db`;
+  const recover = await runPad(["--db", recovered, "init", "--recover", old]);
+  assert.equal(recover.code, 0, recover.stderr);
+  assert.match(recover.stdout, /^port_traffic\t2 rows recovered$/m);
+  using saved = new DatabaseSync(recovered, { readOnly: true });
+  assert.deepEqual(traffic(saved), before);
 });

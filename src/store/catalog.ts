@@ -18,6 +18,8 @@ export interface TableInfo {
   computed?: { name: string; sql: string }[];
   /** The columns a person sees in the aligned table by default (others: --all-columns). */
   shown: string[];
+  /** A view's row key (a table's comes from its schema). */
+  key?: string[];
 }
 
 /** The start of the row's round, for tables that name a round by its id. */
@@ -110,6 +112,7 @@ export const TABLES: readonly TableInfo[] = [
     name: "round_traffic",
     time: "(SELECT start_time FROM rounds WHERE rounds.id = round_traffic.round_id)",
     roundColumn: "round_id",
+    key: ["round_id", "id"],
     shown: [
       "round_id",
       "port_id",
@@ -214,10 +217,10 @@ export const TIME_COLUMNS: ReadonlySet<string> = new Set([
   "imported_at",
 ]);
 
-/** The known tables this database has (an older schema may lack some). */
+/** The known tables (and views) this database has (an older schema may lack some). */
 export function existingTables(db: Database): TableInfo[] {
   const names = new Set(
-    db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all().map((r) =>
+    db.prepare("SELECT name FROM sqlite_schema WHERE type IN ('table', 'view')").all().map((r) =>
       String(r.name)
     ),
   );
@@ -285,7 +288,7 @@ export function readTable(
     params.push(value);
   }
   // Newest first: in the order of the row key (rowid, or round and row), backwards.
-  const key = rowKey(db, table.name);
+  const key = table.key ?? rowKey(db, table.name);
   clauses.push(`(${key.join(", ")}) < (${key.map(() => "?").join(", ")})`);
   const selected = [
     ...columns.map((c) => selectColumn(table, c)),

@@ -16,6 +16,7 @@ import trafficIndex from "../../sql/0013_traffic_index.sql" with { type: "text" 
 import rowsByRound from "../../sql/0014_rows_by_round.sql" with { type: "text" };
 import cheapChecks from "../../sql/0015_cheap_checks.sql" with { type: "text" };
 import importProgress from "../../sql/0016_import_progress.sql" with { type: "text" };
+import trafficInFlows from "../../sql/0017_traffic_in_flows.sql" with { type: "text" };
 
 /** One forward-only schema step; `version` is what `PRAGMA user_version` holds after it. */
 export interface Migration {
@@ -42,6 +43,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 14, name: "0014_rows_by_round", sql: rowsByRound },
   { version: 15, name: "0015_cheap_checks", sql: cheapChecks },
   { version: 16, name: "0016_import_progress", sql: importProgress },
+  { version: 17, name: "0017_traffic_in_flows", sql: trafficInFlows },
 ];
 
 /** The schema version this pad creates and understands. */

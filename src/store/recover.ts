@@ -20,6 +20,9 @@ import {
 /** Rows read per page. */
 const PAGE_ROWS = 500;
 
+/** Tables a migration renamed: the name now, and the name a database of an older schema has. */
+const FORMER_NAMES: Readonly<Record<string, string>> = { port_traffic: "round_traffic" };
+
 /** What a recovery copied, per table, and what it had to leave. */
 export interface Recovery {
   tables: { table: string; rows: number; unreadable: number; dropped: number }[];
@@ -39,8 +42,10 @@ export function recoverInto(target: Database, damagedPath: string): Recovery {
   target.exec("PRAGMA foreign_keys = OFF");
   try {
     transaction(target, () => {
-      for (const table of tableNames(target).filter((t) => known.has(t))) {
-        recovery.tables.push({ table, ...copyTable(source, target, table), dropped: 0 });
+      for (const table of tableNames(target)) {
+        const from = known.has(table) ? table : FORMER_NAMES[table];
+        if (from === undefined || !known.has(from)) continue;
+        recovery.tables.push({ table, ...copyTable(source, from, target, table), dropped: 0 });
       }
       dropOrphans(target, recovery);
     });
@@ -50,18 +55,19 @@ export function recoverInto(target: Database, damagedPath: string): Recovery {
   return recovery;
 }
 
-/** Copies one table's readable rows; counts the reads that failed. */
+/** Copies the readable rows of `from` into `table`; counts the reads that failed. */
 function copyTable(
   source: Database,
+  from: string,
   target: Database,
   table: string,
 ): { rows: number; unreadable: number } {
   const targetColumns = storedColumns(target, table);
-  const columns = storedColumns(source, table).filter((c) => targetColumns.includes(c));
+  const columns = storedColumns(source, from).filter((c) => targetColumns.includes(c));
   const list = columns.map((c) => `"${c}"`).join(", ");
-  const key = rowKey(source, table);
+  const key = rowKey(source, from);
   const read = source.prepare(
-    `SELECT ${key.map((k, i) => `${k} AS pad_key${i}`).join(", ")}, ${list} FROM ${table} ` +
+    `SELECT ${key.map((k, i) => `${k} AS pad_key${i}`).join(", ")}, ${list} FROM ${from} ` +
       `WHERE (${key.join(", ")}) > (${key.map(() => "?").join(", ")}) ` +
       `ORDER BY ${key.join(", ")} LIMIT ?`,
   );

@@ -250,6 +250,13 @@ export function bucketsOf(timeline: Timeline | null, maxColumns: number): Bucket
 }
 
 const IN_RANGE = "r.start_time >= :since AND r.start_time < :until";
+/**
+ * The same rounds, for `round_traffic t`: a view of two tables (sql/0017), into which SQLite
+ * pushes this condition but not a join's, so a report reads the rounds of its range rather than
+ * the whole database.
+ */
+const TRAFFIC_IN_RANGE =
+  "t.round_id IN (SELECT id FROM rounds WHERE start_time >= :since AND start_time < :until)";
 
 /** The SQL bucket of a round, for statements bound with `:start` and `:bucket`. */
 const BUCKET = "CAST((r.start_time - :start) / :bucket AS INTEGER)";
@@ -417,7 +424,8 @@ function heatmapPorts(db: Database, range: ReportRange, sweptRounds: number): Po
   const busiest = db.prepare(
     `SELECT t.port_id AS port, t.protocol, sum(t.packets) AS packets
      FROM round_traffic t JOIN rounds r ON r.id = t.round_id
-     WHERE ${IN_RANGE} AND t.port_id IS NOT NULL AND t.protocol IN ('tcp', 'udp')
+     WHERE ${IN_RANGE} AND ${TRAFFIC_IN_RANGE} AND t.port_id IS NOT NULL
+       AND t.protocol IN ('tcp', 'udp')
      GROUP BY t.port_id, t.protocol ORDER BY packets DESC, port LIMIT :limit`,
   ).all({ ...params, limit: 2 * LIMITS.heatmapRows }); // some are already rows of another reason
 
@@ -486,7 +494,7 @@ function heatmapOf(db: Database, range: ReportRange, buckets: Buckets): Heatmap 
     const row of db.prepare(
       `SELECT ${BUCKET} AS bucket, t.port_id AS port, t.protocol, sum(t.packets) AS packets
        FROM round_traffic t JOIN rounds r ON r.id = t.round_id
-       WHERE +t.port_id IN (${list}) AND ${IN_RANGE}
+       WHERE +t.port_id IN (${list}) AND ${IN_RANGE} AND ${TRAFFIC_IN_RANGE}
        GROUP BY bucket, t.port_id, t.protocol`,
     ).all({ ...params, ...portParams })
   ) {
@@ -546,7 +554,7 @@ function trafficBuckets(db: Database, range: ReportRange, buckets: Buckets): Tra
          sum(CASE WHEN t.direction = 'in' THEN t.packets ELSE 0 END) AS packets_in,
          sum(CASE WHEN t.direction = 'out' THEN t.packets ELSE 0 END) AS packets_out
        FROM round_traffic t JOIN rounds r ON r.id = t.round_id
-       WHERE ${IN_RANGE} GROUP BY bucket`,
+       WHERE ${IN_RANGE} AND ${TRAFFIC_IN_RANGE} GROUP BY bucket`,
     ).all(params)
   ) {
     const target = byBucket.get(num(row.bucket));

@@ -16,6 +16,7 @@ import {
   type TrafficRow,
 } from "../round.ts";
 import { type Database, insertRows, prepared, transaction } from "./database.ts";
+import { splitTraffic } from "./traffic_in_flows.ts";
 
 /** How a round starts. */
 export interface NewRound {
@@ -149,7 +150,8 @@ export function storeRound(db: Database, round: WholeRound): number {
       });
     } else {
       // What an open round holds so far (tests of prune and inspect give it rows).
-      storeTraffic(db, roundId, round.traffic ?? [], round.packets ?? [], round.startTime);
+      const traffic = round.traffic ?? [];
+      storeTraffic(db, roundId, traffic, traffic, round.packets ?? [], round.startTime);
     }
     return roundId;
   });
@@ -222,8 +224,10 @@ function listenerMemory(
 export function finishRound(db: Database, roundId: number, end: RoundEnd): void {
   transaction(db, () => {
     const packets = end.packets ?? [];
-    storeTraffic(db, roundId, end.traffic ?? [], packets, end.endTime, end.flows?.rows);
-    if (end.flows) storeFlows(db, roundId, end.flows);
+    const traffic = end.traffic ?? [];
+    const { stored, carriers } = splitTraffic(traffic, end.flows?.rows ?? []);
+    storeTraffic(db, roundId, traffic, stored, packets, end.endTime, end.flows?.rows);
+    if (end.flows) storeFlows(db, roundId, end.flows, carriers);
     const capture = end.capture;
     prepared(
       db,
@@ -252,11 +256,15 @@ export function finishRound(db: Database, roundId: number, end: RoundEnd): void 
   });
 }
 
-/** A round's traffic counts and packet rows, and the ports they and its flows name. */
+/**
+ * A round's traffic counts (`stored`: those its flows do not carry) and packet rows, and the
+ * ports they and its flows name.
+ */
 function storeTraffic(
   db: Database,
   roundId: number,
   traffic: readonly TrafficRow[],
+  stored: readonly TrafficRow[],
   packets: readonly PacketRow[],
   seenAt: number,
   flows: readonly FlowRow[] = [],
@@ -276,7 +284,7 @@ function storeTraffic(
   }
   insertRows(
     db,
-    "round_traffic",
+    "port_traffic",
     [
       "round_id",
       "id",
@@ -289,7 +297,7 @@ function storeTraffic(
       "remote_ports",
       "accepts",
     ],
-    traffic.map((t, i) => [
+    stored.map((t, i) => [
       roundId,
       i + 1,
       t.port,
@@ -340,7 +348,12 @@ function storeTraffic(
  * The round's flows, each with the process of its local port where a sweep of the round saw
  * it (collect's sweeps are stored before the round closes; an import knows no processes).
  */
-function storeFlows(db: Database, roundId: number, flows: { rows: FlowRow[]; over: number }) {
+function storeFlows(
+  db: Database,
+  roundId: number,
+  flows: { rows: FlowRow[]; over: number },
+  carriers: ReadonlySet<number>,
+) {
   insertRows(
     db,
     "flows",
@@ -364,6 +377,7 @@ function storeFlows(db: Database, roundId: number, flows: { rows: FlowRow[]; ove
       "state",
       "dns_query",
       "dns_answer",
+      "carries_traffic",
     ],
     flows.rows.map((f, i) => [
       roundId,
@@ -385,6 +399,7 @@ function storeFlows(db: Database, roundId: number, flows: { rows: FlowRow[]; ove
       f.state,
       f.dnsQuery,
       f.dnsAnswer,
+      carriers.has(i) ? 1 : null,
     ]),
   );
   prepared(
