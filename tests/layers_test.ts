@@ -114,13 +114,14 @@ Deno.test("start-up loads the commands' definitions, not their implementations n
 // package brings Deno's npm resolution (4 MiB, 10 ms) and may import node: modules itself
 // (commander and logtape did): none is loaded up front on these paths; smol-toml only when there
 // is a configuration file to read.
-Deno.test("start-up, collect, its capture worker, import, status and inspect load no node: module but node:sqlite, nor npm packages", () => {
+Deno.test("start-up, collect, its capture worker, import, its reading worker, status and inspect load no node: module but node:sqlite, nor npm packages", () => {
   const entries = [
     "main.ts",
     "src/config.ts",
     "src/commands/collect.ts",
     "src/capture/live_worker.ts",
     "src/commands/import.ts",
+    "src/capture/import_worker.ts",
     "src/commands/status.ts",
     "src/commands/inspect.ts",
   ];

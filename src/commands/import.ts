@@ -5,13 +5,13 @@
  * @module
  */
 import { plural } from "../report/format.ts";
-import { PcapError } from "../../ffi/mod.ts";
-import { CaptureFileError, describeLinkType, openCaptureFile } from "../capture/offline.ts";
+import { describeLinkType } from "../capture/offline.ts";
 import { LocalNetworks, PRIVATE_NETWORKS } from "../net/networks.ts";
-import { RoundSlicer, type SliceCounts } from "../capture/round_slicer.ts";
-import { RoundTraffic, Strangers } from "../capture/round_traffic.ts";
+import type { SliceCounts } from "../capture/round_slicer.ts";
+import type { RoundTrafficResult } from "../capture/round_traffic.ts";
+import { FileRounds, type FileRoundsEnd } from "../capture/import_reader.ts";
 import { isoString } from "../time.ts";
-import { errorMessage, PadError, UsageError } from "../errors.ts";
+import { PadError, UsageError } from "../errors.ts";
 import { fileFingerprint } from "../capture/fingerprint.ts";
 import {
   beginImport,
@@ -27,7 +27,6 @@ import { progress } from "../progress.ts";
 import type { Output } from "../output.ts";
 import { type Database, openDatabase, WriteBatch } from "../store/database.ts";
 import { setCoverage, storeRound } from "../store/rounds.ts";
-import { isStorableTime } from "../round.ts";
 
 const log = logger("import");
 
@@ -77,16 +76,25 @@ export interface ImportResult {
  * before it are stored.
  */
 export async function runImport(options: ImportOptions, out: Output): Promise<ImportResult> {
-  const local = new LocalNetworks(options.local ?? PRIVATE_NETWORKS);
+  // The worker reading the file counts with these; a bad one is a usage error, said first.
+  const local = options.local ?? PRIVATE_NETWORKS;
+  new LocalNetworks(local);
   using db = openDatabase(options.db);
   using _lock = lockRole(options.db, "import");
   const started = performance.now();
-  using file = openCapture(options);
+  using file = await FileRounds.open({
+    file: options.file,
+    filter: options.filter,
+    reader: options.reader,
+    roundLengthMs: options.roundLengthMs,
+    local,
+    maxPackets: options.maxPackets,
+    payloadBytes: options.payloadBytes,
+  });
   const identity = await refuseImportedBefore(db, options);
   // An import of this file that stopped midway is resumed: its rounds stay, and are skipped.
   const resumed = identity?.resume ?? null;
   const importedAt = resumed?.importedAt ?? Date.now();
-  const strangers = new Strangers();
   log.debug("Reading {file} with {reader}", {
     file: options.file,
     reader: file.reader === "pad" ? "pad's reader" : "libpcap",
@@ -100,38 +108,35 @@ export async function runImport(options: ImportOptions, out: Output): Promise<Im
   using batch = new WriteBatch(db);
   const importId = identity === null ? null : resumed?.id ??
     batch.run(() => beginImport(db, { ...identity, file: options.file, importedAt }));
-  const slicer = new RoundSlicer({
-    roundLengthMs: options.roundLengthMs,
-    newTraffic: () => newTraffic(options, local, strangers),
-    store: (slot, traffic, malformed) => {
-      if (storedBefore.has(slot)) return;
-      roundIds.set(
-        slot,
-        batch.run(() => storeSlot(db, options, importedAt, slot, traffic, malformed)),
-      );
-    },
-  });
-  const span = { first: Infinity, last: -Infinity };
-  let stoppedBy: CaptureFileError | null;
+  let end: FileRoundsEnd;
   try {
-    stoppedBy = readRounds(file, slicer, span, options.quiet ?? false);
-    slicer.finish();
+    using shown = progress("pad import", "frames", null, options.quiet ?? false);
+    end = await file.read({
+      round: (slot, round, malformed) => {
+        if (storedBefore.has(slot)) return;
+        roundIds.set(
+          slot,
+          batch.run(() => storeSlot(db, options, importedAt, slot, round, malformed)),
+        );
+      },
+      progress: (frames, rounds) => shown.update(frames, plural(rounds, "round")),
+    });
     batch.commit();
-    markPartialRounds(db, roundIds, span, options.roundLengthMs);
-    if (importId !== null) finishImport(db, importId, slicer.counts.rounds);
+    markPartialRounds(db, roundIds, end.span, options.roundLengthMs);
+    if (importId !== null) finishImport(db, importId, end.slices.rounds);
   } catch (error) {
     throw importId === null ? error : resumable(error, options);
   }
-  const rounds = slicer.counts.rounds;
+  const rounds = end.slices.rounds;
 
   const seconds = (performance.now() - started) / 1000;
-  const { frames, ip, nonIp } = file.counts;
+  const { frames, ip, nonIp, malformed } = end.counts;
   const result: ImportResult = {
     reader: file.reader,
     rounds,
     frames,
     packets: ip,
-    malformed: file.counts.malformed,
+    malformed,
     nonIp,
     seconds,
     packetsPerSecond: Math.round(frames / Math.max(seconds, 1e-6)),
@@ -144,15 +149,16 @@ export async function runImport(options: ImportOptions, out: Output): Promise<Im
       `(${result.malformed} malformed, ${nonIp} not IP) in ${seconds.toFixed(2)} s, ` +
       `${result.packetsPerSecond} packets/s\n`,
   );
-  warnAboutStamps(options.file, slicer.counts);
-  if (ip > 0 && strangers.packets === ip) warnNoLocalAddress(options, strangers);
-  for (const [linkType, n] of file.undecoded) {
+  warnAboutStamps(options.file, end.slices);
+  if (ip > 0 && end.strangers.packets === ip) warnNoLocalAddress(options, end.strangers.top);
+  for (const [linkType, n] of end.undecoded) {
     log.warn(
       "{file}: pad does not decode link type {type}: its {n} frames count as not IP " +
         "(README lists the link types pad decodes)",
       { file: options.file, type: describeLinkType(linkType), n },
     );
   }
+  const stoppedBy = end.stoppedBy;
   if (stoppedBy?.kind === "truncated") {
     log.warn(
       "{file} ends inside frame {frame} ({reason}): the {frames} frames before it were imported",
@@ -162,40 +168,9 @@ export async function runImport(options: ImportOptions, out: Output): Promise<Im
     throw new PadError(
       `Cannot import all of ${options.file}: frame ${frames + 1} is corrupt ` +
         `(${stoppedBy.message}); the ${frames} frames before it were imported`,
-      { cause: stoppedBy },
     );
   }
   return result;
-}
-
-/**
- * Reads every frame of `file` into `slicer`, widening `span` to the storable times seen; returns
- * the error of a record that ended the file early (truncated, or corrupt), else null.
- */
-function readRounds(
-  file: ReturnType<typeof openCapture>,
-  slicer: RoundSlicer,
-  span: { first: number; last: number },
-  quiet: boolean,
-): CaptureFileError | null {
-  using shown = progress("pad import", "frames", null, quiet);
-  try {
-    for (let result = file.next(); result !== null; result = file.next()) {
-      const timeMs = file.timeMs;
-      slicer.add(result, timeMs);
-      if ((file.counts.frames & 0xffff) === 0) {
-        shown.update(file.counts.frames, plural(slicer.counts.rounds, "round"));
-      }
-      if (isStorableTime(timeMs)) {
-        if (timeMs < span.first) span.first = timeMs;
-        if (timeMs > span.last) span.last = timeMs;
-      }
-    }
-  } catch (error) {
-    if (!(error instanceof CaptureFileError)) throw error;
-    return error;
-  }
-  return null;
 }
 
 /**
@@ -238,45 +213,6 @@ function warnAboutStamps(file: string, counts: SliceCounts): void {
   }
 }
 
-function openCapture(options: ImportOptions) {
-  try {
-    Deno.statSync(options.file);
-  } catch (error) {
-    throw new PadError(`Cannot read capture file ${options.file}: ${errorMessage(error)}`);
-  }
-  try {
-    return openCaptureFile(options.file, { filter: options.filter, reader: options.reader });
-  } catch (error) {
-    if (error instanceof PcapError) {
-      throw new PadError(
-        `Cannot import ${options.file}: ${error.message} (pcap and pcapng files are accepted)`,
-        { cause: error },
-      );
-    }
-    if (
-      error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.IsADirectory
-    ) {
-      throw new PadError(`Cannot read capture file ${options.file}: ${errorMessage(error)}`, {
-        cause: error,
-      });
-    }
-    throw error;
-  }
-}
-
-function newTraffic(
-  options: ImportOptions,
-  local: LocalNetworks,
-  strangers: Strangers,
-): RoundTraffic {
-  return new RoundTraffic({
-    local,
-    maxPackets: options.maxPackets,
-    payloadBytes: options.payloadBytes,
-    strangers,
-  });
-}
-
 /**
  * The file's fingerprint, after making sure it was not imported before (unless `--again`): a
  * second import would store every round twice. An import of it that stopped midway is returned
@@ -299,9 +235,15 @@ async function refuseImportedBefore(
   return { ...identity, resume: before };
 }
 
-/** Where no packet has a local address, every packet was stored as inbound: say so. */
-function warnNoLocalAddress(options: ImportOptions, strangers: Strangers): void {
-  const top = strangers.top(3).map(([address, n]) => `${address} (${plural(n, "packet")})`);
+/**
+ * Where no packet has a local address, every packet was stored as inbound: say so, with the
+ * addresses the capture held most.
+ */
+function warnNoLocalAddress(
+  options: ImportOptions,
+  busiest: [address: string, packets: number][],
+): void {
+  const top = busiest.map(([address, n]) => `${address} (${plural(n, "packet")})`);
   log.warn(
     "{file}: no packet has an address in {local}, so every packet counts as inbound; the " +
       "capture's busiest addresses are {top}: pass the host's own with --local",
@@ -342,10 +284,9 @@ function storeSlot(
   options: ImportOptions,
   importedAt: number,
   slot: number,
-  traffic: RoundTraffic,
+  round: RoundTrafficResult,
   malformed: number,
 ): number {
-  const round = traffic.result();
   return storeRound(db, {
     startTime: slot,
     endTime: slot + options.roundLengthMs,

@@ -66,7 +66,7 @@ export class WriteBatch implements Disposable {
   /** Runs `fn` inside the batch's transaction, and commits when the batch is old enough. */
   run<T>(fn: () => T): T {
     if (!this.db.isTransaction) {
-      this.db.exec("BEGIN IMMEDIATE");
+      begin(this.db);
       this.#began = performance.now();
     }
     const result = fn();
@@ -75,7 +75,7 @@ export class WriteBatch implements Disposable {
   }
 
   commit(): void {
-    if (this.db.isTransaction) this.db.exec("COMMIT");
+    if (this.db.isTransaction) commit(this.db);
   }
 
   [Symbol.dispose](): void {
@@ -221,15 +221,41 @@ export function migrate(db: Database): { from: number; to: number } {
  */
 export function transaction<T>(db: Database, fn: () => T): T {
   if (db.isTransaction) return fn();
-  db.exec("BEGIN IMMEDIATE");
+  begin(db);
   try {
     const result = fn();
-    db.exec("COMMIT");
+    commit(db);
     return result;
   } catch (error) {
     if (db.isTransaction) db.exec("ROLLBACK");
     throw error;
   }
+}
+
+const commitWork = new WeakMap<Database, (() => void)[]>();
+
+/**
+ * Runs `fn` once the transaction open on `db` commits (at once if none is open); a transaction
+ * that does not commit forgets it. For caches of what the database holds.
+ */
+export function afterCommit(db: Database, fn: () => void): void {
+  if (!db.isTransaction) return fn();
+  const work = commitWork.get(db);
+  if (work) work.push(fn);
+  else commitWork.set(db, [fn]);
+}
+
+function begin(db: Database): void {
+  // Work left by a transaction that did not commit (rolled back, by pad or by SQLite).
+  commitWork.delete(db);
+  db.exec("BEGIN IMMEDIATE");
+}
+
+function commit(db: Database): void {
+  db.exec("COMMIT");
+  const work = commitWork.get(db) ?? [];
+  commitWork.delete(db);
+  for (const fn of work) fn();
 }
 
 /** Whether the database has `name` (a read-only command may open one older than its schema). */

@@ -15,7 +15,7 @@ import {
   type Sweep,
   type TrafficRow,
 } from "../round.ts";
-import { type Database, insertRows, prepared, transaction } from "./database.ts";
+import { afterCommit, type Database, insertRows, prepared, transaction } from "./database.ts";
 import { splitTraffic } from "./traffic_in_flows.ts";
 
 /** How a round starts. */
@@ -448,6 +448,21 @@ function storeAttempts(db: Database, roundId: number, a: ConnectionAttempts): vo
  * statements (one a port was most of an office LAN import's statements).
  */
 function addPorts(db: Database, ports: number[], seenAt: number): void {
-  const rows = [...new Set(ports)].map((port) => [port, seenAt]);
-  insertRows(db, "ports", ["id", "first_seen"], rows, "ON CONFLICT DO NOTHING");
+  let known = storedPorts.get(db);
+  if (!known) storedPorts.set(db, known = new Set());
+  const added = [...new Set(ports)].filter((port) => !known.has(port));
+  insertRows(
+    db,
+    "ports",
+    ["id", "first_seen"],
+    added.map((port) => [port, seenAt]),
+    "ON CONFLICT DO NOTHING",
+  );
+  afterCommit(db, () => added.forEach((port) => known.add(port)));
 }
+
+/**
+ * Ports each connection knows `ports` has, committed: its rows are never deleted, so a round
+ * need not write them again (an office LAN's import wrote 110,000 ports that were there already).
+ */
+const storedPorts = new WeakMap<Database, Set<number>>();

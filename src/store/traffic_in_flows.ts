@@ -28,26 +28,27 @@ export function splitTraffic(
     const key = portKey(flow.protocol, flow.port);
     if (key !== null) flowOf.set(key, flowOf.has(key) ? -1 : index);
   }
-  const rowsOf = new Map<number, TrafficRow[]>();
-  for (const row of traffic) {
+  // Per flow: its port's rows, and how many of them the flow gives back exactly.
+  const rows = new Int32Array(flows.length);
+  const same = new Int32Array(flows.length);
+  const onlyFlow = (row: TrafficRow) => {
     const key = portKey(row.protocol, row.port);
-    if (key === null || (flowOf.get(key) ?? -1) < 0) continue;
-    const rows = rowsOf.get(key);
-    if (rows) rows.push(row);
-    else rowsOf.set(key, [row]);
+    return key === null ? -1 : flowOf.get(key) ?? -1;
+  };
+  for (const row of traffic) {
+    const index = onlyFlow(row);
+    if (index < 0) continue;
+    rows[index]!++;
+    if (givesBack(flows[index]!, row)) same[index]!++;
   }
-  const carried = new Set<TrafficRow>();
   const carriers = new Set<number>();
-  for (const [key, rows] of rowsOf) {
-    const index = flowOf.get(key)!;
-    const readBack = rowsReadBack(flows[index]!);
-    if (rows.length !== readBack.length) continue;
-    if (!rows.every((row) => readBack.some((back) => sameRow(row, back)))) continue;
-    carriers.add(index);
-    for (const row of rows) carried.add(row);
+  for (let index = 0; index < flows.length; index++) {
+    const flow = flows[index]!;
+    const expected = (flow.packetsIn > 0 ? 1 : 0) + (flow.packetsOut > 0 ? 1 : 0);
+    if (expected > 0 && rows[index] === expected && same[index] === expected) carriers.add(index);
   }
   return {
-    stored: carried.size === 0 ? traffic : traffic.filter((row) => !carried.has(row)),
+    stored: carriers.size === 0 ? traffic : traffic.filter((row) => !carriers.has(onlyFlow(row))),
     carriers,
   };
 }
@@ -59,32 +60,15 @@ function portKey(protocol: string, port: number | null): number | null {
   return protocol === "udp" ? port * 2 + 1 : null;
 }
 
-/** The traffic rows the `round_traffic` view reads from a flow that carries them. */
-function rowsReadBack(flow: FlowRow): TrafficRow[] {
-  const common = {
-    port: flow.port,
-    protocol: flow.protocol,
-    peers: 1,
-    remotePorts: flow.remotePort === null ? 0 : 1,
-  };
-  const rows: TrafficRow[] = [];
-  if (flow.packetsIn > 0) {
-    rows.push({ ...common, direction: "in", packets: flow.packetsIn, bytes: flow.bytesIn });
-  }
-  if (flow.packetsOut > 0) {
-    rows.push({
-      ...common,
-      direction: "out",
-      packets: flow.packetsOut,
-      bytes: flow.bytesOut,
-      ...(flow.protocol === "tcp" ? { accepts: 0 } : {}),
-    });
-  }
-  return rows;
-}
-
-function sameRow(a: TrafficRow, b: TrafficRow): boolean {
-  return a.direction === b.direction && a.packets === b.packets && a.bytes === b.bytes &&
-    a.peers === b.peers && a.remotePorts === b.remotePorts &&
-    (a.accepts ?? null) === (b.accepts ?? null);
+/**
+ * Whether `row` is what the `round_traffic` view reads back from `flow` for its direction:
+ * its packets and bytes that way, one peer, one remote port (none without ports), and for TCP
+ * out no accepted connection.
+ */
+function givesBack(flow: FlowRow, row: TrafficRow): boolean {
+  const incoming = row.direction === "in";
+  return row.packets === (incoming ? flow.packetsIn : flow.packetsOut) &&
+    row.bytes === (incoming ? flow.bytesIn : flow.bytesOut) && row.peers === 1 &&
+    row.remotePorts === (flow.remotePort === null ? 0 : 1) &&
+    (row.accepts ?? null) === (!incoming && flow.protocol === "tcp" ? 0 : null);
 }
