@@ -26,6 +26,8 @@ const SHARED = (() => {
 /** Every row of the tables an import writes, in id order, as comparable text. */
 function tables(db: string): Record<string, string[]> {
   using conn = new DatabaseSync(db, { readOnly: true });
+  // Import writes without checking foreign keys: what it wrote must hold them all the same.
+  assert.deepEqual(conn.prepare("PRAGMA foreign_key_check").all(), [], db);
   const dump = (sql: string) =>
     conn.prepare(sql).all().map((row) =>
       // When it was imported differs from one import to the next, and is not what is compared.

@@ -39,8 +39,8 @@ export interface StoppedBy {
 /** What the reading saw besides its rounds. */
 export interface FileRoundsEnd {
   counts: CaptureCounts;
-  /** Frames of each link type pad does not decode. */
-  undecoded: [linkType: number, frames: number][];
+  /** Frames of each link type pad does not decode, by the link type's name. */
+  undecoded: [linkType: string, frames: number][];
   slices: SliceCounts;
   /** The first and last storable time stamps (Infinity and -Infinity where none was). */
   span: { first: number; last: number };

@@ -11,14 +11,19 @@ import { PcapError } from "../../ffi/mod.ts";
 import { errorMessage, PadError } from "../errors.ts";
 import { LocalNetworks } from "../net/networks.ts";
 import { isStorableTime } from "../round.ts";
-import type {
-  FileRoundsEnd,
-  FileRoundsOptions,
-  FromImportWorker,
-  ToImportWorker,
+import {
+  type FileRoundsEnd,
+  type FileRoundsOptions,
+  type FromImportWorker,
+  MAX_ROUNDS_IN_FLIGHT,
+  type ToImportWorker,
 } from "./import_protocol.ts";
-import { MAX_ROUNDS_IN_FLIGHT } from "./import_protocol.ts";
-import { type CaptureFile, CaptureFileError, openCaptureFile } from "./offline.ts";
+import {
+  type CaptureFile,
+  CaptureFileError,
+  describeLinkType,
+  openCaptureFile,
+} from "./offline.ts";
 import { encodeRound } from "./round_codec.ts";
 import { RoundSlicer } from "./round_slicer.ts";
 import { RoundTraffic, Strangers } from "./round_traffic.ts";
@@ -94,7 +99,9 @@ function readRounds(file: CaptureFile, options: FileRoundsOptions): FileRoundsEn
   slicer.finish();
   return {
     counts: { ...file.counts },
-    undecoded: [...file.undecoded],
+    undecoded: [...file.undecoded].map((
+      [type, frames],
+    ): [string, number] => [describeLinkType(type), frames]),
     slices: slicer.counts,
     span,
     stoppedBy,

@@ -22,6 +22,11 @@ export interface EncodedRound {
 const PROTOCOLS: readonly TrafficProtocol[] = ["tcp", "udp", "icmp", "icmpv6", "other"];
 const DIRECTIONS = ["in", "out", "local"] as const;
 const STATES = ["unanswered", "reset", "closed", "open"] as const;
+/** Each value's number: its index above. */
+const numberOf = (values: readonly string[]) => new Map(values.map((value, i) => [value, i]));
+const PROTOCOL = numberOf(PROTOCOLS);
+const DIRECTION = numberOf(DIRECTIONS);
+const STATE = numberOf(STATES);
 /** Numbers per traffic row and per flow. */
 const COUNT_WIDTH = 8;
 const FLOW_WIDTH = 17;
@@ -43,8 +48,8 @@ export function encodeRound(round: RoundTrafficResult): EncodedRound {
   let at = 0;
   for (const t of counts) {
     numbers[at++] = t.port ?? NONE;
-    numbers[at++] = PROTOCOLS.indexOf(t.protocol);
-    numbers[at++] = DIRECTIONS.indexOf(t.direction);
+    numbers[at++] = PROTOCOL.get(t.protocol)!;
+    numbers[at++] = DIRECTION.get(t.direction)!;
     numbers[at++] = t.packets;
     numbers[at++] = t.bytes;
     numbers[at++] = t.peers;
@@ -52,13 +57,13 @@ export function encodeRound(round: RoundTrafficResult): EncodedRound {
     numbers[at++] = t.accepts ?? NONE;
   }
   for (const f of flows.rows) {
-    numbers[at++] = PROTOCOLS.indexOf(f.protocol);
+    numbers[at++] = PROTOCOL.get(f.protocol)!;
     numbers[at++] = f.family;
     numbers[at++] = text(f.localAddr);
     numbers[at++] = f.port ?? NONE;
     numbers[at++] = text(f.remoteAddr);
     numbers[at++] = f.remotePort ?? NONE;
-    numbers[at++] = DIRECTIONS.indexOf(f.direction);
+    numbers[at++] = DIRECTION.get(f.direction)!;
     numbers[at++] = f.firstSeen;
     numbers[at++] = f.lastSeen;
     numbers[at++] = f.packetsIn;
@@ -66,7 +71,7 @@ export function encodeRound(round: RoundTrafficResult): EncodedRound {
     numbers[at++] = f.bytesIn;
     numbers[at++] = f.bytesOut;
     numbers[at++] = f.tcpFlags ?? NONE;
-    numbers[at++] = f.state === null ? NONE : STATES.indexOf(f.state);
+    numbers[at++] = f.state === null ? NONE : STATE.get(f.state)!;
     numbers[at++] = text(f.dnsQuery);
     numbers[at++] = text(f.dnsAnswer);
   }
