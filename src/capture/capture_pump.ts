@@ -7,9 +7,10 @@
  * @module
  */
 
-import { Pcap, PcapError } from "../../ffi/mod.ts";
+import { Pcap } from "../../ffi/mod.ts";
 import type { DecodeResult } from "./decode.ts";
-import type { FromWorker, SerializedError, WorkerCaptureOptions } from "./live_protocol.ts";
+import type { FromWorker, WorkerCaptureOptions } from "./live_protocol.ts";
+import { serializeError } from "./thread_error.ts";
 import { LocalNetworks } from "../net/networks.ts";
 import { type CaptureCounts, decodeAndCount } from "./offline.ts";
 import { RoundTraffic } from "./round_traffic.ts";
@@ -75,7 +76,7 @@ export class CapturePump {
     } catch (error) {
       this.#pcap?.close();
       this.#pcap = null;
-      this.post({ type: "error", error: serialize(error) });
+      this.post({ type: "error", error: serializeError(error) });
       return;
     }
     this.post({ type: "started", linkType: this.#linkType });
@@ -180,7 +181,7 @@ export class CapturePump {
       this.#flush();
       pcap.close();
       this.#pcap = null;
-      this.post({ type: "error", error: serialize(error) });
+      this.post({ type: "error", error: serializeError(error) });
       return;
     }
     // The owner may have stopped or aborted the capture from within this turn (in a batch).
@@ -226,23 +227,9 @@ export class CapturePump {
         round: this.#traffic?.result(),
       });
     } catch (error) {
-      this.post({ type: "error", error: serialize(error) });
+      this.post({ type: "error", error: serializeError(error) });
     } finally {
       handle.close();
     }
   }
-}
-
-/** An error as it crosses to the owner: class instances do not survive a worker's cloning. */
-function serialize(error: unknown): SerializedError {
-  if (error instanceof PcapError) {
-    return {
-      name: error.name,
-      message: error.message,
-      code: error.code,
-      libpcapMessage: error.libpcapMessage,
-    };
-  }
-  if (error instanceof Error) return { name: error.name, message: error.message };
-  return { name: "Error", message: String(error) };
 }

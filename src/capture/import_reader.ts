@@ -5,8 +5,6 @@
  *
  * @module
  */
-import { PadError, UsageError } from "../errors.ts";
-import type { SerializedError } from "./live_protocol.ts";
 import {
   type FileRoundsEnd,
   type FileRoundsOptions,
@@ -14,6 +12,7 @@ import {
   type ToImportWorker,
 } from "./import_protocol.ts";
 import { decodeRound } from "./round_codec.ts";
+import { reviveError } from "./thread_error.ts";
 import type { RoundTrafficResult } from "./round_traffic.ts";
 
 export type { FileRoundsEnd } from "./import_protocol.ts";
@@ -62,7 +61,7 @@ export class FileRounds implements Disposable {
         if (rounds) rounds.#receive(message);
         else if (message.type === "opened") {
           resolve(rounds = new FileRounds(message.reader, worker, new Int32Array(inFlight)));
-        } else if (message.type === "error") fail(revive(message.error));
+        } else if (message.type === "error") fail(reviveError(message.error));
       };
       send(worker, { type: "open", options: { ...options, inFlight } });
     });
@@ -99,7 +98,7 @@ export class FileRounds implements Disposable {
             resolve(message.end);
             break;
           case "error":
-            fail(revive(message.error));
+            fail(reviveError(message.error));
             break;
         }
       };
@@ -114,13 +113,4 @@ export class FileRounds implements Disposable {
 
 function send(worker: Worker, message: ToImportWorker): void {
   worker.postMessage(message);
-}
-
-/** The worker's error as this thread's: a `PadError` stays one (its message is for the user). */
-function revive(error: SerializedError): Error {
-  if (error.name === "PadError") return new PadError(error.message);
-  if (error.name === "UsageError") return new UsageError(error.message);
-  const revived = new Error(error.message);
-  revived.name = error.name;
-  return revived;
 }

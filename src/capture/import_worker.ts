@@ -25,6 +25,7 @@ import {
   openCaptureFile,
 } from "./offline.ts";
 import { encodeRound } from "./round_codec.ts";
+import { serializeError } from "./thread_error.ts";
 import { RoundSlicer } from "./round_slicer.ts";
 import { RoundTraffic, Strangers } from "./round_traffic.ts";
 
@@ -49,8 +50,7 @@ self.onmessage = (event: MessageEvent<ToImportWorker>) => {
       file!.close();
     }
   } catch (error) {
-    const name = error instanceof Error ? error.name : "Error";
-    post({ type: "error", error: { name, message: errorMessage(error) } });
+    post({ type: "error", error: serializeError(error) });
   }
 };
 

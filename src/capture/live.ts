@@ -7,15 +7,11 @@
  * @module
  */
 
-import { findAllDevices, PcapError, type PcapStats } from "../../ffi/mod.ts";
+import { findAllDevices, type PcapStats } from "../../ffi/mod.ts";
 import { CapturePump } from "./capture_pump.ts";
+import { reviveError } from "./thread_error.ts";
 import type { DecodeResult } from "./decode.ts";
-import type {
-  FromWorker,
-  SerializedError,
-  ToWorker,
-  WorkerCaptureOptions,
-} from "./live_protocol.ts";
+import type { FromWorker, ToWorker, WorkerCaptureOptions } from "./live_protocol.ts";
 import type { CaptureCounts } from "./offline.ts";
 import type { RoundTrafficOptions, RoundTrafficResult } from "./round_traffic.ts";
 
@@ -103,15 +99,6 @@ export interface LiveCapture extends AsyncDisposable {
   stop(): Promise<LiveCaptureSummary>;
 }
 
-function deserialize(error: SerializedError): Error {
-  if (error.name === "PcapError") {
-    return new PcapError(error.message, error.code ?? -1, error.libpcapMessage ?? "");
-  }
-  const revived = new Error(error.message);
-  revived.name = error.name;
-  return revived;
-}
-
 /**
  * Starts capturing in a worker. Resolves once libpcap is capturing; rejects with `PcapError`
  * (permission denied, no such device, bad filter) or `Error` (libpcap missing).
@@ -188,7 +175,7 @@ export function startLiveCapture(options: LiveCaptureOptions): Promise<LiveCaptu
           }
           break;
         case "error":
-          fail(deserialize(message.error));
+          fail(reviveError(message.error));
           break;
         case "stopped":
           finish();

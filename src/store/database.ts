@@ -273,7 +273,7 @@ export function tableNames(db: Database): string[] {
 
 /**
  * The columns that order a table's rows and find each one: `rowid`, or for a table stored in its
- * primary key's order (WITHOUT ROWID: round_traffic's and flows' `(round_id, id)`) that key.
+ * primary key's order (WITHOUT ROWID: port_traffic's and flows' `(round_id, id)`) that key.
  */
 export function rowKey(db: Database, table: string): string[] {
   const listed = db.prepare("SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?")

@@ -255,8 +255,7 @@ const IN_RANGE = "r.start_time >= :since AND r.start_time < :until";
  * pushes this condition but not a join's, so a report reads the rounds of its range rather than
  * the whole database.
  */
-const TRAFFIC_IN_RANGE =
-  "t.round_id IN (SELECT id FROM rounds WHERE start_time >= :since AND start_time < :until)";
+const TRAFFIC_IN_RANGE = `t.round_id IN (SELECT r.id FROM rounds r WHERE ${IN_RANGE})`;
 
 /** The SQL bucket of a round, for statements bound with `:start` and `:bucket`. */
 const BUCKET = "CAST((r.start_time - :start) / :bucket AS INTEGER)";
