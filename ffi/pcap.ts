@@ -6,7 +6,7 @@
  */
 
 import { libpcap } from "./library.ts";
-import { waitReadable } from "./poll.ts";
+import { waitReadable } from "./libc.ts";
 import { readSocketAddress, type SocketAddress } from "./sockaddr.ts";
 import type { PcapSymbols } from "./symbols.ts";
 
@@ -186,6 +186,8 @@ export class Pcap {
   // reading the packet (an allocation of ~1 µs against ~0.3 µs for pcap_next_ex and the copy).
   #slab = new Uint8Array(0);
   #slabUsed = 0;
+  #snaplen = 0;
+  #filter: string | undefined;
 
   private constructor(lib: PcapSymbols, handle: Deno.PointerObject, source: string) {
     this.#lib = lib;
@@ -209,9 +211,10 @@ export class Pcap {
       throw new PcapError(`Cannot open "${device}" for capture: ${text}`, PcapStatus.ERROR, text);
     }
     const pcap = new Pcap(lib, handle, device);
+    pcap.#snaplen = options.snaplen ?? 65_535;
     try {
       pcap.#check(
-        lib.pcap_set_snaplen(handle, options.snaplen ?? 65_535),
+        lib.pcap_set_snaplen(handle, pcap.#snaplen),
         "set the snapshot length",
       );
       pcap.#check(
@@ -280,8 +283,28 @@ export class Pcap {
    * null where this handle or platform cannot be waited on (the caller then uses a timer).
    */
   waitReadable(timeoutMs: number): Promise<boolean> | null {
-    const fd = this.#lib.pcap_get_selectable_fd(this.#open());
+    const fd = this.selectableFd();
     return fd < 0 ? null : waitReadable(fd, timeoutMs);
+  }
+
+  /** The descriptor poll(2) can wait on (a live capture's socket on Linux), or -1. */
+  selectableFd(): number {
+    return this.#lib.pcap_get_selectable_fd(this.#open());
+  }
+
+  /** The interface or file this handle reads. */
+  get source(): string {
+    return this.#source;
+  }
+
+  /** The bytes kept per packet, as `openLive` set it (0 for a file). */
+  get snaplen(): number {
+    return this.#snaplen;
+  }
+
+  /** The filter `setFilter` installed last, if any. */
+  get filter(): string | undefined {
+    return this.#filter;
   }
 
   /** Switches nonblocking mode: `next()` then returns `null` at once when no packet is ready. */
@@ -319,6 +342,7 @@ export class Pcap {
           text,
         );
       }
+      this.#filter = expression;
     } finally {
       // The kernel (or libpcap's userland filter) keeps its own copy; the program can go.
       this.#lib.pcap_freecode(program);

@@ -147,7 +147,7 @@ function frameTemplates(): [number, Uint8Array][] {
   ];
 }
 
-Deno.test("decodeFrameAt() decodes a frame where it lies exactly as decodeFrame() decodes it alone, every truncation included", () => {
+Deno.test("decodeFrameAt() decodes a frame where it lies exactly as decodeFrame() decodes it alone, every truncation included, with or without its payload", () => {
   const random = mulberry32(0xdec0);
   for (const [linkType, frame] of frameTemplates()) {
     for (let length = 0; length <= frame.length; length++) {
@@ -156,10 +156,18 @@ Deno.test("decodeFrameAt() decodes a frame where it lies exactly as decodeFrame(
       const start = Math.floor(random() * 40);
       const buffer = Uint8Array.from({ length: start + length + 64 }, () => random() * 256);
       buffer.set(alone, start);
+      const expected = decodeFrame(linkType, alone, 1.5, 999);
       assert.deepEqual(
         decodeFrameAt(linkType, buffer, start, start + length, 1.5, 999),
-        decodeFrame(linkType, alone, 1.5, 999),
+        expected,
         `link type ${linkType}, ${length} bytes`,
+      );
+      // Without its payload, the same packet but for an empty payload.
+      if (expected.kind === "ip") expected.packet.payload = new Uint8Array(0);
+      assert.deepEqual(
+        decodeFrameAt(linkType, buffer, start, start + length, 1.5, 999, false),
+        expected,
+        `link type ${linkType}, ${length} bytes, no payload`,
       );
     }
   }

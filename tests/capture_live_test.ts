@@ -30,15 +30,17 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
 }
 
 for (const thread of ["worker", "caller"] as const) {
-  Deno.test({
-    name:
-      `startLiveCapture() on lo, thread: ${thread}, counts exactly the UDP datagrams and TCP connections sent over IPv4 and IPv6`,
-    ignore: !canCapture,
-    fn: () => countsExactly(thread),
-  });
+  for (const reader of ["ring", "libpcap"] as const) {
+    Deno.test({
+      name:
+        `startLiveCapture() on lo, thread: ${thread}, reader: ${reader}, counts exactly the UDP datagrams and TCP connections sent over IPv4 and IPv6`,
+      ignore: !canCapture,
+      fn: () => countsExactly(thread, reader),
+    });
+  }
 }
 
-async function countsExactly(thread: "worker" | "caller") {
+async function countsExactly(thread: "worker" | "caller", reader: "ring" | "libpcap") {
   const DATAGRAMS = 300;
   const CONNECTIONS = 15;
   const udpSinks = [
@@ -61,10 +63,12 @@ async function countsExactly(thread: "worker" | "caller") {
     filter,
     onBatch: seen.onBatch,
     thread,
+    reader,
   });
   try {
     assert.equal(capture.device, "lo");
     assert.equal(capture.linkType, 1); // Linux presents lo as Ethernet
+    assert.equal(capture.reader, reader);
     const senders = [
       Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 }),
       Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 }),

@@ -189,7 +189,7 @@ Deno.test({
     const dir = Deno.makeTempDirSync({ prefix: "pad_perm_" });
     try {
       Deno.mkdirSync(`${dir}/ffi`);
-      for (const name of ["library.ts", "pcap.ts", "poll.ts", "sockaddr.ts", "symbols.ts"]) {
+      for (const name of ["library.ts", "libc.ts", "pcap.ts", "sockaddr.ts", "symbols.ts"]) {
         Deno.copyFileSync(new URL(`../ffi/${name}`, import.meta.url), `${dir}/ffi/${name}`);
       }
       Deno.writeTextFileSync(

@@ -1,18 +1,20 @@
 /**
  * The capture loop itself, whichever thread runs it: owns one nonblocking `Pcap`, drains it
- * until empty, decodes, and either counts the round itself (collect: one message at the end,
- * nothing per packet) or posts batches; then sleeps a few milliseconds so a "stop" can get in.
- * live_worker.ts runs it in a Worker; live.ts runs it on the caller's thread when asked.
+ * until empty — from the kernel's ring in place where it can (`PacketRing`), else packet by
+ * packet through libpcap — decodes, and either counts the round itself (collect: one message at
+ * the end, nothing per packet) or posts batches; then sleeps in poll(2) until the kernel hands
+ * over more, so a "stop" can get in. live_worker.ts runs it in a Worker; live.ts runs it on the
+ * caller's thread when asked.
  *
  * @module
  */
 
-import { Pcap } from "../../ffi/mod.ts";
-import type { DecodeResult } from "./decode.ts";
+import { PacketRing, Pcap } from "../../ffi/mod.ts";
+import { decodeFrameAt, type DecodeResult } from "./decode.ts";
 import type { FromWorker, WorkerCaptureOptions } from "./live_protocol.ts";
 import { serializeError } from "./thread_error.ts";
 import { LocalNetworks } from "../net/networks.ts";
-import { type CaptureCounts, decodeAndCount } from "./offline.ts";
+import { type CaptureCounts, countResult } from "./offline.ts";
 import { RoundTraffic } from "./round_traffic.ts";
 
 /** Packets read per turn before yielding to the message loop even if more are waiting. */
@@ -22,7 +24,8 @@ const MAX_PACKETS_AT_STOP = 1_000_000;
 /** Added to the buffer timeout before the last read at stop. */
 const STOP_GRACE_MS = 5;
 /**
- * Light traffic: after a turn that reads fewer packets than this, the loop sleeps in poll(2)
+ * Reading through libpcap, with light traffic: after a turn that reads fewer packets than this,
+ * the loop sleeps in poll(2)
  * until the kernel retires a ring block — when one fills, or after the buffer timeout — or
  * {@linkcode IDLE_POLL_MS} pass. Each wake-up of a thread costs about 0.2 ms of CPU here
  * (measured: 400 bare 50-ms timers took 0.08 CPU s), so on a quiet interface the wake-ups were
@@ -42,6 +45,8 @@ export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
 /** One capture's loop; `start` once, then `stop` (or `abort` when its owner gives up). */
 export class CapturePump {
   #pcap: Pcap | null = null;
+  /** The handle's ring, read in place; null where libpcap reads packet by packet. */
+  #ring: PacketRing | null = null;
   #linkType = 0;
   #options: WorkerCaptureOptions | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -49,6 +54,8 @@ export class CapturePump {
   /** The round, when the loop counts it itself (then nothing is posted per frame). */
   #traffic: RoundTraffic | null = null;
   #lastFlush = 0;
+  /** Whether anything keeps packets' payloads: batches do, a round only in packet rows. */
+  #keepPayload = true;
   #pollDelay = 0;
   /** The wait for the ring, while one runs: the handle is closed only after it. */
   #waiting: Promise<void> | null = null;
@@ -60,6 +67,7 @@ export class CapturePump {
     this.#options = options;
     if (options.round) {
       this.#traffic = new RoundTraffic({ local: LocalNetworks.ofThisHost(), ...options.round });
+      this.#keepPayload = options.round.maxPackets > 0 && options.round.payloadBytes > 0;
     }
     try {
       this.#pcap = Pcap.openLive({
@@ -73,13 +81,18 @@ export class CapturePump {
       });
       if (options.filter !== undefined) this.#pcap.setFilter(options.filter);
       this.#linkType = this.#pcap.datalink();
+      if (options.reader === "ring") this.#ring = PacketRing.of(this.#pcap);
     } catch (error) {
-      this.#pcap?.close();
+      if (this.#pcap !== null) this.#close(this.#pcap);
       this.#pcap = null;
       this.post({ type: "error", error: serializeError(error) });
       return;
     }
-    this.post({ type: "started", linkType: this.#linkType });
+    this.post({
+      type: "started",
+      linkType: this.#linkType,
+      reader: this.#ring === null ? "libpcap" : "ring",
+    });
     this.#timer = setTimeout(() => this.#pump(), 0);
   }
 
@@ -95,9 +108,8 @@ export class CapturePump {
       });
       return;
     }
-    const batchSize = this.#options?.batchSize ?? 1024;
     try {
-      this.#drain(handle, MAX_PACKETS_AT_STOP, batchSize);
+      this.#drain(handle, MAX_PACKETS_AT_STOP);
     } catch (error) {
       this.#finishStop(handle, error);
       return;
@@ -107,7 +119,7 @@ export class CapturePump {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       try {
-        this.#drain(handle, MAX_PACKETS_AT_STOP, batchSize);
+        this.#drain(handle, MAX_PACKETS_AT_STOP);
         this.#finishStop(handle, null);
       } catch (error) {
         this.#finishStop(handle, error);
@@ -118,8 +130,15 @@ export class CapturePump {
   /** Closes the handle without a word more (the owner has failed; a worker is terminated). */
   abort(): void {
     this.#cancel();
-    this.#pcap?.close();
+    if (this.#pcap !== null) this.#close(this.#pcap);
     this.#pcap = null;
+  }
+
+  /** Closes the handle, and first the views of its ring, which closing unmaps. */
+  #close(handle: Pcap): void {
+    this.#ring?.close();
+    this.#ring = null;
+    handle.close();
   }
 
   #cancel(): void {
@@ -127,23 +146,51 @@ export class CapturePump {
     this.#timer = undefined;
   }
 
-  /** Reads up to `limit` packets (fewer if the ring runs dry); returns how many it read. */
-  #drain(handle: Pcap, limit: number, batchSize: number): number {
+  /** Reads up to about `limit` packets (fewer if none wait); returns how many it read. */
+  #drain(handle: Pcap, limit: number): number {
+    if (this.#ring !== null) return this.#ring.read(limit, this.#frame);
     let read = 0;
     while (read < limit) {
       const packet = handle.next();
       if (packet === null || packet === "eof") break;
       read++;
-      const result = decodeAndCount(this.#linkType, packet, this.#counts);
-      if (this.#traffic !== null) {
-        if (result.kind === "ip") this.#traffic.add(result.packet);
-        continue;
-      }
-      this.#batch.push(result);
-      if (this.#batch.length >= batchSize) this.#flush();
+      this.#frame(
+        packet.data,
+        0,
+        packet.caplen,
+        packet.tsSec * 1000 + packet.tsUsec / 1000,
+        packet.len,
+      );
     }
     return read;
   }
+
+  /** Decodes and counts one frame, `bytes[start, end)`, which is reused once this returns. */
+  readonly #frame = (
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    tsMs: number,
+    wireLength: number,
+  ): void => {
+    const result = decodeFrameAt(
+      this.#linkType,
+      bytes,
+      start,
+      end,
+      tsMs,
+      wireLength,
+      this.#keepPayload,
+    );
+    countResult(result, this.#counts);
+    if (this.#traffic !== null) {
+      if (result.kind === "ip") this.#traffic.add(result.packet);
+      return;
+    }
+    if (result.kind === "ip") result.packet.payload = result.packet.payload.slice();
+    this.#batch.push(result);
+    if (this.#batch.length >= (this.#options?.batchSize ?? 1024)) this.#flush();
+  };
 
   /**
    * Posts the pending results. Payloads are gathered into one new buffer that is transferred, so
@@ -175,11 +222,11 @@ export class CapturePump {
     if (pcap === null || options === null) return;
     let read: number;
     try {
-      read = this.#drain(pcap, MAX_PACKETS_PER_TURN, options.batchSize);
+      read = this.#drain(pcap, MAX_PACKETS_PER_TURN);
       if (performance.now() - this.#lastFlush >= FLUSH_EVERY_MS) this.#flush();
     } catch (error) {
       this.#flush();
-      pcap.close();
+      this.#close(pcap);
       this.#pcap = null;
       this.post({ type: "error", error: serializeError(error) });
       return;
@@ -187,12 +234,13 @@ export class CapturePump {
     // The owner may have stopped or aborted the capture from within this turn (in a batch).
     if (this.#pcap !== pcap) return;
     // A full turn means more may be waiting: come straight back after any pending message.
-    if (read >= BUSY_TURN_PACKETS) {
+    if (read >= MAX_PACKETS_PER_TURN || (this.#ring === null && read >= BUSY_TURN_PACKETS)) {
       this.#pollDelay = 0; // the timer fallback starts again from the shortest pause
       return this.#pumpAfter(read >= MAX_PACKETS_PER_TURN ? 0 : options.pollIntervalMs);
     }
-    // Light traffic: sleep until the kernel retires a ring block (full, or after the buffer
-    // timeout), so a flood that starts now is read within the first block.
+    // Sleep until the kernel retires a ring block (full, or after the buffer timeout), so a
+    // flood that starts now is read within the first block. Reading the ring in place, the loop
+    // always waits so: it has taken every block the kernel handed over.
     const readable = pcap.waitReadable(IDLE_POLL_MS);
     if (readable === null) {
       this.#pollDelay = Math.min(
@@ -229,7 +277,7 @@ export class CapturePump {
     } catch (error) {
       this.post({ type: "error", error: serializeError(error) });
     } finally {
-      handle.close();
+      this.#close(handle);
     }
   }
 }

@@ -137,7 +137,9 @@ export function decodeFrame(
 /**
  * Decodes the frame held in `bytes[start, end)`, exactly as `decodeFrame` decodes that
  * subarray, without making it: a capture file reader passes frames where they lie in its read
- * buffer (making a view costs about 45 ns, nearly half of what decoding the packet does).
+ * buffer (making a view costs about 45 ns, nearly half of what decoding the packet does). For
+ * the same reason a caller that keeps no payload passes `keepPayload` false, and each packet's
+ * `payload` is then empty.
  */
 export function decodeFrameAt(
   linkType: number,
@@ -146,9 +148,10 @@ export function decodeFrameAt(
   end: number,
   tsMs: number,
   wireLength: number,
+  keepPayload = true,
 ): DecodeResult {
   try {
-    return decodeLink(new Frame(bytes, start, end, tsMs, wireLength), linkType);
+    return decodeLink(new Frame(bytes, start, end, tsMs, wireLength, keepPayload), linkType);
   } catch (error) {
     // Unreachable by design (every read is bounds-checked); kept so one bug costs one packet.
     return malformed(`decoder error: ${error instanceof Error ? error.message : error}`, "");
@@ -450,7 +453,14 @@ function decodeNflog(frame: Frame): DecodeResult {
     const type = view.getUint16(at + 2, little);
     if (length < 4 || at + length > frame.end) return malformed("bad NFLOG TLV length", "nflog");
     if (type === NFULA_PAYLOAD) {
-      const payload = new Frame(bytes, at + 4, at + length, frame.tsMs, frame.wireLength);
+      const payload = new Frame(
+        bytes,
+        at + 4,
+        at + length,
+        frame.tsMs,
+        frame.wireLength,
+        frame.keepPayload,
+      );
       if (family === AF_INET) return decodeIpv4(payload, payload.start, "nflog");
       if (AF_INET6.has(family)) return decodeIpv6(payload, payload.start, "nflog");
       return { kind: "non-ip", protocols: `nflog:af-${family}` };

@@ -116,7 +116,12 @@ function openCapture(options: FileRoundsOptions): CaptureFile {
     throw new PadError(`Cannot read capture file ${options.file}: ${errorMessage(error)}`);
   }
   try {
-    return openCaptureFile(options.file, { filter: options.filter, reader: options.reader });
+    return openCaptureFile(options.file, {
+      filter: options.filter,
+      reader: options.reader,
+      // Only stored packet rows keep payload bytes.
+      payload: options.maxPackets > 0 && options.payloadBytes > 0,
+    });
   } catch (error) {
     if (error instanceof PcapError) {
       throw new PadError(

@@ -40,6 +40,7 @@ export interface DecodedPacket {
   /**
    * The transport payload (for ICMP: after type, code and checksum), a view into the frame: a
    * capture file's or ring's buffer, written over by the frames after it (slice what you keep).
+   * Empty where the caller asked the decoder not to keep payloads.
    */
   payload: Uint8Array;
 }
@@ -87,6 +88,8 @@ const UDP_HEADER = 8;
 const ICMP_HEADER = 4;
 const DNS_PORT = 53;
 const MDNS_PORT = 5353;
+/** The payload of every packet decoded without one. */
+const NO_PAYLOAD = new Uint8Array(0);
 /** DNS over TCP prefixes each message with its 2-byte length (RFC 1035 4.2.2). */
 const TCP_DNS_LENGTH_PREFIX = 2;
 
@@ -101,6 +104,8 @@ export class Frame {
     readonly end: number,
     readonly tsMs: number,
     readonly wireLength: number,
+    /** False: packets get an empty `payload` (a caller that keeps no payload saves the view). */
+    readonly keepPayload = true,
   ) {}
 
   u16(offset: number): number {
@@ -316,7 +321,9 @@ function decodeTransport(
       dnsQueryName,
       dnsResponseName,
       quic,
-      payload: bytes.subarray(payloadStart, Math.max(payloadStart, payloadEnd)),
+      payload: frame.keepPayload
+        ? bytes.subarray(payloadStart, Math.max(payloadStart, payloadEnd))
+        : NO_PAYLOAD,
     },
   };
 }

@@ -11,7 +11,7 @@ import { findAllDevices, type PcapStats } from "../../ffi/mod.ts";
 import { CapturePump } from "./capture_pump.ts";
 import { reviveError } from "./thread_error.ts";
 import type { DecodeResult } from "./decode.ts";
-import type { FromWorker, ToWorker, WorkerCaptureOptions } from "./live_protocol.ts";
+import type { CaptureReader, FromWorker, ToWorker, WorkerCaptureOptions } from "./live_protocol.ts";
 import type { CaptureCounts } from "./offline.ts";
 import type { RoundTrafficOptions, RoundTrafficResult } from "./round_traffic.ts";
 
@@ -56,6 +56,12 @@ export interface LiveCaptureOptions {
   batchSize?: number;
   /** The worker's shortest pause between reads, in ms (default 3); it backs off to 200 ms while traffic is light. */
   pollIntervalMs?: number;
+  /**
+   * How packets are read (default `"ring"`): where libpcap's kernel ring can be read in place
+   * (Linux, Ethernet; see ffi/ring.ts), a block at a time, else one `pcap_next_ex` call a
+   * packet; `"libpcap"` always the latter (tests and benchmarks compare the two).
+   */
+  reader?: CaptureReader;
   /** Receives every frame's result, in capture order, on the caller's thread. */
   onBatch?: (results: DecodeResult[]) => void;
   /**
@@ -92,6 +98,8 @@ export interface LiveCapture extends AsyncDisposable {
   readonly device: string;
   /** Its link type (a DLT_ value). */
   readonly linkType: number;
+  /** How its packets are read: the ring in place, or libpcap's reader (see `reader`). */
+  readonly reader: CaptureReader;
   /**
    * Stops after delivering every packet already captured, closes the handle and ends the worker.
    * Calling it again returns the same promise.
@@ -114,6 +122,7 @@ export function startLiveCapture(options: LiveCaptureOptions): Promise<LiveCaptu
     timeoutMs: options.timeoutMs ?? 200,
     batchSize: options.batchSize ?? 1024,
     pollIntervalMs: options.pollIntervalMs ?? 3,
+    reader: options.reader ?? "ring",
     round: options.round,
   };
   return new Promise<LiveCapture>((resolveStart, rejectStart) => {
@@ -148,6 +157,7 @@ export function startLiveCapture(options: LiveCaptureOptions): Promise<LiveCaptu
           const capture: LiveCapture = {
             device: options.device,
             linkType: message.linkType,
+            reader: message.reader,
             stop() {
               stopping ??= failure !== undefined
                 ? Promise.reject(failure)

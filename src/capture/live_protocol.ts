@@ -20,9 +20,14 @@ export interface WorkerCaptureOptions {
   timeoutMs: number;
   batchSize: number;
   pollIntervalMs: number;
+  /** The kernel's ring in place where it can be read so, or libpcap's reader always. */
+  reader: CaptureReader;
   /** Count the round in the worker (this host's networks) instead of posting every frame. */
   round?: RoundTrafficOptions;
 }
+
+/** How a live capture reads packets: see `LiveCaptureOptions.reader`. */
+export type CaptureReader = "ring" | "libpcap";
 
 /** An error as it crosses the thread boundary (class instances do not survive cloning). */
 export interface SerializedError {
@@ -40,7 +45,7 @@ export type ToWorker =
 
 /** Worker → caller. */
 export type FromWorker =
-  | { type: "started"; linkType: number }
+  | { type: "started"; linkType: number; reader: CaptureReader }
   | { type: "batch"; results: DecodeResult[] }
   | { type: "error"; error: SerializedError }
   | { type: "stopped"; stats: PcapStats; counts: CaptureCounts; round?: RoundTrafficResult };

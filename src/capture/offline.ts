@@ -7,14 +7,8 @@
  */
 
 import { fileURLToPath } from "../path.ts";
-import { linkTypeDescription, Pcap, PcapError, type PcapPacket } from "../../ffi/mod.ts";
-import {
-  decodeFrame,
-  decodeFrameAt,
-  type DecodeResult,
-  decodesLinkType,
-  linkTypeName,
-} from "./decode.ts";
+import { linkTypeDescription, Pcap, PcapError } from "../../ffi/mod.ts";
+import { decodeFrameAt, type DecodeResult, decodesLinkType, linkTypeName } from "./decode.ts";
 import { CaptureFileError, PcapFileReader } from "./pcap_reader.ts";
 
 export { CaptureFileError };
@@ -28,6 +22,8 @@ export interface OfflineOptions {
    * two); by default pad's reader reads what it can.
    */
   reader?: "pad" | "libpcap";
+  /** False: packets come with an empty `payload`, for callers that keep none (it is faster). */
+  payload?: boolean;
 }
 
 /** Frame counts so far, by what the decoder made of them. */
@@ -75,10 +71,12 @@ export class CaptureFile implements Iterable<DecodeResult>, Disposable {
   /** Frames of link types pad does not decode (counted as not IP), by link type. */
   readonly undecoded = new Map<number, number>();
   #source: FrameSource;
+  readonly #keepPayload: boolean;
 
   /** Wraps an open source; use `openCaptureFile`. */
-  private constructor(source: FrameSource, reader: "pad" | "libpcap") {
+  private constructor(source: FrameSource, reader: "pad" | "libpcap", options: OfflineOptions) {
     this.#source = source;
+    this.#keepPayload = options.payload ?? true;
     this.reader = reader;
     this.linkType = source.linkType;
     this.linkTypeName = linkTypeName(this.linkType);
@@ -90,10 +88,11 @@ export class CaptureFile implements Iterable<DecodeResult>, Disposable {
     const regular = Deno.statSync(path).isFile;
     if (options.filter === undefined && options.reader !== "libpcap" && regular) {
       const reader = PcapFileReader.open(path);
-      if (reader !== null) return new CaptureFile(reader, "pad");
+      if (reader !== null) return new CaptureFile(reader, "pad", options);
     }
     const classic = !regular || !isPcapng(path);
-    return new CaptureFile(LibpcapSource.open(path, options.filter, classic), "libpcap");
+    const source = LibpcapSource.open(path, options.filter, classic);
+    return new CaptureFile(source, "libpcap", options);
   }
 
   #timeMs = NaN;
@@ -119,8 +118,9 @@ export class CaptureFile implements Iterable<DecodeResult>, Disposable {
       offset + source.caplen,
       this.#timeMs,
       source.wireLength,
+      this.#keepPayload,
     );
-    count(result, this.counts);
+    countResult(result, this.counts);
     if (!decodesLinkType(source.linkType)) {
       this.undecoded.set(source.linkType, (this.undecoded.get(source.linkType) ?? 0) + 1);
     }
@@ -172,23 +172,8 @@ export function openCaptureFile(path: string | URL, options: OfflineOptions = {}
   return CaptureFile.open(path instanceof URL ? fileURLToPath(path) : path, options);
 }
 
-/** Decodes one packet libpcap returned and counts it by kind in `counts`. */
-export function decodeAndCount(
-  linkType: number,
-  packet: PcapPacket,
-  counts: CaptureCounts,
-): DecodeResult {
-  const result = decodeFrame(
-    linkType,
-    packet.data,
-    packet.tsSec * 1000 + packet.tsUsec / 1000,
-    packet.len,
-  );
-  count(result, counts);
-  return result;
-}
-
-function count(result: DecodeResult, counts: CaptureCounts): void {
+/** Counts one decoded frame by kind. */
+export function countResult(result: DecodeResult, counts: CaptureCounts): void {
   counts.frames++;
   if (result.kind === "ip") counts.ip++;
   else if (result.kind === "non-ip") counts.nonIp++;

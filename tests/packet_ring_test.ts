@@ -1,0 +1,206 @@
+/**
+ * PacketRing against libpcap's own reader: two handles on the same interface at once, one read
+ * in place from its ring, one through `pcap_next_ex`, must yield the same frames — on lo (each
+ * packet once, though lo sees it leave and arrive) and on a veth pair fed raw frames, some
+ * carrying VLAN tags that the kernel takes off on the way in and both readers must put back.
+ */
+import assert from "node:assert/strict";
+import { PacketRing, Pcap } from "../ffi/mod.ts";
+
+const canCapture = Deno.uid() === 0 && Deno.build.os === "linux";
+
+interface Seen {
+  hex: string;
+  wireLength: number;
+  tsMs: number;
+}
+
+const hex = (bytes: Uint8Array) =>
+  Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+
+/** Opens `device` for capture the way the capture loop does (nonblocking, 50 ms blocks). */
+function open(device: string, snaplen: number, filter?: string): Pcap {
+  const pcap = Pcap.openLive({ device, snaplen, timeoutMs: 50, bufferSizeBytes: 2 << 20 });
+  if (filter !== undefined) pcap.setFilter(filter);
+  return pcap;
+}
+
+/** Reads until `count` frames that `keep` selects have come, or 3 s pass. */
+async function readAll(
+  pcap: Pcap,
+  ring: PacketRing | null,
+  count: number,
+  keep: (frame: Uint8Array) => boolean,
+): Promise<Seen[]> {
+  const seen: Seen[] = [];
+  const take = (bytes: Uint8Array, start: number, end: number, tsMs: number, length: number) => {
+    const frame = bytes.slice(start, end);
+    if (keep(frame)) seen.push({ hex: hex(frame), wireLength: length, tsMs });
+  };
+  const deadline = Date.now() + 3000;
+  while (seen.length < count && Date.now() < deadline) {
+    if (ring !== null) ring.read(1000, take);
+    else {
+      for (let p = pcap.next(); p !== null && p !== "eof"; p = pcap.next()) {
+        take(p.data, 0, p.caplen, p.tsSec * 1000 + p.tsUsec / 1000, p.len);
+      }
+    }
+    await pcap.waitReadable(20);
+  }
+  return seen;
+}
+
+Deno.test({
+  name:
+    "PacketRing on lo reads each UDP datagram once, as libpcap's reader does, cut to the snapshot length",
+  ignore: !canCapture,
+  async fn() {
+    const sinks = [
+      Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 }),
+      Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 }),
+    ];
+    const ports = sinks.map((s) => (s.addr as Deno.NetAddr).port);
+    const filter = ports.map((p) => `udp dst port ${p}`).join(" or ");
+    using inPlace = open("lo", 96, filter);
+    using plain = open("lo", 96, filter);
+    const ring = PacketRing.of(inPlace);
+    assert.ok(ring !== null, "lo's ring can be read in place");
+    try {
+      const before = Date.now();
+      const sizes = [0, 10, 200, 1400, 9000, 60_000];
+      for (const [i, sink] of sinks.entries()) {
+        for (const size of sizes) {
+          await sink.send(new Uint8Array(size).fill(size & 0xff), {
+            transport: "udp",
+            hostname: i === 0 ? "127.0.0.1" : "::1",
+            port: ports[i]!,
+          });
+        }
+      }
+      const count = 2 * sizes.length;
+      const all = () => true;
+      const [fromRing, fromLibpcap] = await Promise.all([
+        readAll(inPlace, ring, count, all),
+        readAll(plain, null, count, all),
+      ]);
+      const after = Date.now();
+      assert.equal(fromRing.length, count);
+      assert.deepEqual(
+        fromRing.map(({ hex, wireLength }) => ({ hex, wireLength })),
+        fromLibpcap.map(({ hex, wireLength }) => ({ hex, wireLength })),
+      );
+      // Ethernet 14 + IPv4 20 / IPv6 40 + UDP 8 on the wire, at most 96 bytes kept.
+      assert.deepEqual(fromRing.map((s) => s.wireLength), [
+        ...sizes.map((size) => size + 42),
+        ...sizes.map((size) => size + 62),
+      ]);
+      assert.ok(fromRing.every((s) => s.hex.length <= 2 * 96));
+      assert.equal(fromRing.at(-1)!.hex.length, 2 * 96);
+      assert.ok(fromRing.every((s) => s.tsMs >= before - 1 && s.tsMs <= after + 1));
+    } finally {
+      ring.close();
+      for (const sink of sinks) sink.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "PacketRing puts back the VLAN tags the kernel takes off on the way in, as libpcap's reader does",
+  ignore: !canCapture,
+  async fn() {
+    // A veth pair: frames written to one end arrive at the other, where the kernel moves an
+    // 802.1Q or 802.1ad tag out of the frame into its metadata before capture sees it.
+    const [a, b] = [`padr${Deno.pid % 10000}a`, `padr${Deno.pid % 10000}b`];
+    await ip("link", "add", a, "type", "veth", "peer", "name", b);
+    try {
+      await ip("link", "set", a, "up");
+      await ip("link", "set", b, "up");
+      const destination = [0x02, 0x00, 0x5e, 0x00, 0x00, 0x99];
+      const frame = (tags: number[][], length: number) =>
+        new Uint8Array([
+          ...destination,
+          0x02,
+          0x00,
+          0x5e,
+          0x00,
+          0x00,
+          0x01,
+          ...tags.flat(),
+          0x08,
+          0x00, // IPv4 (the bytes after need not be a packet: nothing decodes them here)
+          ...new Uint8Array(length).fill(0x45),
+        ]);
+      const sent = [
+        frame([], 50),
+        frame([[0x81, 0x00, 0x60, 0x0a]], 50), // VLAN 10, priority 3
+        frame([[0x88, 0xa8, 0x00, 0x14]], 50), // 802.1ad, VLAN 20
+        frame([[0x81, 0x00, 0x00, 0x1e]], 1400), // VLAN 30, longer than the snapshot
+        frame([], 1400), // untagged, longer than the snapshot (no filter cuts it in the kernel)
+      ];
+      const SNAPLEN = 128;
+      using inPlace = open(b, SNAPLEN);
+      using plain = open(b, SNAPLEN);
+      const ring = PacketRing.of(inPlace);
+      assert.ok(ring !== null, "a veth's ring can be read in place");
+      try {
+        await inject(a, sent);
+        const ours = (f: Uint8Array) => destination.every((byte, i) => f[i] === byte);
+        const [fromRing, fromLibpcap] = await Promise.all([
+          readAll(inPlace, ring, sent.length, ours),
+          readAll(plain, null, sent.length, ours),
+        ]);
+        const expected = sent.map((f) => ({
+          hex: hex(f.subarray(0, SNAPLEN)),
+          wireLength: f.length,
+        }));
+        assert.deepEqual(fromRing.map(({ hex, wireLength }) => ({ hex, wireLength })), expected);
+        assert.deepEqual(fromLibpcap.map(({ hex, wireLength }) => ({ hex, wireLength })), expected);
+      } finally {
+        ring.close();
+      }
+    } finally {
+      await ip("link", "del", a);
+    }
+  },
+});
+
+Deno.test({
+  name: "PacketRing.of() leaves reading to libpcap where libpcap filters in userland",
+  ignore: !canCapture,
+  fn() {
+    // Too long a program for the kernel (over 4,096 instructions): libpcap then filters each
+    // packet itself, which only its reader does.
+    const terms = Array.from(
+      { length: 800 },
+      (_, i) => `(udp port ${1000 + i} and src host 10.0.${i % 250}.1)`,
+    );
+    using refused = open("lo", 256, terms.join(" or "));
+    assert.equal(PacketRing.of(refused), null);
+    using accepted = open("lo", 256, terms.slice(0, 20).join(" or "));
+    const ring = PacketRing.of(accepted);
+    assert.ok(ring !== null);
+    ring.close();
+  },
+});
+
+async function ip(...args: string[]): Promise<void> {
+  const result = await new Deno.Command("ip", { args, stdout: "null", stderr: "piped" }).output();
+  if (!result.success) {
+    throw new Error(`ip ${args.join(" ")}: ${new TextDecoder().decode(result.stderr).trim()}`);
+  }
+}
+
+/** Writes raw frames to `device` through a packet socket (python3's, in a child). */
+async function inject(device: string, frames: Uint8Array[]): Promise<void> {
+  const script = `import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((sys.argv[1], 0))
+for frame in sys.argv[2:]:
+    s.send(bytes.fromhex(frame))`;
+  const result = await new Deno.Command("python3", {
+    args: ["-c", script, device, ...frames.map(hex)],
+    stderr: "piped",
+  }).output();
+  if (!result.success) throw new Error(new TextDecoder().decode(result.stderr));
+}
