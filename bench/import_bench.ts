@@ -80,6 +80,17 @@ interface Rate {
   last: Timed;
 }
 
+/** One command to time: what `rateOf` and `alternating` take. */
+interface Timing {
+  label: string;
+  packets: number;
+  command: () => readonly string[];
+  options?: { env?: Record<string, string>; keepStdout?: boolean };
+}
+
+const timeOnce = (t: Timing): Promise<Timed> =>
+  timed(t.command(), { env: t.options?.env, discardStdout: !t.options?.keepStdout });
+
 async function rateOf(
   label: string,
   packets: number,
@@ -89,8 +100,32 @@ async function rateOf(
   const runs: Timed[] = [];
   for (let i = 0; i < RUNS; i++) {
     progress(`${label}, run ${i + 1} of ${RUNS}`);
-    runs.push(await timed(command(), { env: options.env, discardStdout: !options.keepStdout }));
+    runs.push(await timeOnce({ label, packets, command, options }));
   }
+  return summarize(label, packets, runs);
+}
+
+/**
+ * The rates of commands whose ratio is judged, run in turn (a, b, a, b…) rather than all of one
+ * then all of the other: the machine's speed drifts over a minute, and so both sides see the same
+ * drift.
+ */
+async function alternating<const T extends readonly Timing[]>(
+  timings: T,
+): Promise<{ -readonly [K in keyof T]: Rate }> {
+  const runs: Timed[][] = timings.map(() => []);
+  for (let i = 0; i < RUNS; i++) {
+    for (const [j, timing] of timings.entries()) {
+      progress(`${timing.label}, run ${i + 1} of ${RUNS}`);
+      runs[j]!.push(await timeOnce(timing));
+    }
+  }
+  return timings.map((t, j) => summarize(t.label, t.packets, runs[j]!)) as {
+    -readonly [K in keyof T]: Rate;
+  };
+}
+
+function summarize(label: string, packets: number, runs: Timed[]): Rate {
   const wallS = median(runs.map((r) => r.wallS));
   const rate = {
     packets,
@@ -251,9 +286,20 @@ try {
   const file = `${dir}/lo.pcap`;
   const stats = await captureOnLoopback(file, PACKETS);
   const packets = stats.captured;
-  const pad = await rateOf("pad import FILE", packets, padImport(dir, file), {
-    keepStdout: true,
-  });
+  const [pad, tcpdump] = await alternating([
+    {
+      label: "pad import FILE",
+      packets,
+      command: padImport(dir, file),
+      options: { keepStdout: true },
+    },
+    {
+      label: "TZ=UTC tcpdump -r FILE -n > /dev/null",
+      packets,
+      command: () => ["tcpdump", "-r", file, "-n"],
+      options: { env: UTC },
+    },
+  ]);
   console.log(`    pad: ${checkPad(pad, packets)}`);
   const padLibpcap = await rateOf(
     "pad import FILE --filter udp (libpcap reads)",
@@ -262,12 +308,6 @@ try {
     { keepStdout: true },
   );
   checkPad(padLibpcap, packets);
-  const tcpdump = await rateOf(
-    "TZ=UTC tcpdump -r FILE -n > /dev/null",
-    packets,
-    () => ["tcpdump", "-r", file, "-n"],
-    { env: UTC },
-  );
   const tcpdumpTz = await rateOf(
     "tcpdump -r FILE -n > /dev/null (TZ unset)",
     packets,
@@ -373,22 +413,29 @@ try {
   progress("writing the LAN capture");
   const lan = `${dir}/lan.pcap`;
   writeLanCapture(lan, LAN_PACKETS, { spanMs: LAN_SPAN_MS });
+  // Written back to disk before the timing: writeback during a run would slow that run only.
+  await run(["sync", lan]);
   console.log(`file: ${(Deno.statSync(lan).size / MIB).toFixed(0)} MiB`);
-  const padLan = await rateOf("pad import LAN.pcap", LAN_PACKETS, padImport(dir, lan), {
-    keepStdout: true,
-  });
+  const [padLan, tcpdumpLan] = await alternating([
+    {
+      label: "pad import LAN.pcap",
+      packets: LAN_PACKETS,
+      command: padImport(dir, lan),
+      options: { keepStdout: true },
+    },
+    {
+      label: "TZ=UTC tcpdump -r LAN.pcap -n > /dev/null",
+      packets: LAN_PACKETS,
+      command: () => ["tcpdump", "-r", lan, "-n"],
+      options: { env: UTC },
+    },
+  ]);
   const lanDb = databaseBytes(lastDb);
   const flows = storedFlows();
   console.log(
     `    pad: ${checkPad(padLan, LAN_PACKETS)}, ${int(flows)} flows and ${
       int(storedRows())
     } packet rows stored; database ${(lanDb / 1e6).toFixed(1)} MB`,
-  );
-  const tcpdumpLan = await rateOf(
-    "TZ=UTC tcpdump -r LAN.pcap -n > /dev/null",
-    LAN_PACKETS,
-    () => ["tcpdump", "-r", lan, "-n"],
-    { env: UTC },
   );
   console.log(`ratio of packets/s: pad/tcpdump ${ratio(padLan, tcpdumpLan)}\n`);
 
