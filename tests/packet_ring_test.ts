@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { PacketRing, Pcap } from "../ffi/mod.ts";
+import { runPad, tempDir } from "../fixtures/pad_cli.ts";
 
 const canCapture = Deno.uid() === 0 && Deno.build.os === "linux";
 
@@ -181,6 +182,19 @@ Deno.test({
     const ring = PacketRing.of(accepted);
     assert.ok(ring !== null);
     ring.close();
+  },
+});
+
+Deno.test({
+  name: "pad doctor says whether capture reads the kernel's ring in place",
+  ignore: !canCapture,
+  async fn() {
+    using dir = tempDir();
+    const { stdout } = await runPad(["--db", `${dir.path}/pad.db`, "doctor", "--interface", "lo"]);
+    assert.match(
+      stdout,
+      /^ok +capture +can capture on lo, reading the kernel's capture ring in place$/m,
+    );
   },
 });
 
