@@ -83,8 +83,10 @@ export class PacketRing {
   /**
    * Packets stamped before the ring was found are skipped: some may have arrived before the
    * filter was installed, and libpcap's reader (bypassed here) would have filtered them itself.
+   * They can only be in the first block (the filter is set microseconds after the ring is made),
+   * so only that block is checked: a clock set back later cannot make pad skip packets.
    */
-  readonly #startedMs: number;
+  #skipBeforeMs: number;
   /** A frame the kernel took a VLAN tag off, with the tag put back. */
   #tagged = new Uint8Array(0);
 
@@ -94,7 +96,7 @@ export class PacketRing {
     this.#bytes = new Uint8Array(memory);
     this.#blocks = memory.byteLength / BLOCK_BYTES;
     this.#snaplen = snaplen;
-    this.#startedMs = performance.timeOrigin + performance.now();
+    this.#skipBeforeMs = performance.timeOrigin + performance.now();
   }
 
   /**
@@ -150,6 +152,7 @@ export class PacketRing {
       }
       Atomics.store(words, status, TP_STATUS_KERNEL);
       this.#current = (this.#current + 1) % this.#blocks;
+      this.#skipBeforeMs = -Infinity;
     }
     return read;
   }
@@ -174,7 +177,7 @@ export class PacketRing {
     ) return 0;
     // Microseconds, as libpcap's default precision gives them.
     const tsMs = words[word + TP_SEC]! * 1000 + Math.floor(words[word + TP_NSEC]! / 1000) / 1000;
-    if (tsMs < this.#startedMs) return 0;
+    if (tsMs < this.#skipBeforeMs) return 0;
     const start = at + this.#halves[(at + TP_MAC_BYTE) >> 1]!;
     const captured = words[word + TP_SNAPLEN]!;
     if (start + captured > blockEnd) throw corrupted(at);
