@@ -18,5 +18,5 @@ export {
   PcapStatus,
   type SocketAddress,
 } from "./pcap.ts";
-export { type FrameVisitor, PacketRing } from "./ring.ts";
+export { type FrameVisitor, PacketRing, RingLayoutError } from "./ring.ts";
 export { LIBPCAP_ENV, libpcapCandidates, libpcapPath } from "./library.ts";

@@ -12,7 +12,9 @@
  * Where that cannot be checked there is no ring, and the caller reads with `Pcap.next()`: not
  * Linux, not Ethernet (cooked captures get a header libpcap writes), not TPACKET_V3 (immediate
  * mode uses V2), a filter libpcap runs itself because the kernel refused it, or a mapping not
- * the shape libpcap makes (blocks of 256 KiB).
+ * the shape libpcap makes (blocks of 256 KiB, as pcap-linux.c has made them since TPACKET_V3 came
+ * in libpcap 1.5). The kernel numbers its blocks as it fills them, and a number out of turn (a
+ * libpcap that sizes blocks otherwise) stops reading in place before that block is read.
  *
  * @module
  */
@@ -48,6 +50,8 @@ const BLOCK_BYTES = 262_144;
 const BLOCK_STATUS = 8;
 const BLOCK_PACKETS = 12;
 const BLOCK_FIRST_PACKET = 16;
+/** The low word of the block's sequence number, which the kernel counts up from 1. */
+const BLOCK_SEQUENCE = 24;
 const TP_STATUS_KERNEL = 0;
 const TP_STATUS_USER = 1;
 const TP_STATUS_VLAN_VALID = 0x10;
@@ -72,6 +76,14 @@ const ETHERNET_ADDRESSES = 12;
 const VLAN_TAG = 4;
 const ETHERTYPE_VLAN = 0x8100;
 
+/**
+ * The blocks are not numbered as 256-KiB blocks read in order would be: a libpcap that sizes its
+ * blocks otherwise. Nothing was read from the block; libpcap's own reader can take over.
+ */
+export class RingLayoutError extends Error {
+  override name = "RingLayoutError";
+}
+
 /** libpcap's ring of one live capture, read in place; see the module's comment. */
 export class PacketRing {
   #words: Uint32Array;
@@ -79,6 +91,8 @@ export class PacketRing {
   #bytes: Uint8Array;
   #blocks: number;
   #current = 0;
+  /** Blocks read so far: the next block's sequence number is one more. */
+  #blocksRead = 0;
   readonly #snaplen: number;
   /**
    * Packets stamped before the ring was found are skipped: some may have arrived before the
@@ -90,7 +104,8 @@ export class PacketRing {
   /** A frame the kernel took a VLAN tag off, with the tag put back. */
   #tagged = new Uint8Array(0);
 
-  private constructor(memory: ArrayBuffer, snaplen: number) {
+  /** A ring over `memory`, laid out as the kernel lays out TPACKET_V3 (use `of`; tests build one). */
+  constructor(memory: ArrayBuffer, snaplen: number) {
     this.#words = new Uint32Array(memory);
     this.#halves = new Uint16Array(memory);
     this.#bytes = new Uint8Array(memory);
@@ -134,7 +149,8 @@ export class PacketRing {
    * Reads the blocks the kernel has handed over, until they run out or at least `limit` packets
    * are read, calling `visit` for each packet; returns how many. Each block goes back to the
    * kernel after its packets, so `visit` copies what it keeps. Throws if a block's offsets lead
-   * outside it (a corrupted ring, as libpcap's reader says).
+   * outside it (a corrupted ring, as libpcap's reader says), and {@linkcode RingLayoutError}
+   * before reading a block whose number says the blocks are not where this reads them.
    */
   read(limit: number, visit: FrameVisitor): number {
     const words = this.#words;
@@ -143,6 +159,15 @@ export class PacketRing {
       const block = this.#current * BLOCK_BYTES;
       const status = (block + BLOCK_STATUS) >> 2;
       if ((Atomics.load(words, status) & TP_STATUS_USER) === 0) break;
+      const sequence = words[(block + BLOCK_SEQUENCE) >> 2]!;
+      if (sequence !== ((this.#blocksRead + 1) >>> 0)) {
+        throw new RingLayoutError(
+          `The capture ring's block ${this.#current} is number ${sequence}, not ${
+            this.#blocksRead + 1
+          }: its blocks are not ${BLOCK_BYTES} bytes`,
+        );
+      }
+      this.#blocksRead++;
       const count = words[(block + BLOCK_PACKETS) >> 2]!;
       let at = block + words[(block + BLOCK_FIRST_PACKET) >> 2]!;
       for (let i = 0; i < count; i++) {

@@ -5,7 +5,7 @@
  * carrying VLAN tags that the kernel takes off on the way in and both readers must put back.
  */
 import assert from "node:assert/strict";
-import { PacketRing, Pcap } from "../ffi/mod.ts";
+import { PacketRing, Pcap, RingLayoutError } from "../ffi/mod.ts";
 import { runPad, tempDir } from "../fixtures/pad_cli.ts";
 
 const canCapture = Deno.uid() === 0 && Deno.build.os === "linux";
@@ -196,6 +196,78 @@ Deno.test({
       /^ok +capture +can capture on lo, reading the kernel's capture ring in place$/m,
     );
   },
+});
+
+/** Two 256-KiB blocks laid out as the kernel lays out TPACKET_V3, filled by hand. */
+function handBuiltRing() {
+  const BLOCK = 262_144;
+  const memory = new ArrayBuffer(2 * BLOCK);
+  const view = new DataView(memory);
+  const nowSec = Math.ceil(Date.now() / 1000) + 1; // after the ring is made: not skipped
+  /** Writes a block of `frames`; each has its sockaddr_ll packet type and VLAN fields. */
+  const block = (
+    index: number,
+    sequence: number,
+    frames: { bytes: number[]; pkttype?: number; hatype?: number; tci?: number }[],
+  ) => {
+    const base = index * BLOCK;
+    view.setUint32(base + 8, 1, true); // TP_STATUS_USER: handed over
+    view.setUint32(base + 12, frames.length, true);
+    view.setUint32(base + 16, 48, true); // the first packet, after the block's header
+    view.setUint32(base + 24, sequence, true);
+    let at = base + 48;
+    for (const frame of frames) {
+      const mac = 96;
+      const next = (mac + frame.bytes.length + 15) & ~15;
+      view.setUint32(at, next, true);
+      view.setUint32(at + 4, nowSec, true);
+      view.setUint32(at + 8, 500_000_000, true);
+      view.setUint32(at + 12, frame.bytes.length, true);
+      view.setUint32(at + 16, frame.bytes.length, true);
+      view.setUint32(at + 20, frame.tci === undefined ? 0 : 0x10, true); // TP_STATUS_VLAN_VALID
+      view.setUint16(at + 24, mac, true);
+      view.setUint32(at + 32, frame.tci ?? 0, true);
+      view.setUint16(at + 48 + 8, frame.hatype ?? 1, true);
+      view.setUint8(at + 48 + 10, frame.pkttype ?? 0);
+      new Uint8Array(memory, at + mac).set(frame.bytes);
+      at += next;
+    }
+  };
+  return { memory, view, block, BLOCK, nowSec };
+}
+
+Deno.test("PacketRing reads hand-built blocks: skips lo's outgoing copies, re-tags VLAN frames, and stops at blocks not numbered in order", () => {
+  const { memory, view, block, BLOCK, nowSec } = handBuiltRing();
+  const frame = (last: number) => [...Array(12).fill(0xaa), 0x08, 0x00, 0x45, last];
+  block(0, 1, [
+    { bytes: frame(1) },
+    { bytes: frame(2), pkttype: 4, hatype: 772 }, // lo's outgoing copy
+    { bytes: frame(3), tci: 0x600a },
+  ]);
+  block(1, 7, [{ bytes: frame(4) }]); // not block 2: 256-KiB blocks are not what the kernel made
+  const ring = new PacketRing(memory, 65_535);
+  const seen: { hex: string; ts: number; length: number }[] = [];
+  const visit = (b: Uint8Array, start: number, end: number, ts: number, length: number) =>
+    seen.push({ hex: hex(b.subarray(start, end)), ts, length });
+  assert.throws(() => ring.read(100, visit), RingLayoutError);
+  assert.deepEqual(seen, [
+    { hex: hex(new Uint8Array(frame(1))), ts: nowSec * 1000 + 500, length: 16 },
+    {
+      hex: hex(
+        new Uint8Array([...frame(3).slice(0, 12), 0x81, 0x00, 0x60, 0x0a, 0x08, 0x00, 0x45, 3]),
+      ),
+      ts: nowSec * 1000 + 500,
+      length: 20,
+    },
+  ]);
+  assert.equal(view.getUint32(8, true), 0, "the block read went back to the kernel");
+  assert.equal(view.getUint32(BLOCK + 8, true), 1, "the block not read stays handed over");
+  // The same block numbered as it should be is read; one whose offsets run past it is refused.
+  view.setUint32(BLOCK + 24, 2, true);
+  assert.equal(ring.read(100, visit), 1);
+  block(0, 3, [{ bytes: frame(5) }]);
+  view.setUint32(48 + 12, BLOCK, true); // a snapshot longer than the block
+  assert.throws(() => ring.read(100, visit), /Corrupted frame on the kernel's capture ring/);
 });
 
 async function ip(...args: string[]): Promise<void> {

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { PacketRing, Pcap } from "../../ffi/mod.ts";
+import { PacketRing, Pcap, RingLayoutError } from "../../ffi/mod.ts";
 import { decodeFrameAt, type DecodeResult } from "./decode.ts";
 import type { FromWorker, WorkerCaptureOptions } from "./live_protocol.ts";
 import { serializeError } from "./thread_error.ts";
@@ -147,7 +147,17 @@ export class CapturePump {
 
   /** Reads up to about `limit` packets (fewer if none wait); returns how many it read. */
   #drain(handle: Pcap, limit: number): number {
-    if (this.#ring !== null) return this.#ring.read(limit, this.#frame);
+    if (this.#ring !== null) {
+      try {
+        return this.#ring.read(limit, this.#frame);
+      } catch (error) {
+        if (!(error instanceof RingLayoutError)) throw error;
+        // Not the ring ring.ts knows: libpcap's reader takes over from its own first block (a
+        // block or two may be lost in the change, which the kernel's drop count then shows).
+        this.#ring.close();
+        this.#ring = null;
+      }
+    }
     let read = 0;
     while (read < limit) {
       const packet = handle.next();
