@@ -18,6 +18,7 @@
 
 import { Pcap } from "../ffi/mod.ts";
 import { startLiveCapture } from "../src/capture/live.ts";
+import type { CaptureReader } from "../src/capture/live_protocol.ts";
 import { openCaptureFile } from "../src/capture/offline.ts";
 import { openDatabaseReadOnly } from "../src/store/database.ts";
 import {
@@ -155,7 +156,7 @@ interface LiveRun {
   padCpuS: number;
   tcpdump: TcpdumpStats;
   /** How the engine read packets: the kernel's ring in place, or libpcap's reader. */
-  reader?: string;
+  reader?: CaptureReader;
 }
 
 function describeRun(run: LiveRun): string {

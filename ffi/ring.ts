@@ -94,6 +94,8 @@ export class PacketRing {
   /** Blocks read so far: the next block's sequence number is one more. */
   #blocksRead = 0;
   readonly #snaplen: number;
+  /** Whether lo's outgoing copies may reach the ring (the kernel could not be told to drop them). */
+  readonly #outgoingCopies: boolean;
   /**
    * Packets stamped before the ring was found are skipped: some may have arrived before the
    * filter was installed, and libpcap's reader (bypassed here) would have filtered them itself.
@@ -104,13 +106,17 @@ export class PacketRing {
   /** A frame the kernel took a VLAN tag off, with the tag put back. */
   #tagged = new Uint8Array(0);
 
-  /** A ring over `memory`, laid out as the kernel lays out TPACKET_V3 (use `of`; tests build one). */
-  constructor(memory: ArrayBuffer, snaplen: number) {
+  /**
+   * A ring over `memory`, laid out as the kernel lays out TPACKET_V3 (use `of`; tests build one).
+   * `outgoingCopies` false: no packet is lo's outgoing copy, so none is looked for.
+   */
+  constructor(memory: ArrayBuffer, snaplen: number, outgoingCopies = true) {
     this.#words = new Uint32Array(memory);
     this.#halves = new Uint16Array(memory);
     this.#bytes = new Uint8Array(memory);
     this.#blocks = memory.byteLength / BLOCK_BYTES;
     this.#snaplen = snaplen;
+    this.#outgoingCopies = outgoingCopies;
     this.#skipBeforeMs = performance.timeOrigin + performance.now();
   }
 
@@ -134,7 +140,8 @@ export class PacketRing {
     }
     // On loopback every packet is seen leaving and again arriving, and libpcap's reader drops
     // the first: the kernel can drop it instead (Linux 4.20+), before copying it into the ring.
-    if (isLoopback(pcap.source)) setSocketOption(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
+    const outgoingCopies = isLoopback(pcap.source) &&
+      !setSocketOption(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
     const mapping = socketMapping(fd);
     if (mapping === null || mapping.length === 0 || mapping.length % BLOCK_BYTES !== 0) {
       return null;
@@ -142,7 +149,7 @@ export class PacketRing {
     const pointer = Deno.UnsafePointer.create(mapping.address);
     if (pointer === null) return null;
     const memory = Deno.UnsafePointerView.getArrayBuffer(pointer, mapping.length);
-    return new PacketRing(memory, pcap.snaplen);
+    return new PacketRing(memory, pcap.snaplen, outgoingCopies);
   }
 
   /**
@@ -197,7 +204,7 @@ export class PacketRing {
     const word = at >> 2;
     const link = at + TPACKET3_HDR_BYTES;
     if (
-      bytes[link + SLL_PKTTYPE_BYTE] === PACKET_OUTGOING &&
+      this.#outgoingCopies && bytes[link + SLL_PKTTYPE_BYTE] === PACKET_OUTGOING &&
       this.#halves[(link + SLL_HATYPE_BYTE) >> 1] === ARPHRD_LOOPBACK
     ) return 0;
     // Microseconds, as libpcap's default precision gives them.
@@ -221,9 +228,9 @@ export class PacketRing {
         tsMs,
         words[word + TP_LEN]! + VLAN_TAG,
       );
-      return 1;
+    } else {
+      visit(bytes, start, start + Math.min(captured, this.#snaplen), tsMs, words[word + TP_LEN]!);
     }
-    visit(bytes, start, start + Math.min(captured, this.#snaplen), tsMs, words[word + TP_LEN]!);
     return 1;
   }
 

@@ -26,12 +26,13 @@ const STOP_GRACE_MS = 5;
 /**
  * Reading through libpcap, with light traffic: after a turn that reads fewer packets than this,
  * the loop sleeps in poll(2) until the kernel retires a ring block — when one fills, or after the
- * buffer timeout — or {@linkcode IDLE_POLL_MS} pass (reading the ring in place, it always does). Each wake-up of a thread costs about 0.2 ms of CPU here
- * (measured: 400 bare 50-ms timers took 0.08 CPU s), so on a quiet interface the wake-ups were
- * most of collect's cost: 50-ms polls and 100-ms batches took 0.72 CPU s a minute at 100 pkt/s,
- * 200-ms polls and 1-s batches 0.3. Sleeping on a timer instead left the loop blind to a flood
- * for up to 200 ms, which only a 32-MiB ring could hold; in poll(2) it wakes when the first
- * 256-KiB block fills. Where poll(2) cannot be had, the pause doubles up to IDLE_POLL_MS.
+ * buffer timeout — or {@linkcode IDLE_POLL_MS} pass (reading the ring in place, it always does).
+ * Each wake-up of a thread costs about 0.2 ms of CPU here (measured: 400 bare 50-ms timers took
+ * 0.08 CPU s), so on a quiet interface the wake-ups were most of collect's cost: 50-ms polls and
+ * 100-ms batches took 0.72 CPU s a minute at 100 pkt/s, 200-ms polls and 1-s batches 0.3.
+ * Sleeping on a timer instead left the loop blind to a flood for up to 200 ms, which only a
+ * 32-MiB ring could hold; in poll(2) it wakes when the first 256-KiB block fills. Where poll(2)
+ * cannot be had, the pause doubles up to IDLE_POLL_MS.
  */
 const BUSY_TURN_PACKETS = 64;
 const IDLE_POLL_MS = 200;
@@ -196,32 +197,25 @@ export class CapturePump {
       if (result.kind === "ip") this.#traffic.add(result.packet);
       return;
     }
+    // Copied: the frame's bytes are reused, and the copy is what #flush transfers.
     if (result.kind === "ip") result.packet.payload = result.packet.payload.slice();
     this.#batch.push(result);
     if (this.#batch.length >= (this.#options?.batchSize ?? 1024)) this.#flush();
   };
 
   /**
-   * Posts the pending results. Payloads are gathered into one new buffer that is transferred, so
-   * only payload bytes cross threads (not the slabs the frames were copied into), without a copy.
+   * Posts the pending results, their payloads transferred: each is a copy of its own (#frame), so
+   * only payload bytes cross threads, and without another copy.
    */
   #flush(): void {
     const batch = this.#batch;
     if (batch.length === 0) return;
-    let total = 0;
-    for (const result of batch) if (result.kind === "ip") total += result.packet.payload.length;
-    const payloads = new Uint8Array(total);
-    let at = 0;
-    for (const result of batch) {
-      if (result.kind !== "ip") continue;
-      const payload = result.packet.payload;
-      payloads.set(payload, at);
-      result.packet.payload = payloads.subarray(at, at + payload.length);
-      at += payload.length;
-    }
     this.#batch = [];
     this.#lastFlush = performance.now();
-    this.post({ type: "batch", results: batch }, [payloads.buffer]);
+    const payloads = batch.flatMap((r) =>
+      r.kind === "ip" ? [r.packet.payload.buffer as ArrayBuffer] : []
+    );
+    this.post({ type: "batch", results: batch }, payloads);
   }
 
   #pump(): void {

@@ -109,7 +109,7 @@ function checkCapture(findings: Finding[], wanted: string | undefined): void {
         (ring
           ? "reading the kernel's capture ring in place"
           : "through libpcap a packet at a time (this host's capture ring cannot be read in place: " +
-            "capture costs about three times the CPU)"),
+            "capture costs about four times the CPU)"),
     });
   } catch (error) {
     const denied = error instanceof PcapError &&
